@@ -1,0 +1,161 @@
+import type { Env } from "./env";
+
+/** What happens when a used refresh token comes back: revoke every session of the user, or one. */
+export type ReuseRevokes = "user" | "session";
+
+/** The settings the UserAuth Durable Object needs to apply the refresh rules. */
+export interface SessionPolicy {
+  refreshIdleTtlSeconds: number;
+  sessionMaxTtlSeconds: number;
+  refreshReuseGraceSeconds: number;
+  reuseRevokes: ReuseRevokes;
+  /** How long a revoked or expired session is kept (so its tokens still answer invalid_grant) before it is purged. */
+  sessionRetentionSeconds: number;
+}
+
+/** The validated configuration of the gateway. */
+export interface Config {
+  issuer: string;
+  audience: string;
+  realm: string;
+  accessTokenTtlSeconds: number;
+  clockSkewSeconds: number;
+  session: SessionPolicy;
+  originUrl: URL | null;
+  publicPathPrefixes: string[];
+  forwardAuthorization: boolean;
+  allowRegistration: boolean;
+  refreshCookie: boolean;
+  allowedOrigins: string[];
+  loginMaxFailuresPerUsername: number;
+  loginMaxFailuresPerIp: number;
+  loginFailureWindowSeconds: number;
+  auditRetentionSeconds: number;
+  /** The raw `SIGNING_KEYS` secret, checked and imported by `keys.ts`; null when unset. */
+  signingKeys: string | null;
+  adminApiToken: string | null;
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; variable: string; problem: string };
+
+/**
+ * Reads and validates the worker's variables. A bad value is reported with the variable's name,
+ * never replaced by a default: a gateway that silently runs with a different TTL than its operator
+ * set is worse than one that refuses to run.
+ */
+export function parseConfig(env: Env): ConfigResult {
+  try {
+    return { ok: true, config: buildConfig(env) };
+  } catch (error) {
+    if (error instanceof BadVariable) return { ok: false, variable: error.variable, problem: error.message };
+    throw error;
+  }
+}
+
+const cache = new WeakMap<Env, ConfigResult>();
+
+/** `parseConfig`, once per isolate for a given `env` object. */
+export function readConfig(env: Env): ConfigResult {
+  let result = cache.get(env);
+  if (!result) {
+    result = parseConfig(env);
+    cache.set(env, result);
+  }
+  return result;
+}
+
+class BadVariable extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable} ${problem}`);
+  }
+}
+
+function buildConfig(env: Env): Config {
+  const vars = env as unknown as Record<string, unknown>;
+  const text = (name: string, fallback: string) => {
+    const value = vars[name];
+    if (value === undefined || value === null || value === "") return fallback;
+    if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") {
+      throw new BadVariable(name, "must be a string.");
+    }
+    return String(value).trim();
+  };
+  const seconds = (name: string, fallback: number, { min = 0 } = {}) => {
+    const raw = text(name, String(fallback));
+    if (!/^\d{1,10}$/.test(raw) || Number(raw) < min) {
+      throw new BadVariable(name, `must be a whole number of seconds >= ${min}, got "${raw}".`);
+    }
+    return Number(raw);
+  };
+  const count = (name: string, fallback: number) => {
+    const raw = text(name, String(fallback));
+    if (!/^\d{1,6}$/.test(raw) || Number(raw) < 1) {
+      throw new BadVariable(name, `must be a whole number >= 1, got "${raw}".`);
+    }
+    return Number(raw);
+  };
+  const flag = (name: string, fallback: boolean) => {
+    const raw = text(name, String(fallback)).toLowerCase();
+    if (raw !== "true" && raw !== "false") throw new BadVariable(name, `must be "true" or "false", got "${raw}".`);
+    return raw === "true";
+  };
+  const list = (name: string) =>
+    text(name, "")
+      .split(",")
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== "");
+
+  const reuseRevokes = text("REUSE_REVOKES", "user");
+  if (reuseRevokes !== "user" && reuseRevokes !== "session") {
+    throw new BadVariable("REUSE_REVOKES", `must be "user" or "session", got "${reuseRevokes}".`);
+  }
+
+  const origin = text("ORIGIN_URL", "");
+  let originUrl: URL | null = null;
+  if (origin !== "") {
+    originUrl = URL.canParse(origin) ? new URL(origin) : null;
+    if (!originUrl || (originUrl.protocol !== "https:" && originUrl.protocol !== "http:")) {
+      throw new BadVariable("ORIGIN_URL", "must be an http(s) URL.");
+    }
+  }
+
+  const publicPathPrefixes = list("PUBLIC_PATH_PREFIXES").map((prefix) => {
+    if (!prefix.startsWith("/")) throw new BadVariable("PUBLIC_PATH_PREFIXES", `entries must start with "/", got "${prefix}".`);
+    return prefix.replace(/\/+$/, "");
+  });
+
+  const allowedOrigins = list("ALLOWED_ORIGINS").map((entry) => {
+    if (!URL.canParse(entry)) throw new BadVariable("ALLOWED_ORIGINS", `entries must be origins like https://app.example.com, got "${entry}".`);
+    return new URL(entry).origin;
+  });
+
+  return {
+    issuer: text("ISSUER", "http://127.0.0.1:8787"),
+    audience: text("AUDIENCE", "edge-auth-gateway"),
+    realm: text("REALM", "edge-auth-gateway"),
+    accessTokenTtlSeconds: seconds("ACCESS_TOKEN_TTL_SECONDS", 300, { min: 1 }),
+    clockSkewSeconds: seconds("CLOCK_SKEW_SECONDS", 30),
+    session: {
+      refreshIdleTtlSeconds: seconds("REFRESH_IDLE_TTL_SECONDS", 1_209_600),
+      sessionMaxTtlSeconds: seconds("SESSION_MAX_TTL_SECONDS", 7_776_000),
+      refreshReuseGraceSeconds: seconds("REFRESH_REUSE_GRACE_SECONDS", 10),
+      reuseRevokes,
+      sessionRetentionSeconds: seconds("SESSION_RETENTION_SECONDS", 604_800),
+    },
+    originUrl,
+    publicPathPrefixes,
+    forwardAuthorization: flag("FORWARD_AUTHORIZATION", true),
+    allowRegistration: flag("ALLOW_REGISTRATION", true),
+    refreshCookie: flag("REFRESH_COOKIE", false),
+    allowedOrigins,
+    loginMaxFailuresPerUsername: count("LOGIN_MAX_FAILURES_PER_USERNAME", 5),
+    loginMaxFailuresPerIp: count("LOGIN_MAX_FAILURES_PER_IP", 50),
+    loginFailureWindowSeconds: seconds("LOGIN_FAILURE_WINDOW_SECONDS", 900, { min: 1 }),
+    auditRetentionSeconds: seconds("AUDIT_RETENTION_SECONDS", 7_776_000),
+    signingKeys: text("SIGNING_KEYS", "") || null,
+    adminApiToken: text("ADMIN_API_TOKEN", "") || null,
+  };
+}

@@ -1,0 +1,67 @@
+/** The audit event types of the contract. */
+export const EVENT_TYPES = [
+  "login",
+  "login_failed",
+  "session_created",
+  "refresh",
+  "refresh_grace_replay",
+  "refresh_token_reuse",
+  "logout",
+  "logout_all",
+  "session_revoked",
+  "admin_revoke",
+  "session_expired",
+] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** One audit event. `at` is Unix ms; `detail` is a JSON object or null. */
+export interface AuditEvent {
+  id: string;
+  type: EventType;
+  sub: string | null;
+  session_id: string | null;
+  at: number;
+  ip: string | null;
+  detail: Record<string, unknown> | null;
+}
+
+/** Builds an event with a fresh id. */
+export function auditEvent(fields: Omit<AuditEvent, "id">): AuditEvent {
+  return { id: crypto.randomUUID(), ...fields };
+}
+
+/** Records an event; the id makes a retried write a no-op. */
+export function insertEvent(db: D1Database, event: AuditEvent): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO events (id, type, sub, session_id, at, ip, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+       ON CONFLICT (id) DO NOTHING`,
+    )
+    .bind(event.id, event.type, event.sub, event.session_id, event.at, event.ip, event.detail === null ? null : JSON.stringify(event.detail));
+}
+
+export interface EventQuery {
+  sub?: string;
+  type?: EventType;
+  limit: number;
+}
+
+/** Events matching the filters, newest first. */
+export async function queryEvents(db: D1Database, query: EventQuery): Promise<AuditEvent[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT id, type, sub, session_id, at, ip, detail FROM events
+       WHERE (?1 IS NULL OR sub = ?1) AND (?2 IS NULL OR type = ?2)
+       ORDER BY at DESC, rowid DESC LIMIT ?3`,
+    )
+    .bind(query.sub ?? null, query.type ?? null, query.limit)
+    .all<Omit<AuditEvent, "detail"> & { detail: string | null }>();
+  return results.map((row) => ({ ...row, detail: row.detail === null ? null : (JSON.parse(row.detail) as Record<string, unknown>) }));
+}
+
+/** Deletes events older than `cutoff`. */
+export async function purgeEvents(db: D1Database, cutoff: number): Promise<number> {
+  const result = await db.prepare("DELETE FROM events WHERE at < ?1").bind(cutoff).run();
+  return result.meta.changes;
+}

@@ -1,0 +1,38 @@
+import type { LoginThrottle } from "./login-throttle";
+import type { UserAuth } from "./user-auth";
+
+/**
+ * The worker's bindings. Every variable arrives as a string (wrangler.toml `[vars]`, `--var`,
+ * `.dev.vars` or a secret); `readConfig` turns them into typed values.
+ */
+export interface Env {
+  USER_AUTH: DurableObjectNamespace<UserAuth>;
+  LOGIN_THROTTLE: DurableObjectNamespace<LoginThrottle>;
+  DB: D1Database;
+
+  ISSUER?: string;
+  AUDIENCE?: string;
+  REALM?: string;
+  ACCESS_TOKEN_TTL_SECONDS?: string;
+  REFRESH_IDLE_TTL_SECONDS?: string;
+  SESSION_MAX_TTL_SECONDS?: string;
+  REFRESH_REUSE_GRACE_SECONDS?: string;
+  REUSE_REVOKES?: string;
+  CLOCK_SKEW_SECONDS?: string;
+  ORIGIN_URL?: string;
+  PUBLIC_PATH_PREFIXES?: string;
+  FORWARD_AUTHORIZATION?: string;
+  ALLOW_REGISTRATION?: string;
+  REFRESH_COOKIE?: string;
+  ALLOWED_ORIGINS?: string;
+  LOGIN_MAX_FAILURES_PER_USERNAME?: string;
+  LOGIN_MAX_FAILURES_PER_IP?: string;
+  LOGIN_FAILURE_WINDOW_SECONDS?: string;
+  SESSION_RETENTION_SECONDS?: string;
+  AUDIT_RETENTION_SECONDS?: string;
+
+  /** Secret: a JSON JWK set of private signing keys; the first one signs. */
+  SIGNING_KEYS?: string;
+  /** Secret: the bearer token of the admin routes. Unset means the admin routes answer 401. */
+  ADMIN_API_TOKEN?: string;
+}

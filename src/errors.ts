@@ -1,0 +1,56 @@
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** The error codes that go on the wire (RFC 6749 section 5.2, RFC 6750 section 3.1, and ours). */
+export type ErrorCode =
+  | "invalid_request"
+  | "invalid_grant"
+  | "invalid_token"
+  | "invalid_credentials"
+  | "username_taken"
+  | "too_many_requests"
+  | "request_too_large"
+  | "unsupported_media_type"
+  | "forbidden_origin"
+  | "unauthorized"
+  | "not_found"
+  | "bad_gateway"
+  | "server_misconfigured"
+  | "server_error";
+
+/**
+ * The one error type of the gateway: an RFC-style code, an HTTP status and a description that is
+ * safe to send to the client. `app.onError` turns it into the JSON body of the contract.
+ *
+ * @example
+ * throw new AuthError("invalid_grant", 400, "The refresh token is not valid.");
+ */
+export class AuthError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly status: ContentfulStatusCode,
+    readonly description: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(`${code}: ${description}`);
+    this.name = "AuthError";
+  }
+}
+
+/** 400 invalid_request, for a body that parsed but is not what the route takes. */
+export const invalidRequest = (description: string) =>
+  new AuthError("invalid_request", 400, description);
+
+/** 400 invalid_grant (RFC 6749 section 5.2): one answer for every unusable refresh token. */
+export const invalidGrant = () =>
+  new AuthError("invalid_grant", 400, "The refresh token is invalid, expired, revoked or already used.");
+
+/** 503 server_misconfigured, naming the variable so the operator knows what to fix. */
+export const misconfigured = (description: string) =>
+  new AuthError("server_misconfigured", 503, description);
+
+export const notFound = (description = "Not found.") => new AuthError("not_found", 404, description);
+
+/** The JSON error body of the contract. */
+export function errorBody(error: AuthError) {
+  return { error: error.code, error_description: error.description };
+}

@@ -1,0 +1,59 @@
+import { authenticate } from "./access-auth";
+import type { AppContext } from "./context";
+import { AuthError } from "./errors";
+
+/**
+ * The gateway for every path that is not the gateway's own: verifies the access token (unless the
+ * path is public), strips any `X-Auth-*` header the client sent, adds `X-Auth-User` and
+ * `X-Auth-Session`, and forwards the request to `ORIGIN_URL` with method, path, query and body
+ * intact. Without `ORIGIN_URL`, a built-in echo origin answers with what it would have forwarded.
+ */
+export async function gateway(c: AppContext): Promise<Response> {
+  const config = c.get("config");
+  const url = new URL(c.req.url);
+  const headers = new Headers(c.req.raw.headers);
+  // Identity headers are ours alone: a client must never be able to choose them.
+  for (const name of [...headers.keys()]) {
+    if (name.startsWith("x-auth-")) headers.delete(name);
+  }
+
+  if (!isPublicPath(url.pathname, config.publicPathPrefixes)) {
+    const claims = await authenticate(c);
+    headers.set("X-Auth-User", claims.sub);
+    headers.set("X-Auth-Session", claims.sid);
+  }
+  if (!config.forwardAuthorization) headers.delete("Authorization");
+  headers.delete("Host");
+
+  if (config.originUrl === null) {
+    return c.json({
+      method: c.req.method,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: Object.fromEntries(headers),
+    });
+  }
+
+  const basePath = config.originUrl.pathname.replace(/\/+$/, "");
+  const target = new URL(`${basePath}${url.pathname}${url.search}`, config.originUrl);
+  const hasBody = c.req.method !== "GET" && c.req.method !== "HEAD";
+  try {
+    return await fetch(target, {
+      method: c.req.method,
+      headers,
+      body: hasBody ? c.req.raw.body : null,
+      redirect: "manual",
+    });
+  } catch (error) {
+    console.warn(`origin unreachable: ${(error as Error).message}`);
+    throw new AuthError("bad_gateway", 502, "The origin could not be reached.");
+  }
+}
+
+/**
+ * Whether `path` falls under one of the public prefixes, matched on whole segments: `/public`
+ * covers `/public` and `/public/x`, not `/publicity`. Prefixes arrive without a trailing slash.
+ */
+export function isPublicPath(path: string, prefixes: string[]): boolean {
+  return prefixes.some((prefix) => prefix === "" || path === prefix || path.startsWith(`${prefix}/`));
+}

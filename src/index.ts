@@ -1,0 +1,91 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
+import { MAX_BODY_BYTES } from "./body";
+import { readConfig } from "./config";
+import type { AppEnv } from "./context";
+import { purgeEvents } from "./db/events";
+import { purgeEndedSessions } from "./db/sessions";
+import type { Env } from "./env";
+import { AuthError, errorBody, misconfigured, notFound } from "./errors";
+import { gateway } from "./gateway";
+import { loadKeyRing } from "./keys";
+import { adminRoutes } from "./routes/admin";
+import { jwksRoutes } from "./routes/jwks";
+import { sessionRoutes } from "./routes/sessions";
+
+export { UserAuth } from "./user-auth";
+export { LoginThrottle } from "./login-throttle";
+
+const app = new Hono<AppEnv>();
+
+// Every request, public paths included, runs with a valid configuration or gets a 503 naming
+// the variable that is wrong.
+app.use("*", async function loadConfig(c, next) {
+  const result = readConfig(c.env);
+  if (!result.ok) throw misconfigured(result.problem);
+  // A SIGNING_KEYS that is set but unusable is a bad value like any other; unset is allowed
+  // until a token has to be issued or verified.
+  if (result.config.signingKeys !== null) await loadKeyRing(result.config.signingKeys);
+  c.set("config", result.config);
+  await next();
+});
+
+app.use(
+  "/auth/*",
+  cors({
+    origin: (origin, c) => ((c.get("config") as AppEnv["Variables"]["config"]).allowedOrigins.includes(origin) ? origin : null),
+    credentials: true,
+    allowHeaders: ["Authorization", "Content-Type"],
+    allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
+    maxAge: 600,
+  }),
+);
+
+app.use(
+  "/auth/*",
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new AuthError("request_too_large", 413, `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
+    },
+  }),
+);
+
+app.route("/auth", sessionRoutes);
+app.route("/auth/admin", adminRoutes);
+app.route("/.well-known", jwksRoutes);
+app.all("/auth/*", () => {
+  throw notFound("No such /auth route.");
+});
+app.all("*", gateway);
+
+app.onError((error, c) => {
+  if (error instanceof AuthError) {
+    return c.json(errorBody(error), error.status, { ...error.headers, "Cache-Control": "no-store" });
+  }
+  if (error instanceof HTTPException && error.status === 400) {
+    // Hono's validator: the body claimed to be JSON (or form) but could not be parsed.
+    return c.json(errorBody(new AuthError("invalid_request", 400, "The request body could not be parsed.")), 400);
+  }
+  // Name and message only: never the request, whose headers and body may hold tokens.
+  console.error(`unhandled ${error.name}: ${error.message}`);
+  return c.json(errorBody(new AuthError("server_error", 500, "Internal error.")), 500);
+});
+
+/** Daily housekeeping (wrangler.toml `[triggers]`): drops old session rows and audit events from D1. */
+async function scheduled(_controller: ScheduledController, env: Env): Promise<void> {
+  const config = readConfig(env);
+  if (!config.ok) {
+    console.error(`housekeeping skipped: ${config.problem}`);
+    return;
+  }
+  const now = Date.now();
+  const sessions = await purgeEndedSessions(env.DB, now - config.config.session.sessionRetentionSeconds * 1000);
+  const events = await purgeEvents(env.DB, now - config.config.auditRetentionSeconds * 1000);
+  console.log(`housekeeping: purged ${sessions} session records and ${events} audit events`);
+}
+
+export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<Env>;
+export { app };

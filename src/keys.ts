@@ -1,0 +1,100 @@
+import { importJWK, type JWK } from "jose";
+import { misconfigured } from "./errors";
+
+/** The algorithms an operator may sign with (DESIGN.md: ES256 by default, EdDSA allowed). */
+export type SigningAlgorithm = "ES256" | "EdDSA";
+
+export interface VerificationKey {
+  kid: string;
+  alg: SigningAlgorithm;
+  key: CryptoKey;
+}
+
+/** The imported `SIGNING_KEYS`: the first key signs, every key verifies. */
+export interface KeyRing {
+  signer: VerificationKey;
+  byKid: Map<string, VerificationKey>;
+  algorithms: SigningAlgorithm[];
+  /** The public halves, as served at `/.well-known/jwks.json`. */
+  jwks: { keys: JWK[] };
+}
+
+const HOW_TO_MAKE_KEYS =
+  "Run `npm run keys` and store the output with `wrangler secret put SIGNING_KEYS` (`npm run dev` writes local keys to .dev.vars).";
+
+// Private members of EC and OKP keys (RFC 7518 section 6.2.2, RFC 8037 section 2), plus those of
+// RSA and symmetric keys so that nothing secret is ever published even from a wrong key set.
+const PRIVATE_MEMBERS = new Set(["d", "p", "q", "dp", "dq", "qi", "oth", "k"]);
+
+let cached: { raw: string; ring: Promise<KeyRing> } | null = null;
+
+/**
+ * Imports the `SIGNING_KEYS` secret once per isolate. Throws 503 `server_misconfigured` naming
+ * `SIGNING_KEYS` when it is unset or unusable: without keys the gateway can neither issue nor
+ * verify a token, and it says how to make them.
+ */
+export function loadKeyRing(raw: string | null): Promise<KeyRing> {
+  if (raw === null) return Promise.reject(misconfigured(`SIGNING_KEYS is not set. ${HOW_TO_MAKE_KEYS}`));
+  if (cached?.raw !== raw) {
+    const ring = importKeyRing(raw);
+    // A failed import is not cached as a success, but is cached: the secret cannot change
+    // without a new isolate, so retrying per request would only burn CPU.
+    cached = { raw, ring };
+  }
+  return cached.ring;
+}
+
+async function importKeyRing(raw: string): Promise<KeyRing> {
+  const bad = (problem: string) => misconfigured(`SIGNING_KEYS ${problem} ${HOW_TO_MAKE_KEYS}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw bad("is not JSON.");
+  }
+  const jwks = Array.isArray(parsed) ? parsed : (parsed as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(jwks) || jwks.length === 0) throw bad('must be a JWK set {"keys":[...]} with at least one key.');
+
+  const byKid = new Map<string, VerificationKey>();
+  const published: JWK[] = [];
+  for (const [index, entry] of jwks.entries()) {
+    const jwk = entry as JWK;
+    if (typeof jwk !== "object" || jwk === null) throw bad(`key ${index} is not an object.`);
+    if (typeof jwk.kid !== "string" || jwk.kid === "") throw bad(`key ${index} has no "kid".`);
+    if (byKid.has(jwk.kid)) throw bad(`has the kid "${jwk.kid}" twice.`);
+    const alg = algorithmOf(jwk);
+    if (!alg) throw bad(`key "${jwk.kid}" must be an EC P-256 (ES256) or OKP Ed25519 (EdDSA) key.`);
+    if (index === 0 && typeof jwk.d !== "string") throw bad(`key "${jwk.kid}" signs, so it must be a private key.`);
+
+    const publicJwk = Object.fromEntries(Object.entries(jwk).filter(([name]) => !PRIVATE_MEMBERS.has(name))) as JWK;
+    let key: CryptoKey;
+    try {
+      // Only the first key signs; the others are imported from their public halves.
+      key = (await importJWK(index === 0 ? { ...jwk, alg } : { ...publicJwk, alg }, alg)) as CryptoKey;
+    } catch {
+      throw bad(`key "${jwk.kid}" could not be imported.`);
+    }
+    byKid.set(jwk.kid, { kid: jwk.kid, alg, key });
+    published.push({ ...publicJwk, alg, use: "sig" });
+  }
+
+  const verificationKeys = [...byKid.values()];
+  const signing = verificationKeys[0]!;
+  // The signing key object is private; verification uses the public half of it.
+  const signerPublic = { ...signing, key: (await importJWK({ ...published[0]!, alg: signing.alg }, signing.alg)) as CryptoKey };
+  byKid.set(signing.kid, signerPublic);
+  return {
+    signer: signing,
+    byKid,
+    algorithms: [...new Set(verificationKeys.map((entry) => entry.alg))],
+    jwks: { keys: published },
+  };
+}
+
+function algorithmOf(jwk: JWK): SigningAlgorithm | null {
+  if (jwk.kty === "EC" && jwk.crv === "P-256" && (jwk.alg === undefined || jwk.alg === "ES256")) return "ES256";
+  if (jwk.kty === "OKP" && jwk.crv === "Ed25519" && (jwk.alg === undefined || jwk.alg === "EdDSA" || jwk.alg === "Ed25519")) {
+    return "EdDSA";
+  }
+  return null;
+}

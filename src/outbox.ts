@@ -1,0 +1,70 @@
+import { insertEvent, type AuditEvent } from "./db/events";
+import { upsertSession, type SessionRecord } from "./db/sessions";
+
+/** A D1 write waiting in a Durable Object's storage. */
+export type OutboxEntry = { kind: "session"; record: SessionRecord } | { kind: "event"; event: AuditEvent };
+
+/** Rows sent to D1 in one batch (one D1 transaction). */
+const BATCH_SIZE = 50;
+
+/**
+ * The D1 outbox of a Durable Object. Entries are written to the object's SQLite storage in the
+ * same synchronous block as the state change they describe, so they commit together; `flush`
+ * sends them to D1 in order and deletes them only once D1 accepted them. A D1 failure leaves them
+ * in place for the next flush (the owner retries from an alarm): nothing is lost, nothing fails
+ * the request. D1 writes are idempotent (event ids, versioned upserts), so a batch sent twice
+ * after a crash is harmless.
+ */
+export class Outbox {
+  #flushing: Promise<boolean> | null = null;
+
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly db: D1Database,
+  ) {
+    sql.exec(`CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL)`);
+  }
+
+  /** Queues a write. Synchronous: call it next to the state change it records. */
+  enqueue(entry: OutboxEntry): void {
+    this.sql.exec("INSERT INTO outbox (entry) VALUES (?)", JSON.stringify(entry));
+  }
+
+  /** How many writes are waiting. */
+  get size(): number {
+    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
+  }
+
+  /**
+   * Sends every queued write to D1. Resolves true when the outbox is empty, false when D1 failed
+   * (the error is logged, never thrown). Concurrent callers share one flush.
+   */
+  flush(): Promise<boolean> {
+    this.#flushing ??= this.#drain().finally(() => {
+      this.#flushing = null;
+    });
+    return this.#flushing;
+  }
+
+  async #drain(): Promise<boolean> {
+    for (;;) {
+      const rows = this.sql
+        .exec<{ seq: number; entry: string }>("SELECT seq, entry FROM outbox ORDER BY seq LIMIT ?", BATCH_SIZE)
+        .toArray();
+      if (rows.length === 0) return true;
+      try {
+        await this.db.batch(rows.map((row) => this.#statement(row.seq, JSON.parse(row.entry) as OutboxEntry)));
+      } catch (error) {
+        // Only the error message: entries hold session ids and IPs, never tokens, but a log line
+        // does not need them.
+        console.warn(`D1 write failed, ${this.size} queued for retry: ${(error as Error).message}`);
+        return false;
+      }
+      this.sql.exec("DELETE FROM outbox WHERE seq <= ?", rows.at(-1)!.seq);
+    }
+  }
+
+  #statement(seq: number, entry: OutboxEntry): D1PreparedStatement {
+    return entry.kind === "session" ? upsertSession(this.db, entry.record, seq) : insertEvent(this.db, entry.event);
+  }
+}

@@ -1,0 +1,13 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../context";
+import { loadKeyRing } from "../keys";
+
+/** `GET /.well-known/jwks.json`: the public halves of `SIGNING_KEYS`, for origins that verify tokens themselves. */
+export const jwksRoutes = new Hono<AppEnv>();
+
+jwksRoutes.get("/jwks.json", async (c) => {
+  const ring = await loadKeyRing(c.get("config").signingKeys);
+  // Short enough that a rotated-in key is picked up well within an access token's lifetime.
+  c.header("Cache-Control", "public, max-age=300");
+  return c.json(ring.jwks);
+});

@@ -1,0 +1,108 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { authenticate, bearerToken, requireAccessToken } from "../access-auth";
+import { bodyOf, validBody } from "../body";
+import { clientInfo, type AppEnv } from "../context";
+import { listActiveSessions } from "../db/sessions";
+import { AuthError, invalidGrant, invalidRequest, notFound } from "../errors";
+import { loadKeyRing } from "../keys";
+import { clearRefreshCookie, refreshTokenFromCookie } from "../refresh-cookie";
+import { tokenResponse } from "../token-response";
+import { parseRefreshToken } from "../tokens/refresh";
+import { userAuthFor, userAuthOfToken } from "../user-auth-stub";
+
+/** Refresh, logout and the caller's own sessions: `/auth/refresh`, `/auth/logout*`, `/auth/sessions*`. */
+export const sessionRoutes = new Hono<AppEnv>();
+
+const RefreshBody = z.object({
+  // RFC 6749 section 6: form requests carry grant_type=refresh_token.
+  grant_type: z.literal("refresh_token").optional(),
+  refresh_token: z.string().max(1024).optional(),
+});
+
+sessionRoutes.post("/refresh", bodyOf(RefreshBody, { form: true }), async (c) => {
+  const body = validBody(c, RefreshBody);
+  const presented = body.refresh_token ?? refreshTokenFromCookie(c);
+  if (!presented) throw invalidRequest("refresh_token is required.");
+  await loadKeyRing(c.get("config").signingKeys);
+
+  const token = parseRefreshToken(presented);
+  const stub = token && userAuthOfToken(c.env, token);
+  if (!token || !stub) throw invalidGrant();
+  const outcome = await stub.refresh({ token, client: clientInfo(c), policy: c.get("config").session });
+  if (!outcome.ok) {
+    clearRefreshCookie(c);
+    throw invalidGrant();
+  }
+  return tokenResponse(c, outcome.session);
+});
+
+const LogoutBody = z.object({ refresh_token: z.string().max(1024).optional() });
+
+sessionRoutes.post("/logout", bodyOf(LogoutBody), async (c) => {
+  const body = validBody(c, LogoutBody);
+  const client = clientInfo(c);
+  const policy = c.get("config").session;
+  const presented = body.refresh_token ?? (bearerToken(c) === null ? refreshTokenFromCookie(c) : null);
+
+  if (presented !== null) {
+    const token = parseRefreshToken(presented);
+    const stub = token && userAuthOfToken(c.env, token);
+    if (token && stub && (await stub.logoutWithRefreshToken({ token, client, policy }))) {
+      clearRefreshCookie(c);
+      return c.body(null, 204);
+    }
+    if (bearerToken(c) === null) {
+      throw new AuthError("invalid_token", 401, "The refresh token is not one this gateway issued.");
+    }
+  }
+  // No refresh token (or one we did not issue) but a Bearer token: log out its session.
+  const claims = await authenticate(c);
+  await userAuthFor(c.env, claims.sub).revokeSession({ sessionId: claims.sid, event: "logout", client, policy });
+  clearRefreshCookie(c);
+  return c.body(null, 204);
+});
+
+sessionRoutes.post("/logout-all", requireAccessToken, async (c) => {
+  const claims = c.get("auth");
+  await userAuthFor(c.env, claims.sub).revokeAllSessions({
+    event: "logout_all",
+    sub: claims.sub,
+    currentSessionId: claims.sid,
+    client: clientInfo(c),
+    policy: c.get("config").session,
+  });
+  clearRefreshCookie(c);
+  return c.body(null, 204);
+});
+
+sessionRoutes.get("/sessions", requireAccessToken, async (c) => {
+  const claims = c.get("auth");
+  const sessions = await listActiveSessions(c.env.DB, claims.sub, Date.now());
+  c.header("Cache-Control", "no-store");
+  return c.json({
+    sessions: sessions.map((session) => ({
+      id: session.id,
+      created_at: iso(session.created_at),
+      last_used_at: iso(session.last_used_at),
+      expires_at: session.expires_at === null ? null : iso(session.expires_at),
+      user_agent: session.user_agent,
+      ip: session.ip,
+      current: session.id === claims.sid,
+    })),
+  });
+});
+
+sessionRoutes.delete("/sessions/:id", requireAccessToken, async (c) => {
+  const claims = c.get("auth");
+  const revoked = await userAuthFor(c.env, claims.sub).revokeSession({
+    sessionId: c.req.param("id"),
+    event: "session_revoked",
+    client: clientInfo(c),
+    policy: c.get("config").session,
+  });
+  if (!revoked) throw notFound("No active session of yours has that id.");
+  return c.body(null, 204);
+});
+
+const iso = (ms: number) => new Date(ms).toISOString();

@@ -1,0 +1,29 @@
+import type { AppContext } from "./context";
+import { loadKeyRing } from "./keys";
+import { setRefreshCookie } from "./refresh-cookie";
+import { signAccessToken } from "./tokens/access";
+import type { IssuedSession } from "./user-auth";
+
+/**
+ * Answers with the contract's `TokenResponse` for a session the UserAuth object just opened or
+ * refreshed: signs a fresh access token, marks the response `no-store` (RFC 6749 section 5.1) and,
+ * in cookie mode, sets the refresh cookie.
+ */
+export async function tokenResponse(c: AppContext, issued: IssuedSession, status: 200 | 201 = 200) {
+  const config = c.get("config");
+  const ring = await loadKeyRing(config.signingKeys);
+  const accessToken = await signAccessToken(ring, config, { sub: issued.sub, sid: issued.sessionId, claims: issued.claims }, Date.now() / 1000);
+  c.header("Cache-Control", "no-store");
+  c.header("Pragma", "no-cache");
+  setRefreshCookie(c, issued.refreshToken);
+  return c.json(
+    {
+      access_token: accessToken,
+      token_type: "Bearer",
+      expires_in: config.accessTokenTtlSeconds,
+      refresh_token: issued.refreshToken,
+      session_id: issued.sessionId,
+    },
+    status,
+  );
+}

@@ -1,0 +1,111 @@
+import { SignJWT, errors, jwtVerify, type JWTHeaderParameters, type JWTPayload } from "jose";
+import type { KeyRing } from "../keys";
+
+/** Custom claims an origin attached to a session (`POST /auth/admin/sessions`). */
+export type SessionClaims = Record<string, string | number | boolean | Array<string | number | boolean>>;
+
+/** The verified claims of an access token, as the gateway and the Bearer routes see them. */
+export interface AccessClaims extends SessionClaims {
+  iss: string;
+  aud: string;
+  sub: string;
+  sid: string;
+  jti: string;
+  iat: number;
+  exp: number;
+}
+
+export interface AccessTokenSettings {
+  issuer: string;
+  audience: string;
+  accessTokenTtlSeconds: number;
+  clockSkewSeconds: number;
+}
+
+/** Why a presented access token was refused. Only `expired` is told apart on the wire. */
+export type AccessTokenProblem = "expired" | "invalid";
+
+export type AccessTokenResult = { ok: true; claims: AccessClaims } | { ok: false; problem: AccessTokenProblem };
+
+/** Claims the gateway sets itself; a session's custom claims may not name them. */
+export const REGISTERED_CLAIMS = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid"] as const;
+
+// A real access token is a few hundred bytes; refusing big ones before parsing keeps the
+// verifier's work bounded.
+const MAX_TOKEN_LENGTH = 8192;
+
+/**
+ * Signs an access token (RFC 9068: `typ: at+jwt`) for a session with the key ring's signing key.
+ *
+ * @example
+ * const jwt = await signAccessToken(ring, settings, { sub: "u1", sid: "s1", claims: {} }, Date.now() / 1000);
+ */
+export async function signAccessToken(
+  ring: KeyRing,
+  settings: AccessTokenSettings,
+  session: { sub: string; sid: string; claims: SessionClaims },
+  nowSeconds: number,
+): Promise<string> {
+  const iat = Math.floor(nowSeconds);
+  return new SignJWT({ ...session.claims, sid: session.sid })
+    .setProtectedHeader({ alg: ring.signer.alg, kid: ring.signer.kid, typ: "at+jwt" })
+    .setIssuer(settings.issuer)
+    .setAudience(settings.audience)
+    .setSubject(session.sub)
+    .setJti(crypto.randomUUID())
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + settings.accessTokenTtlSeconds)
+    .sign(ring.signer.key);
+}
+
+/**
+ * Verifies an access token statelessly: signature under a known `kid` with that key's algorithm,
+ * `typ`, `iss`, `aud`, `exp`, `nbf` and `iat` with `clockSkewSeconds` of tolerance. Fails closed:
+ * anything it cannot parse or check is `invalid`. The one verification used by the gateway and by
+ * every Bearer route.
+ */
+export async function verifyAccessToken(
+  token: string,
+  ring: KeyRing,
+  settings: AccessTokenSettings,
+  nowSeconds: number,
+): Promise<AccessTokenResult> {
+  if (token.length > MAX_TOKEN_LENGTH) return { ok: false, problem: "invalid" };
+  try {
+    const { payload } = await jwtVerify(token, (header) => keyFor(ring, header), {
+      algorithms: ring.algorithms,
+      issuer: settings.issuer,
+      audience: settings.audience,
+      typ: "at+jwt",
+      clockTolerance: settings.clockSkewSeconds,
+      // Also refuses an `iat` in the future, and caps a token's life at the configured TTL.
+      maxTokenAge: settings.accessTokenTtlSeconds,
+      requiredClaims: ["sub", "sid", "jti", "iat", "exp"],
+      currentDate: new Date(nowSeconds * 1000),
+    });
+    if (!hasSessionClaims(payload)) return { ok: false, problem: "invalid" };
+    return { ok: true, claims: payload };
+  } catch (error) {
+    return { ok: false, problem: error instanceof errors.JWTExpired ? "expired" : "invalid" };
+  }
+}
+
+// The key is chosen by `kid` alone and must be used with the algorithm it was configured for:
+// a token that names an ES256 key but says HS256 (algorithm confusion) finds no key. `jku`,
+// `x5u` and `jwk` header parameters are never looked at.
+function keyFor(ring: KeyRing, header: JWTHeaderParameters): CryptoKey {
+  const entry = typeof header.kid === "string" ? ring.byKid.get(header.kid) : undefined;
+  if (!entry || entry.alg !== header.alg) throw new errors.JWKSNoMatchingKey();
+  return entry.key;
+}
+
+function hasSessionClaims(payload: JWTPayload): payload is AccessClaims {
+  return (
+    typeof payload.sub === "string" &&
+    payload.sub !== "" &&
+    typeof payload.sid === "string" &&
+    payload.sid !== "" &&
+    typeof payload.jti === "string" &&
+    typeof payload.aud === "string"
+  );
+}

@@ -1,0 +1,19 @@
+import type { Env } from "./env";
+import type { RefreshTokenParts } from "./tokens/refresh";
+
+/** The UserAuth Durable Object of a user. */
+export function userAuthFor(env: Env, sub: string) {
+  return env.USER_AUTH.get(env.USER_AUTH.idFromName(sub));
+}
+
+/**
+ * The UserAuth Durable Object a refresh token names, or null when the id is not one of this
+ * namespace (a forged token): `idFromString` rejects ids it did not mint.
+ */
+export function userAuthOfToken(env: Env, token: RefreshTokenParts) {
+  try {
+    return env.USER_AUTH.get(env.USER_AUTH.idFromString(token.objectId));
+  } catch {
+    return null;
+  }
+}

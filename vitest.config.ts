@@ -1,0 +1,39 @@
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { exportJWK, generateKeyPair } from "jose";
+import { defineConfig } from "vitest/config";
+
+// Test-only secrets: a fresh ES256 signing key plus an older EdDSA key that still verifies
+// (key rotation), and an admin token.
+async function testSigningKeys() {
+  const signer = await generateKeyPair("ES256", { extractable: true });
+  const previous = await generateKeyPair("EdDSA", { extractable: true });
+  return JSON.stringify({
+    keys: [
+      { ...(await exportJWK(signer.privateKey)), kid: "test-es256", alg: "ES256" },
+      { ...(await exportJWK(previous.privateKey)), kid: "test-eddsa", alg: "EdDSA" },
+    ],
+  });
+}
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            SIGNING_KEYS: await testSigningKeys(),
+            ADMIN_API_TOKEN: "test-admin-token",
+          },
+        },
+      }),
+    ],
+    test: {
+      setupFiles: ["./test/apply-migrations.ts"],
+      testTimeout: 30_000,
+    },
+  };
+});
