@@ -7,5 +7,9 @@ declare global {
     interface Env extends GatewayEnv {
       TEST_MIGRATIONS: D1Migration[];
     }
+    // Types `exports.default` from "cloudflare:workers" as the worker's own default export.
+    interface GlobalProps {
+      mainModule: typeof import("../src/index");
+    }
   }
 }

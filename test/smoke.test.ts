@@ -1,23 +1,18 @@
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { bearer, call, openSession, refresh, uniqueSub } from "./helpers";
 
 describe("smoke", () => {
-  it("opens a session and refreshes it", async () => {
-    const open = await exports.default.fetch("http://gw/auth/admin/sessions", {
-      method: "POST",
-      headers: { Authorization: "Bearer test-admin-token", "Content-Type": "application/json" },
-      body: JSON.stringify({ sub: "alice", claims: { role: "admin" } }),
-    });
-    const pair = (await open.json()) as Record<string, string>;
-    expect(open.status, JSON.stringify(pair)).toBe(201);
-    const api = await exports.default.fetch("http://gw/api/x?a=1", { headers: { Authorization: `Bearer ${pair.access_token}` } });
+  it("opens a session, calls the API and refreshes, with and without variable overrides", async () => {
+    const pair = await openSession(uniqueSub(), { role: "admin" });
+    const api = await call("/api/x?a=1", { headers: bearer(pair.access_token) });
     expect(api.status).toBe(200);
-    console.log(await api.json());
-    const refreshed = await exports.default.fetch("http://gw/auth/refresh", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ refresh_token: pair.refresh_token }),
-    });
+    expect(((await api.json()) as { headers: Record<string, string> }).headers["x-auth-session"]).toBe(pair.session_id);
+    const refreshed = await refresh(pair.refresh_token, { REFRESH_REUSE_GRACE_SECONDS: "0" });
     expect(refreshed.status).toBe(200);
+    const again = await refresh(pair.refresh_token, { REFRESH_REUSE_GRACE_SECONDS: "0" });
+    expect(again.status).toBe(400);
+    const bad = await call("/anything", {}, { ACCESS_TOKEN_TTL_SECONDS: "soon" });
+    expect(bad.status).toBe(503);
+    expect(await bad.json()).toMatchObject({ error: "server_misconfigured" });
   });
 });

@@ -1,0 +1,78 @@
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import worker from "../src/index";
+import type { Env } from "../src/env";
+
+export const ADMIN_TOKEN = "test-admin-token";
+export const BASE = "http://gateway.test";
+
+/** Variable overrides for one call, as `wrangler dev --var NAME:VALUE` would set them. */
+export type Vars = Partial<Record<keyof Env, string>>;
+
+/**
+ * Sends a request through the worker's real fetch handler with the real bindings. With `vars`,
+ * the worker sees those variables overridden (a fresh env object, so config is re-read).
+ */
+export function call(path: string, init: RequestInit = {}, vars?: Vars): Promise<Response> {
+  const request = new Request(new URL(path, BASE), init);
+  if (!vars) return Promise.resolve(exports.default.fetch(request));
+  return Promise.resolve(worker.fetch(request, { ...env, ...vars } as Env, {
+    waitUntil() {},
+    passThroughOnException() {},
+    props: {},
+  } as unknown as ExecutionContext));
+}
+
+export function postJson(path: string, body: unknown, headers: Record<string, string> = {}, vars?: Vars) {
+  return call(path, { method: "POST", headers: { "Content-Type": "application/json", ...headers }, body: JSON.stringify(body) }, vars);
+}
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: "Bearer";
+  expires_in: number;
+  refresh_token: string;
+  session_id: string;
+}
+
+/** Opens a session through the admin route and returns the token pair. */
+export async function openSession(sub: string, claims?: Record<string, unknown>, vars?: Vars): Promise<TokenResponse> {
+  const response = await postJson("/auth/admin/sessions", { sub, claims }, { Authorization: `Bearer ${ADMIN_TOKEN}` }, vars);
+  if (response.status !== 201) throw new Error(`open session: ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+/** POST /auth/refresh with a JSON body. */
+export function refresh(refreshToken: string, vars?: Vars) {
+  return postJson("/auth/refresh", { refresh_token: refreshToken }, {}, vars);
+}
+
+export function bearer(accessToken: string): Record<string, string> {
+  return { Authorization: `Bearer ${accessToken}` };
+}
+
+export const adminHeaders = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+
+/** A unique user id per test, so tests never share a Durable Object. */
+export function uniqueSub(label = "user"): string {
+  return `${label}-${crypto.randomUUID()}`;
+}
+
+/** The UserAuth Durable Object stub of a user. */
+export function userAuthStub(sub: string) {
+  return env.USER_AUTH.get(env.USER_AUTH.idFromName(sub));
+}
+
+/** Runs the user's UserAuth alarm now (retries of D1 writes, expiry, purge), if one is set. */
+export function runUserAlarm(sub: string) {
+  return runDurableObjectAlarm(userAuthStub(sub));
+}
+
+/** The audit events of a user, newest first, through the admin route. */
+export async function eventsOf(sub: string, type?: string) {
+  const query = new URLSearchParams({ sub, ...(type ? { type } : {}) });
+  const response = await call(`/auth/admin/events?${query}`, { headers: adminHeaders });
+  if (response.status !== 200) throw new Error(`events: ${response.status} ${await response.text()}`);
+  const body = (await response.json()) as { events: Array<{ type: string; sub: string; session_id: string | null; at: string; ip: string | null; detail: Record<string, unknown> | null }> };
+  return body.events;
+}
