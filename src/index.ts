@@ -6,6 +6,7 @@ import { MAX_BODY_BYTES } from "./body";
 import { readConfig } from "./config";
 import type { AppEnv } from "./context";
 import { purgeEvents } from "./db/events";
+import { ensureSchema } from "./db/schema";
 import { purgeEndedSessions } from "./db/sessions";
 import type { Env } from "./env";
 import { AuthError, errorBody, misconfigured, notFound } from "./errors";
@@ -82,6 +83,7 @@ async function scheduled(_controller: ScheduledController, env: Env): Promise<vo
     return;
   }
   const now = Date.now();
+  await ensureSchema(env.DB);
   const sessions = await purgeEndedSessions(env.DB, now - config.config.session.sessionRetentionSeconds * 1000);
   const events = await purgeEvents(env.DB, now - config.config.auditRetentionSeconds * 1000);
   console.log(`housekeeping: purged ${sessions} session records and ${events} audit events`);

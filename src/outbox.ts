@@ -1,4 +1,5 @@
 import { insertEvent, type AuditEvent } from "./db/events";
+import { ensureSchema } from "./db/schema";
 import { upsertSession, type SessionRecord } from "./db/sessions";
 
 /** A D1 write waiting in a Durable Object's storage. */
@@ -47,6 +48,7 @@ export class Outbox {
   }
 
   async #drain(): Promise<boolean> {
+    await ensureSchema(this.db);
     for (;;) {
       const rows = this.sql
         .exec<{ seq: number; entry: string }>("SELECT seq, entry FROM outbox ORDER BY seq LIMIT ?", BATCH_SIZE)

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { authenticate, bearerToken, requireAccessToken } from "../access-auth";
 import { bodyOf, validBody } from "../body";
 import { clientInfo, type AppEnv } from "../context";
+import { ensureSchema } from "../db/schema";
 import { listActiveSessions } from "../db/sessions";
 import { AuthError, invalidGrant, invalidRequest, notFound } from "../errors";
 import { loadKeyRing } from "../keys";
@@ -78,6 +79,7 @@ sessionRoutes.post("/logout-all", requireAccessToken, async (c) => {
 
 sessionRoutes.get("/sessions", requireAccessToken, async (c) => {
   const claims = c.get("auth");
+  await ensureSchema(c.env.DB);
   const sessions = await listActiveSessions(c.env.DB, claims.sub, Date.now());
   c.header("Cache-Control", "no-store");
   return c.json({
