@@ -3,7 +3,7 @@ import { readConfig, type SessionPolicy } from "./config";
 import { auditEvent, type EventType } from "./db/events";
 import type { SessionRecord } from "./db/sessions";
 import type { Env } from "./env";
-import { Outbox } from "./outbox";
+import { Outbox, type OutboxEntry } from "./outbox";
 import { expiredReason, isGraceReplay, rotatedAt, sessionExpiry, withIssueTime } from "./session-rules";
 import type { SessionClaims } from "./tokens/access";
 import {
@@ -50,6 +50,8 @@ type SessionRow = {
 };
 
 const SCHEMA_VERSION = 1;
+/** A safety net for queued D1 writes if the object dies before its own flush. */
+const OUTBOX_SAFETY_MS = 30_000;
 /** First retry of a failed D1 write; doubles up to the cap. */
 const OUTBOX_RETRY_MS = 2_000;
 const OUTBOX_RETRY_MAX_MS = 300_000;
@@ -108,7 +110,7 @@ export class UserAuth extends DurableObject<Env> {
     this.#record(row, input.policy);
     this.#audit(input.event, row, now, input.client.ip, null);
     this.#scheduleAlarm(sessionExpiry({ createdAt: now, lastUsedAt: now }, input.policy)?.at ?? null);
-    return this.#issued(row, row.generation);
+    return this.#settled(await this.#issued(row, row.generation));
   }
 
   /**
@@ -221,7 +223,7 @@ export class UserAuth extends DurableObject<Env> {
     const revoked = this.#activeSessions();
     this.#revoke(revoked, input.event, now, input.policy);
     const ids = revoked.map((session) => session.id);
-    this.#outbox.enqueue({
+    this.#enqueue({
       kind: "event",
       event: auditEvent({
         type: input.event,
@@ -323,6 +325,12 @@ export class UserAuth extends DurableObject<Env> {
     if (sessions.length > 0) this.#scheduleAlarm(now + policy.sessionRetentionSeconds * 1000);
   }
 
+  /** Queues a D1 write, in the same synchronous block as the state change it records. */
+  #enqueue(entry: OutboxEntry) {
+    this.#outbox.enqueue(entry);
+    this.#scheduleAlarm(Date.now() + OUTBOX_SAFETY_MS);
+  }
+
   /** Queues the D1 record of a session's current state. */
   #record(session: SessionRow, policy: SessionPolicy) {
     const record: SessionRecord = {
@@ -337,11 +345,11 @@ export class UserAuth extends DurableObject<Env> {
       ip: session.ip,
       rotation_count: session.generation,
     };
-    this.#outbox.enqueue({ kind: "session", record });
+    this.#enqueue({ kind: "session", record });
   }
 
   #audit(type: EventType, session: SessionRow, now: number, ip: string | null, detail: Record<string, unknown> | null) {
-    this.#outbox.enqueue({ kind: "event", event: auditEvent({ type, sub: session.sub, session_id: session.id, at: now, ip, detail }) });
+    this.#enqueue({ kind: "event", event: auditEvent({ type, sub: session.sub, session_id: session.id, at: now, ip, detail }) });
   }
 
   /** Sends queued D1 writes before answering, so D1 is current in the usual case; a failure only delays them. */
