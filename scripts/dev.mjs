@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// npm run dev [-- wrangler dev options, e.g. --var REFRESH_REUSE_GRACE_SECONDS:0]
+//
+// 1. Creates .dev.vars with a fresh ES256 signing key and admin token when missing.
+// 2. Applies the D1 migrations to the local database.
+// 3. Serves the gateway on http://127.0.0.1:8787 with `wrangler dev` (local only: no Cloudflare
+//    account, no login), passing every extra argument through.
+import { relative } from "node:path";
+import { DEV_VARS, ensureDevVars } from "./lib/dev-vars.mjs";
+import { optionValue, runWrangler, startWrangler } from "./lib/wrangler.mjs";
+
+const extra = process.argv.slice(2);
+const shownPath = relative(process.cwd(), DEV_VARS) || DEV_VARS;
+
+const added = await ensureDevVars();
+if (added.length > 0) {
+  console.log(`dev: wrote ${added.join(" and ")} to ${shownPath} (local secrets, gitignored).`);
+}
+console.log(`dev: admin token for /auth/admin/*: the ADMIN_API_TOKEN line of ${shownPath}`);
+console.log(`     e.g.  ADMIN=$(grep ^ADMIN_API_TOKEN= .dev.vars | cut -d= -f2)`);
+
+// Migrations go to the same local state wrangler dev will use (its --persist-to, if given).
+const persistTo = optionValue(extra, "--persist-to");
+const migrate = ["d1", "migrations", "apply", "DB", "--local", ...(persistTo ? ["--persist-to", persistTo] : [])];
+console.log("dev: applying D1 migrations locally...");
+const migrated = await runWrangler(migrate, { quiet: true });
+if (migrated !== 0) {
+  console.error(`dev: \`wrangler ${migrate.join(" ")}\` failed (exit ${migrated}).`);
+  process.exit(migrated);
+}
+
+const defaults = [];
+if (optionValue(extra, "--ip") === undefined) defaults.push("--ip", "127.0.0.1");
+if (optionValue(extra, "--port") === undefined) defaults.push("--port", "8787");
+const interactive = Boolean(process.stdin.isTTY) && process.env.CI !== "true";
+const dev = startWrangler(["dev", ...defaults, ...extra], { interactive });
+
+// Ctrl-C reaches wrangler through the terminal's process group; a plain kill of this script is
+// passed on so wrangler and workerd never outlive it.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(signal, () => {
+    if (dev.exitCode === null) dev.kill(signal);
+  });
+}
+dev.on("exit", (code, signal) => process.exit(code ?? (signal ? 130 : 0)));

@@ -1,0 +1,61 @@
+import { spawn } from "node:child_process";
+import { delimiter, join } from "node:path";
+import { ROOT } from "./dev-vars.mjs";
+
+const BIN = join(ROOT, "node_modules", ".bin");
+
+/**
+ * The environment for wrangler children: the project's node_modules/.bin first on PATH (so the
+ * `node` devDependency, Node 22, runs wrangler even when this script was started by an older
+ * system Node), no usage metrics and no `request.cf` download: nothing leaves the machine.
+ * `unattended` also sets CI=true: no prompts, no hotkeys.
+ */
+export function wranglerEnv({ unattended = false } = {}) {
+  const env = {
+    ...process.env,
+    PATH: `${BIN}${delimiter}${process.env.PATH ?? ""}`,
+    WRANGLER_SEND_METRICS: "false",
+    // Miniflare would otherwise download the `request.cf` sample from Cloudflare on start.
+    CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  };
+  if (unattended) env.CI = "true";
+  return env;
+}
+
+/** Runs `wrangler <args>` to completion with no stdin; resolves with its exit code. */
+export function runWrangler(args, { quiet = false } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(join(BIN, "wrangler"), args, {
+      cwd: ROOT,
+      env: wranglerEnv({ unattended: true }),
+      stdio: ["ignore", quiet ? "pipe" : "inherit", quiet ? "pipe" : "inherit"],
+    });
+    let output = "";
+    child.stdout?.on("data", (chunk) => (output += chunk));
+    child.stderr?.on("data", (chunk) => (output += chunk));
+    child.on("error", reject);
+    child.on("exit", (code, signal) => {
+      if (quiet && code !== 0) process.stderr.write(output);
+      resolve(code ?? (signal ? 1 : 0));
+    });
+  });
+}
+
+/** Starts `wrangler <args>` and returns the child process (stdin closed unless `interactive`). */
+export function startWrangler(args, { interactive = false, detached = false, stdio } = {}) {
+  return spawn(join(BIN, "wrangler"), args, {
+    cwd: ROOT,
+    env: wranglerEnv({ unattended: !interactive }),
+    stdio: stdio ?? [interactive ? "inherit" : "ignore", "inherit", "inherit"],
+    detached,
+  });
+}
+
+/** The value of `--name VALUE` or `--name=VALUE` in an argument list, or undefined. */
+export function optionValue(args, name) {
+  for (const [index, arg] of args.entries()) {
+    if (arg === name) return args[index + 1];
+    if (arg.startsWith(`${name}=`)) return arg.slice(name.length + 1);
+  }
+  return undefined;
+}
