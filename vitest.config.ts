@@ -18,20 +18,24 @@ async function testSigningKeys() {
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+  const signingKeys = await testSigningKeys();
   return {
     plugins: [
-      cloudflareTest({
+      cloudflareTest(async ({ inject }) => ({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
           bindings: {
             TEST_MIGRATIONS: migrations,
-            SIGNING_KEYS: await testSigningKeys(),
+            SIGNING_KEYS: signingKeys,
             ADMIN_API_TOKEN: "test-admin-token",
+            // A real HTTP origin on 127.0.0.1 that records what the gateway forwards (test/origin-server.mjs).
+            TEST_ORIGIN_URL: inject<string>("originUrl"),
           },
         },
-      }),
+      })),
     ],
     test: {
+      globalSetup: ["./test/origin-server.mjs"],
       setupFiles: ["./test/apply-migrations.ts"],
       testTimeout: 30_000,
     },

@@ -35,7 +35,12 @@ export async function gateway(c: AppContext): Promise<Response> {
   }
 
   const basePath = config.originUrl.pathname.replace(/\/+$/, "");
-  const target = new URL(`${basePath}${url.pathname}${url.search}`, config.originUrl);
+  // Set on a copy of ORIGIN_URL, not resolved against it: a path like `//other.host/x` would
+  // otherwise resolve as a scheme-relative URL and send the request to another host.
+  const target = new URL(config.originUrl);
+  target.pathname = `${basePath}${url.pathname}`;
+  target.search = url.search;
+  target.hash = "";
   const hasBody = c.req.method !== "GET" && c.req.method !== "HEAD";
   try {
     return await fetch(target, {

@@ -1,0 +1,209 @@
+import { env } from "cloudflare:workers";
+import type { JWK } from "jose";
+import { describe, expect, it } from "vitest";
+import { parseConfig, type Config } from "../src/config";
+import type { Env } from "../src/env";
+import { adminHeaders, bearer, call, openSession, postJson, refresh, uniqueSub, type Vars } from "./helpers";
+
+// The real HTTP origin on 127.0.0.1 started by the Vitest globalSetup (test-only binding).
+const ORIGIN = (env as unknown as { TEST_ORIGIN_URL: string }).TEST_ORIGIN_URL;
+
+/** A corner of the recording origin of its own (see test/origin-server.mjs). */
+function recordingOrigin() {
+  const id = crypto.randomUUID();
+  return {
+    url: `${ORIGIN}/scope/${id}`,
+    async requests(): Promise<Array<{ path: string }>> {
+      return (await fetch(`${ORIGIN}/__log/${id}`)).json();
+    },
+  };
+}
+
+const testKeys = (JSON.parse(env.SIGNING_KEYS!) as { keys: JWK[] }).keys;
+const publicOnly = ({ d: _d, ...rest }: JWK): JWK => rest;
+
+function configOf(vars: Partial<Record<keyof Env, string>>): Config {
+  const result = parseConfig(vars as unknown as Env);
+  if (!result.ok) throw new Error(`unexpected bad config: ${result.problem}`);
+  return result.config;
+}
+
+// One bad value per row: the variable, the value, and the variable the 503 must name.
+const BAD_VALUES: Array<[keyof Env, string]> = [
+  ["ACCESS_TOKEN_TTL_SECONDS", "abc"],
+  ["ACCESS_TOKEN_TTL_SECONDS", "0"],
+  ["ACCESS_TOKEN_TTL_SECONDS", "1.5"],
+  ["REFRESH_IDLE_TTL_SECONDS", "-1"],
+  ["SESSION_MAX_TTL_SECONDS", "90 days"],
+  ["REFRESH_REUSE_GRACE_SECONDS", "ten"],
+  ["CLOCK_SKEW_SECONDS", "1e3"],
+  ["REUSE_REVOKES", "everyone"],
+  ["FORWARD_AUTHORIZATION", "maybe"],
+  ["ALLOW_REGISTRATION", "yes"],
+  ["REFRESH_COOKIE", "1"],
+  ["ORIGIN_URL", "not a url"],
+  ["ORIGIN_URL", "ftp://files.example.com"],
+  ["PUBLIC_PATH_PREFIXES", "/public, docs"],
+  ["ALLOWED_ORIGINS", "app.example.com"],
+  ["SIGNING_KEYS", "{not json"],
+  ["SIGNING_KEYS", JSON.stringify({ keys: [publicOnly(testKeys[0]!), testKeys[1]] })],
+  ["SIGNING_KEYS", JSON.stringify({ keys: [] })],
+  ["SIGNING_KEYS", JSON.stringify({ keys: [{ ...testKeys[0], kid: undefined }] })],
+  ["SIGNING_KEYS", JSON.stringify({ keys: [testKeys[0], { ...testKeys[1], kid: "test-es256" }] })],
+  ["SIGNING_KEYS", JSON.stringify({ keys: [{ kty: "oct", k: "c2VjcmV0", kid: "hmac", alg: "HS256" }] })],
+];
+
+describe("a bad configuration value", () => {
+  it.each(BAD_VALUES)("%s=%j makes every request, public paths included, answer 503 naming it", async (name, value) => {
+    const origin = recordingOrigin();
+    const { access_token, refresh_token } = await openSession(uniqueSub("cfg"));
+    // PUBLIC_PATH_PREFIXES is itself one of the bad values: keep "/public" in it either way.
+    const vars: Vars = { ORIGIN_URL: origin.url, PUBLIC_PATH_PREFIXES: "/public", [name]: value };
+    const responses = {
+      refresh: await refresh(refresh_token, vars),
+      gateway: await call("/api/orders", { headers: bearer(access_token) }, vars),
+      public: await call("/public/status", {}, vars),
+      jwks: await call("/.well-known/jwks.json", {}, vars),
+      admin: await postJson("/auth/admin/sessions", { sub: uniqueSub("cfg") }, adminHeaders, vars),
+    };
+    for (const [what, response] of Object.entries(responses)) {
+      expect(response.status, what).toBe(503);
+      const body = (await response.json()) as { error: string; error_description: string };
+      expect(body.error, what).toBe("server_misconfigured");
+      expect(body.error_description, what).toContain(name);
+    }
+    expect(await origin.requests()).toEqual([]);
+    // Nothing was spent: the refresh token still works once the configuration is fixed.
+    expect((await refresh(refresh_token)).status).toBe(200);
+  });
+
+  it("never reveals a signing key in the description", async () => {
+    const response = await call("/.well-known/jwks.json", {}, { SIGNING_KEYS: JSON.stringify({ keys: [publicOnly(testKeys[0]!)] }).slice(0, -1) });
+    expect(response.status).toBe(503);
+    const text = await response.text();
+    expect(text).not.toContain(testKeys[0]!.x!);
+    expect(text).not.toContain(testKeys[0]!.d!);
+  });
+});
+
+describe("without SIGNING_KEYS", () => {
+  const noKeys: Vars = { SIGNING_KEYS: "" };
+
+  async function expectHowToMakeKeys(response: Response) {
+    expect(response.status).toBe(503);
+    const body = (await response.json()) as { error: string; error_description: string };
+    expect(body.error).toBe("server_misconfigured");
+    expect(body.error_description).toContain("SIGNING_KEYS");
+    expect(body.error_description).toContain("npm run keys");
+  }
+
+  it("refuses to open a session and says how to make keys", async () => {
+    await expectHowToMakeKeys(await postJson("/auth/admin/sessions", { sub: uniqueSub("cfg") }, adminHeaders, noKeys));
+  });
+
+  it("refuses to refresh, without spending the refresh token", async () => {
+    const { refresh_token } = await openSession(uniqueSub("cfg"));
+    await expectHowToMakeKeys(await refresh(refresh_token, noKeys));
+    expect((await refresh(refresh_token)).status).toBe(200);
+  });
+
+  it("publishes no JWKS and lets no Bearer request through to the origin", async () => {
+    const origin = recordingOrigin();
+    const { access_token } = await openSession(uniqueSub("cfg"));
+    await expectHowToMakeKeys(await call("/.well-known/jwks.json", {}, noKeys));
+    await expectHowToMakeKeys(await call("/api/orders", { headers: bearer(access_token) }, { ...noKeys, ORIGIN_URL: origin.url }));
+    expect(await origin.requests()).toEqual([]);
+  });
+
+  it("still serves public paths", async () => {
+    const origin = recordingOrigin();
+    const response = await call("/public/status", {}, { ...noKeys, ORIGIN_URL: origin.url, PUBLIC_PATH_PREFIXES: "/public" });
+    expect(response.status).toBe(200);
+    expect((await origin.requests()).map((entry) => entry.path)).toEqual(["/public/status"]);
+  });
+});
+
+describe("parseConfig", () => {
+  it("applies the documented default of every variable when none is set", () => {
+    const config = configOf({});
+    expect(config).toMatchObject({
+      accessTokenTtlSeconds: 300,
+      clockSkewSeconds: 30,
+      session: {
+        refreshIdleTtlSeconds: 1_209_600,
+        sessionMaxTtlSeconds: 7_776_000,
+        refreshReuseGraceSeconds: 10,
+        reuseRevokes: "user",
+      },
+      originUrl: null,
+      publicPathPrefixes: [],
+      forwardAuthorization: true,
+      allowRegistration: true,
+      refreshCookie: false,
+      allowedOrigins: [],
+      signingKeys: null,
+      adminApiToken: null,
+    });
+    // "Sensible dev values": the issuer is the local dev server, audience and realm name the gateway.
+    expect(config.issuer).toBe("http://127.0.0.1:8787");
+    expect(config.audience).toBe("edge-auth-gateway");
+    expect(config.realm).toBe("edge-auth-gateway");
+  });
+
+  it("treats empty strings as unset", () => {
+    const empty = Object.fromEntries(
+      ["ACCESS_TOKEN_TTL_SECONDS", "REUSE_REVOKES", "ORIGIN_URL", "FORWARD_AUTHORIZATION", "SIGNING_KEYS", "ADMIN_API_TOKEN", "REALM"].map((name) => [name, ""]),
+    );
+    expect(configOf(empty)).toEqual(configOf({}));
+  });
+
+  it("ships wrangler.toml [vars] that match the documented defaults", () => {
+    const fromToml = configOf(env as unknown as Partial<Record<keyof Env, string>>);
+    const defaults = configOf({});
+    expect({ ...fromToml, signingKeys: null, adminApiToken: null }).toEqual(defaults);
+  });
+
+  it("reads every variable it is given", () => {
+    const config = configOf({
+      ISSUER: "https://auth.example.com",
+      AUDIENCE: "orders-api",
+      REALM: "orders",
+      ACCESS_TOKEN_TTL_SECONDS: "600",
+      REFRESH_IDLE_TTL_SECONDS: "3600",
+      SESSION_MAX_TTL_SECONDS: "0",
+      REFRESH_REUSE_GRACE_SECONDS: "0",
+      REUSE_REVOKES: "session",
+      CLOCK_SKEW_SECONDS: "0",
+      ORIGIN_URL: "https://api.internal.example.com/v2",
+      PUBLIC_PATH_PREFIXES: " /public/ , /docs,/health//",
+      FORWARD_AUTHORIZATION: "false",
+      ALLOW_REGISTRATION: "FALSE",
+      REFRESH_COOKIE: "true",
+      ALLOWED_ORIGINS: "https://app.example.com, https://admin.example.com/",
+      SIGNING_KEYS: "{}",
+      ADMIN_API_TOKEN: "secret",
+    });
+    expect(config).toMatchObject({
+      issuer: "https://auth.example.com",
+      audience: "orders-api",
+      realm: "orders",
+      accessTokenTtlSeconds: 600,
+      clockSkewSeconds: 0,
+      session: { refreshIdleTtlSeconds: 3600, sessionMaxTtlSeconds: 0, refreshReuseGraceSeconds: 0, reuseRevokes: "session" },
+      publicPathPrefixes: ["/public", "/docs", "/health"],
+      forwardAuthorization: false,
+      allowRegistration: false,
+      refreshCookie: true,
+      allowedOrigins: ["https://app.example.com", "https://admin.example.com"],
+      signingKeys: "{}",
+      adminApiToken: "secret",
+    });
+    expect(config.originUrl?.href).toBe("https://api.internal.example.com/v2");
+  });
+
+  it.each(BAD_VALUES.filter(([name]) => name !== "SIGNING_KEYS"))("reports %s=%j as a bad value naming the variable", (name, value) => {
+    const result = parseConfig({ [name]: value } as unknown as Env);
+    expect(result).toMatchObject({ ok: false, variable: name });
+    expect(result.ok === false && result.problem).toContain(name);
+  });
+});

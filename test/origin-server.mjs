@@ -1,0 +1,93 @@
+// Vitest globalSetup (runs in Node, not in workerd): a real HTTP origin on 127.0.0.1 for the
+// gateway's proxy tests. It records every request it receives and answers with a recognisable
+// response. Plain JavaScript because the project's TypeScript setup has Workers types, not Node's.
+//
+// Test files run in parallel and share this one server, so requests are recorded per scope: a
+// test points ORIGIN_URL at `<origin>/scope/<id>`, the gateway prefixes every forwarded path with
+// that base path, and the server files the request under `<id>` with the prefix removed.
+//
+//   GET  /__log/<id>    the requests of scope <id>, oldest first
+//   GET  /__log         the requests that arrived outside any scope
+//   POST /__reset       forget everything
+//
+// Every other request is recorded and answered with status `X-Test-Status` (default 200), the
+// headers `X-Origin: test-origin` and `Set-Cookie: origin=1`, and a text body naming what it saw.
+// An `X-Test-Location` header makes it answer with that `Location` (to check redirects pass back).
+import { createServer } from "node:http";
+
+/** @typedef {{ method: string, path: string, search: string, query: Record<string, string[]>, headers: Record<string, string>, body: string, bodyBase64: string }} Recorded */
+
+/** @param {import("vitest/node").TestProject} project */
+export default async function startOrigin(project) {
+  /** @type {Map<string, Recorded[]>} */
+  const scopes = new Map();
+  /** @type {Recorded[]} */
+  let unscoped = [];
+
+  const server = createServer(async (request, response) => {
+    const chunks = [];
+    for await (const chunk of request) chunks.push(chunk);
+    const body = Buffer.concat(chunks);
+    // Prefixed, not resolved: a request-target such as `//x/y` is a path here, not a host.
+    const url = new URL(`http://origin.test${request.url ?? "/"}`);
+
+    if (url.pathname === "/__reset" && request.method === "POST") {
+      scopes.clear();
+      unscoped = [];
+      response.writeHead(204).end();
+      return;
+    }
+    if (url.pathname === "/__log" || url.pathname.startsWith("/__log/")) {
+      const id = url.pathname.slice("/__log/".length);
+      const log = id ? (scopes.get(id) ?? []) : unscoped;
+      response.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(log));
+      return;
+    }
+
+    const scoped = /^\/scope\/([^/]+)(\/.*)?$/.exec(url.pathname);
+    /** @type {Recorded} */
+    const entry = {
+      method: request.method ?? "",
+      path: scoped ? (scoped[2] ?? "") : url.pathname,
+      search: url.search,
+      query: groupQuery(url.searchParams),
+      headers: /** @type {Record<string, string>} */ (Object.fromEntries(
+        Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(", ") : (value ?? "")]),
+      )),
+      body: body.toString("utf8"),
+      bodyBase64: body.toString("base64"),
+    };
+    if (scoped) {
+      const id = /** @type {string} */ (scoped[1]);
+      scopes.set(id, [...(scopes.get(id) ?? []), entry]);
+    } else {
+      unscoped.push(entry);
+    }
+
+    const status = Number(request.headers["x-test-status"] ?? 200);
+    /** @type {Record<string, string>} */
+    const headers = { "Content-Type": "text/plain", "X-Origin": "test-origin", "Set-Cookie": "origin=1; Path=/" };
+    const location = request.headers["x-test-location"];
+    if (typeof location === "string") headers.Location = location;
+    response.writeHead(status, headers);
+    response.end(status === 204 || status === 304 || request.method === "HEAD" ? undefined : `origin saw ${entry.method} ${entry.path}`);
+  });
+
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(undefined)));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("origin server has no port");
+  project.provide("originUrl", `http://127.0.0.1:${address.port}`);
+
+  return async function stopOrigin() {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(() => resolve(undefined)));
+  };
+}
+
+/** @param {URLSearchParams} params */
+function groupQuery(params) {
+  /** @type {Record<string, string[]>} */
+  const grouped = {};
+  for (const [name, value] of params) (grouped[name] ??= []).push(value);
+  return grouped;
+}
