@@ -60,5 +60,8 @@ export async function gateway(c: AppContext): Promise<Response> {
  * covers `/public` and `/public/x`, not `/publicity`. Prefixes arrive without a trailing slash.
  */
 export function isPublicPath(path: string, prefixes: string[]): boolean {
+  // An encoded `/`, `\` or `.` could resolve differently at an origin that decodes before it
+  // normalises (`/public/..%2fadmin`): such a path is never public, so it needs a token.
+  if (/%(2f|5c|2e)/i.test(path)) return false;
   return prefixes.some((prefix) => prefix === "" || path === prefix || path.startsWith(`${prefix}/`));
 }

@@ -306,6 +306,15 @@ describe("gateway: PUBLIC_PATH_PREFIXES", () => {
     expect(await origin.requests()).toEqual([]);
   });
 
+  it("asks for a token when a public path hides an encoded slash, backslash or dot", async () => {
+    const origin = recordingOrigin();
+    for (const path of ["/public/..%2fadmin", "/public/..%2Fadmin", "/public/%2e%2e/admin", "/public/..%5cadmin"]) {
+      const response = await call(path, {}, publicVars(origin));
+      expect(response.status, path).toBe(401);
+    }
+    expect(await origin.requests()).toEqual([]);
+  });
+
   it("still strips client X-Auth-* headers on public paths and adds no identity", async () => {
     const origin = recordingOrigin();
     const response = await call(
