@@ -55,6 +55,11 @@ let wrangler = null;
 
 process.on("SIGINT", () => void stop().then(() => process.exit(130)));
 process.on("SIGTERM", () => void stop().then(() => process.exit(143)));
+// Orphaned (npm killed, its `sh -c` gone): stop the detached wrangler instead of leaving it running.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) void stop().then(() => process.exit(143));
+}, 1_000).unref();
 
 try {
   await ensureDevVars(); // SIGNING_KEYS for wrangler dev

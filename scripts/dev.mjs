@@ -42,4 +42,10 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
     if (dev.exitCode === null) dev.kill(signal);
   });
 }
+// `npm run` starts this script through `sh -c`; if npm is killed, the shell dies without passing
+// the signal on. Notice being orphaned and stop wrangler rather than leave it holding the port.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent && dev.exitCode === null) dev.kill("SIGTERM");
+}, 1_000).unref();
 dev.on("exit", (code, signal) => process.exit(code ?? (signal ? 130 : 0)));
