@@ -12,6 +12,7 @@ import type { Env } from "./env";
 import { AuthError, errorBody, misconfigured, notFound } from "./errors";
 import { gateway } from "./gateway";
 import { loadKeyRing } from "./keys";
+import { accountRoutes } from "./routes/accounts";
 import { adminRoutes } from "./routes/admin";
 import { jwksRoutes } from "./routes/jwks";
 import { sessionRoutes } from "./routes/sessions";
@@ -54,6 +55,7 @@ app.use(
   }),
 );
 
+app.route("/auth", accountRoutes);
 app.route("/auth", sessionRoutes);
 app.route("/auth/admin", adminRoutes);
 app.route("/.well-known", jwksRoutes);

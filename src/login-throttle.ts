@@ -1,44 +1,190 @@
 import { DurableObject } from "cloudflare:workers";
+import type { Config } from "./config";
+import type { AuditEvent } from "./db/events";
 import type { Env } from "./env";
+import { AuthError } from "./errors";
+import { Outbox } from "./outbox";
+
+/** A reserved login attempt, or the refusal with the seconds until one is allowed again. */
+export type AttemptGrant = { allowed: true; attemptId: number } | { allowed: false; retryAfterSeconds: number };
+
+/** A safety net for a queued D1 write if the object dies before its own flush. */
+const OUTBOX_SAFETY_MS = 30_000;
+/** First retry of a failed D1 write; doubles up to the cap. */
+const OUTBOX_RETRY_MS = 2_000;
+const OUTBOX_RETRY_MAX_MS = 300_000;
 
 /**
- * Counts failed logins for one key (`user:<username>` or `ip:<address>`) in a sliding window.
- * One object per key keeps the count consistent across every edge location.
+ * Counts login attempts for one key (`user:<normalized username>` or `ip:<address>`) in a sliding
+ * window. One object per key keeps the count consistent across every edge location, and since it
+ * runs one call at a time, checking the limit and counting the attempt are one step: a burst of
+ * parallel guesses gets exactly as many tries as the limit allows. Audit events of failed logins
+ * go to D1 through an outbox, as in UserAuth. Tables: see docs/storage.md.
  */
 export class LoginThrottle extends DurableObject<Env> {
+  #outbox: Outbox;
+  #alarmAt: number | null = null;
+  #failedFlushes = 0;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS failures (at INTEGER NOT NULL)");
+    ctx.storage.sql.exec(`
+      CREATE TABLE IF NOT EXISTS attempts (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        at         INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      )`);
+    this.#outbox = new Outbox(ctx.storage.sql, env.DB);
+    // Async start-up only: learn whether an alarm is already set before serving anything.
+    void ctx.blockConcurrencyWhile(async () => {
+      this.#alarmAt = await ctx.storage.getAlarm();
+    });
   }
 
   /**
-   * Seconds until another attempt is allowed, or 0 when fewer than `limit` failures happened in
-   * the last `windowSeconds`.
+   * Reserves one attempt when fewer than `limit` attempts counted in the last `windowSeconds`,
+   * else refuses with the seconds until the oldest of them leaves the window. A reserved attempt
+   * counts as a failure until `release` or `reset` forgets it, so one that never reports back
+   * (a crash mid-login) errs on the side of the limit.
    */
-  retryAfter(limit: number, windowSeconds: number): number {
+  begin(limit: number, windowSeconds: number): AttemptGrant {
     const now = Date.now();
-    this.#forgetBefore(now - windowSeconds * 1000);
-    const rows = this.ctx.storage.sql
-      .exec<{ at: number }>("SELECT at FROM failures ORDER BY at DESC LIMIT 1 OFFSET ?", limit - 1)
-      .toArray();
-    const oldestCounted = rows[0]?.at;
-    if (oldestCounted === undefined) return 0;
-    return Math.max(1, Math.ceil((oldestCounted + windowSeconds * 1000 - now) / 1000));
+    const windowMs = windowSeconds * 1000;
+    this.ctx.storage.sql.exec("DELETE FROM attempts WHERE at <= ?", now - windowMs);
+    // The limit-th newest attempt: while it is inside the window, `limit` attempts are.
+    const blocking = this.ctx.storage.sql
+      .exec<{ at: number }>("SELECT at FROM attempts ORDER BY at DESC, id DESC LIMIT 1 OFFSET ?", limit - 1)
+      .toArray()[0];
+    if (blocking !== undefined) {
+      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((blocking.at + windowMs - now) / 1000)) };
+    }
+    const { id } = this.ctx.storage.sql
+      .exec<{ id: number }>("INSERT INTO attempts (at, expires_at) VALUES (?, ?) RETURNING id", now, now + windowMs)
+      .one();
+    this.#scheduleAlarm(now + windowMs);
+    return { allowed: true, attemptId: id };
   }
 
-  /** Records one failed attempt. Rows older than the window are dropped, so storage stays bounded by the attempt rate. */
-  recordFailure(windowSeconds: number): void {
-    const now = Date.now();
-    this.#forgetBefore(now - windowSeconds * 1000);
-    this.ctx.storage.sql.exec("INSERT INTO failures (at) VALUES (?)", now);
+  /**
+   * Records that a reserved attempt failed (it stays counted) with its audit event, which is
+   * queued here and sent to D1; a D1 failure leaves it queued for the alarm to retry.
+   */
+  async fail(event: AuditEvent | null): Promise<void> {
+    if (event) {
+      this.#outbox.enqueue({ kind: "event", event });
+      this.#scheduleAlarm(Date.now() + OUTBOX_SAFETY_MS);
+    }
+    await this.#flush();
   }
 
-  /** Forgets every failure (a successful login for this username). */
+  /** Forgets one reserved attempt: it succeeded (per-IP counts are of failures) or never got an answer. */
+  release(attemptId: number): void {
+    this.ctx.storage.sql.exec("DELETE FROM attempts WHERE id = ?", attemptId);
+  }
+
+  /** Forgets every attempt: a successful login resets its username's count. */
   reset(): void {
-    this.ctx.storage.sql.exec("DELETE FROM failures");
+    this.ctx.storage.sql.exec("DELETE FROM attempts");
   }
 
-  #forgetBefore(cutoff: number) {
-    this.ctx.storage.sql.exec("DELETE FROM failures WHERE at <= ?", cutoff);
+  /** Retries D1 writes that failed and drops attempts that left their window, so idle objects hold nothing. */
+  override async alarm(): Promise<void> {
+    this.#alarmAt = null;
+    this.ctx.storage.sql.exec("DELETE FROM attempts WHERE expires_at <= ?", Date.now());
+    await this.#flush();
+    const next = this.ctx.storage.sql.exec<{ at: number | null }>("SELECT min(expires_at) AS at FROM attempts").one().at;
+    this.#scheduleAlarm(next);
   }
+
+  async #flush() {
+    if (await this.#outbox.flush()) {
+      this.#failedFlushes = 0;
+      return;
+    }
+    const delay = Math.min(OUTBOX_RETRY_MS * 2 ** this.#failedFlushes, OUTBOX_RETRY_MAX_MS);
+    this.#failedFlushes += 1;
+    this.#scheduleAlarm(Date.now() + delay);
+  }
+
+  #scheduleAlarm(at: number | null) {
+    if (at === null || (this.#alarmAt !== null && this.#alarmAt <= at)) return;
+    this.#alarmAt = at;
+    void this.ctx.storage.setAlarm(at);
+  }
+}
+
+/**
+ * The brute-force limits of one login: per normalized username and, when the request carries
+ * `CF-Connecting-IP`, per client address. Both are checked, and the attempt counted, before the
+ * password is looked at.
+ */
+export class LoginGuard {
+  readonly #user: DurableObjectStub<LoginThrottle>;
+  readonly #ip: DurableObjectStub<LoginThrottle> | null;
+  #userAttempt: number | null = null;
+  #ipAttempt: number | null = null;
+
+  constructor(env: Env, usernameNormalized: string, ip: string | null) {
+    this.#user = env.LOGIN_THROTTLE.get(env.LOGIN_THROTTLE.idFromName(`user:${usernameNormalized}`));
+    this.#ip = ip === null ? null : env.LOGIN_THROTTLE.get(env.LOGIN_THROTTLE.idFromName(`ip:${ipThrottleKey(ip)}`));
+  }
+
+  /** Counts this attempt, or throws 429 `too_many_requests` with `Retry-After` when a limit is reached. */
+  async begin(config: Config): Promise<void> {
+    const window = config.loginFailureWindowSeconds;
+    const [user, ip] = await Promise.all([
+      this.#user.begin(config.loginMaxFailuresPerUsername, window),
+      this.#ip?.begin(config.loginMaxFailuresPerIp, window) ?? null,
+    ]);
+    if (user.allowed) this.#userAttempt = user.attemptId;
+    if (ip?.allowed) this.#ipAttempt = ip.attemptId;
+    const refusals = [user, ip].flatMap((grant) => (grant && !grant.allowed ? [grant.retryAfterSeconds] : []));
+    if (refusals.length === 0) return;
+    // Refused: the password is not checked, so the other counter must not keep this attempt.
+    await this.abandon();
+    const retryAfter = Math.max(...refusals);
+    throw new AuthError("too_many_requests", 429, `Too many failed logins. Try again in ${retryAfter} seconds.`, {
+      "Retry-After": String(retryAfter),
+    });
+  }
+
+  /** The password was wrong or the user unknown: the attempt stays counted, the event is recorded. */
+  async failed(event: AuditEvent): Promise<void> {
+    await this.#user.fail(event);
+  }
+
+  /** The password was right: the username's count starts over, and this attempt leaves the IP's. */
+  async succeeded(): Promise<void> {
+    await Promise.all([this.#user.reset(), this.#ipAttempt === null ? null : this.#ip?.release(this.#ipAttempt)]);
+  }
+
+  /** The attempt got no verdict (refused by the other limit, or an internal error): uncount it. */
+  async abandon(): Promise<void> {
+    const user = this.#userAttempt;
+    const ip = this.#ipAttempt;
+    this.#userAttempt = this.#ipAttempt = null;
+    await Promise.all([user === null ? null : this.#user.release(user), ip === null ? null : this.#ip?.release(ip)]);
+  }
+}
+
+/**
+ * The address a per-IP limit counts: an IPv4 address as is, an IPv6 address by its /64 prefix,
+ * since one subscriber usually holds a whole /64 and could otherwise step through it.
+ */
+export function ipThrottleKey(ip: string): string {
+  const address = ip.trim().toLowerCase().slice(0, 64);
+  if (!address.includes(":")) return address;
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(address);
+  if (mapped) return mapped[1]!;
+  const halves = address.split("::");
+  if (halves.length > 2) return address;
+  const head = halves[0] ? halves[0].split(":") : [];
+  const tail = halves.length === 2 && halves[1] ? halves[1].split(":") : [];
+  if (halves.length === 2 && head.length + tail.length > 7) return address;
+  const groups = halves.length === 2 ? [...head, ...Array<string>(8 - head.length - tail.length).fill("0"), ...tail] : head;
+  if (groups.length !== 8 || !groups.every((group) => /^[0-9a-f]{1,4}$/.test(group))) return address;
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.replace(/^0+(?=.)/, ""))
+    .join(":")}::/64`;
 }

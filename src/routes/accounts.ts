@@ -1,0 +1,109 @@
+import { Hono } from "hono";
+import { createMiddleware } from "hono/factory";
+import { z } from "zod";
+import { bodyOf, validBody } from "../body";
+import { clientInfo, type AppEnv } from "../context";
+import { auditEvent } from "../db/events";
+import { ensureSchema } from "../db/schema";
+import { findUserByUsername, insertUser, normalizeUsername, replacePasswordHash } from "../db/users";
+import { AuthError, notFound } from "../errors";
+import { loadKeyRing } from "../keys";
+import { LoginGuard } from "../login-throttle";
+import { hashPassword, verifyPassword } from "../passwords";
+import { tokenResponse } from "../token-response";
+import { userAuthFor } from "../user-auth-stub";
+
+/** The built-in password login: `POST /auth/register` and `POST /auth/login`. */
+export const accountRoutes = new Hono<AppEnv>();
+
+const Username = z
+  .string()
+  .min(3)
+  .max(64)
+  .regex(/^[A-Za-z0-9._@-]+$/, "may only hold letters, digits and . _ @ -");
+
+const RegisterBody = z.object({ username: Username, password: z.string().min(8).max(256) });
+// Any password up to the longest one registration takes: a short one is just wrong (401).
+const LoginBody = z.object({ username: Username, password: z.string().min(1).max(256) });
+
+/** With `ALLOW_REGISTRATION=false` the route does not exist, whatever the body. */
+const registrationOpen = createMiddleware<AppEnv>(async function registrationOpen(c, next) {
+  if (!c.get("config").allowRegistration) throw notFound("Registration is closed.");
+  await next();
+});
+
+accountRoutes.post("/register", registrationOpen, bodyOf(RegisterBody), async (c) => {
+  const { username, password } = validBody(c, RegisterBody);
+  const now = Date.now();
+  const user = {
+    id: crypto.randomUUID(),
+    username,
+    username_normalized: normalizeUsername(username),
+    password_hash: await hashPassword(password),
+    created_at: now,
+    password_updated_at: now,
+  };
+  await ensureSchema(c.env.DB);
+  if (!(await insertUser(c.env.DB, user))) throw new AuthError("username_taken", 409, "That username is already taken.");
+  return c.json({ user_id: user.id }, 201);
+});
+
+accountRoutes.post("/login", bodyOf(LoginBody), async (c) => {
+  const { username, password } = validBody(c, LoginBody);
+  const config = c.get("config");
+  const client = clientInfo(c);
+  // Keys first: a server that cannot sign tokens must not count or judge attempts.
+  await loadKeyRing(config.signingKeys);
+
+  const normalized = normalizeUsername(username);
+  const guard = new LoginGuard(c.env, normalized, client.ip);
+  await guard.begin(config);
+
+  let user: Awaited<ReturnType<typeof findUserByUsername>>;
+  let check: Awaited<ReturnType<typeof verifyPassword>>;
+  try {
+    await ensureSchema(c.env.DB);
+    user = await findUserByUsername(c.env.DB, normalized);
+    // An unknown username is checked against a dummy hash: same work, same answer.
+    check = await verifyPassword(password, user?.password_hash ?? null);
+  } catch (error) {
+    await guard.abandon();
+    throw error;
+  }
+
+  if (!user || !check.ok) {
+    // The submitted username of an unknown user is not recorded: people type their password
+    // into the username field, and the audit log must not collect passwords.
+    await guard.failed(
+      auditEvent({
+        type: "login_failed",
+        sub: user?.id ?? null,
+        session_id: null,
+        at: Date.now(),
+        ip: client.ip,
+        detail: { reason: user ? "wrong_password" : "unknown_username" },
+      }),
+    );
+    throw new AuthError("invalid_credentials", 401, "The username or password is wrong.");
+  }
+
+  await guard.succeeded();
+  if (check.needsRehash) await upgradeHash(c.env.DB, user.id, user.password_hash, password);
+  const issued = await userAuthFor(c.env, user.id).openSession({
+    sub: user.id,
+    claims: {},
+    client,
+    event: "login",
+    policy: config.session,
+  });
+  return tokenResponse(c, issued);
+});
+
+/** Re-hashes a password that matched a hash with older parameters. A failure only postpones it to the next login. */
+async function upgradeHash(db: D1Database, id: string, previousHash: string, password: string) {
+  try {
+    await replacePasswordHash(db, { id, previousHash, newHash: await hashPassword(password), now: Date.now() });
+  } catch (error) {
+    console.warn(`password re-hash postponed: ${(error as Error).message}`);
+  }
+}

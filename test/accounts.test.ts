@@ -1,0 +1,257 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { PASSWORD_ITERATIONS, hashPassword } from "../src/passwords";
+import { adminHeaders, bearer, call, eventsOf, postJson, refresh, type TokenResponse, type Vars } from "./helpers";
+
+const PASSWORD = "correct horse battery";
+
+function uniqueUsername(label = "user"): string {
+  return `${label}.${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/** A client address of its own per test, so per-IP limits and event filters never mix tests. */
+function uniqueIp(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(3));
+  return `10.${bytes[0]}.${bytes[1]}.${bytes[2]}`;
+}
+
+function register(username: unknown, password: unknown = PASSWORD, vars?: Vars) {
+  return postJson("/auth/register", { username, password }, {}, vars);
+}
+
+function login(username: unknown, password: unknown, headers: Record<string, string> = {}, vars?: Vars) {
+  return postJson("/auth/login", { username, password }, headers, vars);
+}
+
+async function registered(username = uniqueUsername(), password = PASSWORD): Promise<{ username: string; userId: string }> {
+  const response = await register(username, password);
+  expect(response.status).toBe(201);
+  return { username, userId: ((await response.json()) as { user_id: string }).user_id };
+}
+
+function userRow(userId: string) {
+  return env.DB.prepare("SELECT * FROM users WHERE id = ?1").bind(userId).first<{
+    username: string;
+    username_normalized: string;
+    password_hash: string;
+    password_updated_at: number;
+  }>();
+}
+
+/** Audit events of one type from one client address (events of unknown users have no `sub`). */
+async function eventsFrom(ip: string, type: string) {
+  const response = await call(`/auth/admin/events?type=${type}&limit=1000`, { headers: adminHeaders });
+  const body = (await response.json()) as { events: Array<{ sub: string | null; ip: string | null; session_id: string | null; detail: unknown }> };
+  return body.events.filter((event) => event.ip === ip);
+}
+
+describe("POST /auth/register", () => {
+  it("creates a user with a random id, not the username, and stores only a salted PBKDF2 hash", async () => {
+    const username = uniqueUsername("Alice");
+    const response = await register(username);
+    expect(response.status).toBe(201);
+    const body = (await response.json()) as { user_id: string };
+    expect(Object.keys(body)).toEqual(["user_id"]);
+    expect(body.user_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(body.user_id).not.toContain(username.toLowerCase());
+
+    const row = await userRow(body.user_id);
+    expect(row).toMatchObject({ username, username_normalized: username.toLowerCase() });
+    expect(row!.password_hash).toMatch(new RegExp(`^pbkdf2-sha256\\$${PASSWORD_ITERATIONS}\\$[A-Za-z0-9+/]{22}\\$[A-Za-z0-9+/]{43}$`));
+    expect(row!.password_hash).not.toContain(PASSWORD);
+  });
+
+  it("refuses a username that differs from an existing one only in case with 409 username_taken", async () => {
+    const username = uniqueUsername("bob");
+    await registered(username);
+    for (const again of [username, username.toUpperCase()]) {
+      const response = await register(again, "another password");
+      expect(response.status).toBe(409);
+      expect(await response.json()).toEqual({ error: "username_taken", error_description: expect.any(String) });
+    }
+  });
+
+  it("lets exactly one of many parallel registrations of one name win", async () => {
+    const username = uniqueUsername("race");
+    const variants = Array.from({ length: 10 }, (_, i) => (i % 2 ? username.toUpperCase() : username));
+    const responses = await Promise.all(variants.map((name) => register(name)));
+    const statuses = responses.map((response) => response.status).sort();
+    expect(statuses).toEqual([201, ...Array(9).fill(409)]);
+    const { results } = await env.DB.prepare("SELECT id FROM users WHERE username_normalized = ?1").bind(username.toLowerCase()).all();
+    expect(results).toHaveLength(1);
+  });
+
+  it("accepts usernames of 3 and 64 characters of [A-Za-z0-9._@-] and passwords of 8 and 256 characters", async () => {
+    const suffix = crypto.randomUUID().slice(0, 2);
+    expect((await register(`a${suffix}`, "12345678")).status).toBe(201);
+    expect((await register(`${"x".repeat(54)}.${crypto.randomUUID().slice(0, 9)}`, "p".repeat(256))).status).toBe(201);
+    expect((await register(`Mixed.Case_user-${suffix}@example.com`, "pässwörd🙂")).status).toBe(201);
+  });
+
+  it.each([
+    ["a username of 2 characters", { username: "ab", password: PASSWORD }],
+    ["a username of 65 characters", { username: "u".repeat(65), password: PASSWORD }],
+    ["a username with a space", { username: "bad name", password: PASSWORD }],
+    ["a username with a slash", { username: "bad/name", password: PASSWORD }],
+    ["a username with non-ASCII letters", { username: "jürgen", password: PASSWORD }],
+    ["a password of 7 characters", { username: "validname", password: "1234567" }],
+    ["a password of 257 characters", { username: "validname", password: "p".repeat(257) }],
+    ["a numeric username", { username: 12345, password: PASSWORD }],
+    ["a null password", { username: "validname", password: null }],
+    ["an array password", { username: "validname", password: [PASSWORD] }],
+    ["no username", { password: PASSWORD }],
+    ["no password", { username: "validname" }],
+    ["an empty object", {}],
+  ])("answers 400 invalid_request to %s and creates nobody", async (_case, body) => {
+    const response = await postJson("/auth/register", body);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ error: "invalid_request", error_description: expect.any(String) });
+    const { results } = await env.DB.prepare("SELECT id FROM users WHERE username_normalized = 'validname'").all();
+    expect(results).toHaveLength(0);
+  });
+
+  it("answers 404 with ALLOW_REGISTRATION=false and creates nobody, while existing users still log in", async () => {
+    const existing = await registered();
+    const username = uniqueUsername("closed");
+    const response = await register(username, PASSWORD, { ALLOW_REGISTRATION: "false" });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ error: "not_found" });
+    const { results } = await env.DB.prepare("SELECT id FROM users WHERE username_normalized = ?1").bind(username).all();
+    expect(results).toHaveLength(0);
+    expect((await login(existing.username, PASSWORD, {}, { ALLOW_REGISTRATION: "false" })).status).toBe(200);
+  });
+});
+
+describe("POST /auth/login", () => {
+  it("answers a TokenResponse whose access token reaches the origin as the user and whose refresh token works", async () => {
+    const { username, userId } = await registered();
+    const response = await login(username.toUpperCase(), PASSWORD, { "User-Agent": "accounts-test" });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Cache-Control")).toBe("no-store");
+    const pair = (await response.json()) as TokenResponse;
+    expect(pair).toEqual({
+      access_token: expect.any(String),
+      token_type: "Bearer",
+      expires_in: 300,
+      refresh_token: expect.stringMatching(/^rt1\./),
+      session_id: expect.any(String),
+    });
+
+    const api = await call("/api/me", { headers: bearer(pair.access_token) });
+    expect(api.status).toBe(200);
+    const forwarded = ((await api.json()) as { headers: Record<string, string> }).headers;
+    expect(forwarded["x-auth-user"]).toBe(userId);
+    expect(forwarded["x-auth-session"]).toBe(pair.session_id);
+
+    expect((await refresh(pair.refresh_token)).status).toBe(200);
+  });
+
+  it("records a login event for the user and lists the new session", async () => {
+    const { username, userId } = await registered();
+    const ip = uniqueIp();
+    const pair = (await (await login(username, PASSWORD, { "CF-Connecting-IP": ip })).json()) as TokenResponse;
+    const events = await eventsOf(userId, "login");
+    expect(events).toEqual([expect.objectContaining({ type: "login", sub: userId, session_id: pair.session_id, ip })]);
+    expect(await eventsOf(userId, "session_created")).toEqual([]);
+    const sessions = (await (await call("/auth/sessions", { headers: bearer(pair.access_token) })).json()) as { sessions: Array<{ id: string }> };
+    expect(sessions.sessions.map((session) => session.id)).toEqual([pair.session_id]);
+  });
+
+  it("gives a wrong password and an unknown username the identical 401 invalid_credentials", async () => {
+    const { username } = await registered();
+    const wrong = await login(username, "not the password");
+    const unknown = await login(uniqueUsername("nobody"), "not the password");
+    expect(wrong.status).toBe(401);
+    expect(unknown.status).toBe(401);
+    const wrongBody = await wrong.text();
+    expect(await unknown.text()).toBe(wrongBody);
+    expect(JSON.parse(wrongBody)).toEqual({ error: "invalid_credentials", error_description: expect.any(String) });
+    for (const header of ["Content-Type", "Cache-Control", "WWW-Authenticate", "Retry-After"]) {
+      expect(unknown.headers.get(header)).toBe(wrong.headers.get(header));
+    }
+  });
+
+  it("spends at least one password hash on an unknown username, as on a wrong password (timings logged)", async () => {
+    const { username } = await registered();
+    const ghost = uniqueUsername("ghost");
+    const vars = { LOGIN_MAX_FAILURES_PER_USERNAME: "1000" };
+    const timed = async (name: string) => {
+      const start = performance.now();
+      expect((await login(name, "not the password", {}, vars)).status).toBe(401);
+      return performance.now() - start;
+    };
+    const wrong: number[] = [];
+    const unknown: number[] = [];
+    const hash: number[] = [];
+    // Interleaved, and the fastest run of each compared: load on the machine only ever adds time.
+    for (let i = 0; i < 9; i++) {
+      wrong.push(await timed(username));
+      unknown.push(await timed(ghost));
+      const start = performance.now();
+      await hashPassword("not the password");
+      hash.push(performance.now() - start);
+    }
+    const [wrongMs, unknownMs, hashMs] = [Math.min(...wrong), Math.min(...unknown), Math.min(...hash)];
+    console.log(`login 401, fastest of 9: wrong password ${wrongMs.toFixed(1)} ms, unknown username ${unknownMs.toFixed(1)} ms; one hash ${hashMs.toFixed(1)} ms`);
+    // An unknown username costs at least one whole hash, as a wrong password does (the gap
+    // between the two is logged, not asserted: on a loaded machine it is noise).
+    expect(unknownMs).toBeGreaterThan(hashMs * 0.8);
+    expect(wrongMs).toBeGreaterThan(hashMs * 0.8);
+  });
+
+  it("records login_failed with the user id for a wrong password, and without any username for an unknown one", async () => {
+    const { username, userId } = await registered();
+    const ip = uniqueIp();
+    await login(username, "not the password", { "CF-Connecting-IP": ip });
+    const ghost = uniqueUsername("ghost");
+    await login(ghost, "hunter2-typed-into-the-wrong-field", { "CF-Connecting-IP": ip });
+
+    const events = await eventsFrom(ip, "login_failed");
+    expect(events).toHaveLength(2);
+    expect(events).toContainEqual(expect.objectContaining({ sub: userId, session_id: null, detail: { reason: "wrong_password" } }));
+    expect(events).toContainEqual(expect.objectContaining({ sub: null, session_id: null, detail: { reason: "unknown_username" } }));
+    expect(JSON.stringify(events)).not.toContain(ghost);
+    expect(JSON.stringify(events)).not.toContain("hunter2");
+    expect(await eventsOf(userId, "login")).toEqual([]);
+  });
+
+  it.each([
+    ["a numeric password", { username: "someone", password: 12345678 }],
+    ["a missing password", { username: "someone" }],
+    ["an empty password", { username: "someone", password: "" }],
+    ["a password over 256 characters", { username: "someone", password: "p".repeat(257) }],
+    ["an object username", { username: { $ne: "" }, password: PASSWORD }],
+    ["a username over 64 characters", { username: "u".repeat(65), password: PASSWORD }],
+  ])("answers 400 invalid_request to %s, without counting a failure", async (_case, body) => {
+    const response = await postJson("/auth/login", body, {}, { LOGIN_MAX_FAILURES_PER_USERNAME: "1" });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: "invalid_request" });
+  });
+
+  it("re-hashes a password stored with fewer iterations on the next successful login", async () => {
+    const username = uniqueUsername("legacy");
+    const userId = crypto.randomUUID();
+    const oldHash = await hashPassword(PASSWORD, 1_000);
+    await env.DB.prepare(
+      `INSERT INTO users (id, username, username_normalized, password_hash, created_at, password_updated_at)
+       VALUES (?1, ?2, ?2, ?3, 0, 0)`,
+    )
+      .bind(userId, username, oldHash)
+      .run();
+
+    // A wrong password changes nothing.
+    expect((await login(username, "not the password")).status).toBe(401);
+    expect((await userRow(userId))!.password_hash).toBe(oldHash);
+
+    expect((await login(username, PASSWORD)).status).toBe(200);
+    const row = (await userRow(userId))!;
+    expect(row.password_hash).not.toBe(oldHash);
+    expect(row.password_hash.startsWith(`pbkdf2-sha256$${PASSWORD_ITERATIONS}$`)).toBe(true);
+    expect(row.password_updated_at).toBeGreaterThan(0);
+
+    // The upgraded hash is the same password.
+    expect((await login(username, PASSWORD)).status).toBe(200);
+    expect((await login(username, "not the password")).status).toBe(401);
+    expect((await userRow(userId))!.password_hash).toBe(row.password_hash);
+  });
+});

@@ -1,0 +1,155 @@
+import { describe, expect, it } from "vitest";
+import { MAX_BODY_BYTES } from "../src/body";
+import { adminHeaders, call, openSession, uniqueSub } from "./helpers";
+
+/** The routes that read a body, each with headers it needs and a body with a field of the wrong type. */
+const ROUTES: Array<{ path: string; headers: Record<string, string>; wrongType: unknown[] }> = [
+  { path: "/auth/register", headers: {}, wrongType: [{ username: 12345, password: "long enough" }, { username: "someone", password: 12345678 }] },
+  { path: "/auth/login", headers: {}, wrongType: [{ username: ["someone"], password: "x" }, { username: "someone", password: true }] },
+  { path: "/auth/refresh", headers: {}, wrongType: [{ refresh_token: 5 }, { refresh_token: { token: "x" } }] },
+  { path: "/auth/logout", headers: {}, wrongType: [{ refresh_token: [] }, { refresh_token: false }] },
+  { path: "/auth/admin/sessions", headers: adminHeaders, wrongType: [{ sub: 1 }, { sub: "x", claims: "role=admin" }] },
+];
+
+const routes = ROUTES.map((route) => [route.path, route] as const);
+
+/** A JSON object of exactly `bytes` bytes. */
+function jsonOfSize(bytes: number): string {
+  const shell = JSON.stringify({ username: "someone", password: "" });
+  return JSON.stringify({ username: "someone", password: "p".repeat(bytes - shell.length) });
+}
+
+function send(path: string, init: { headers?: Record<string, string>; body?: BodyInit }, extra: Record<string, string> = {}) {
+  return call(path, { method: "POST", ...init, headers: { ...init.headers, ...extra } });
+}
+
+/** A body with no Content-Length: streamed in chunks, as a chunked upload arrives. */
+function streamed(text: string): ReadableStream<Uint8Array> {
+  const bytes = new TextEncoder().encode(text);
+  let offset = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (offset >= bytes.length) return controller.close();
+      controller.enqueue(bytes.slice(offset, offset + 1000));
+      offset += 1000;
+    },
+  });
+}
+
+async function expectError(response: Response, status: number, error: string) {
+  expect(response.status).toBe(status);
+  expect(await response.json()).toEqual({ error, error_description: expect.any(String) });
+}
+
+describe.each(routes)("%s", (path, route) => {
+  const json = { ...route.headers, "Content-Type": "application/json" };
+
+  it("answers 413 request_too_large to a body of 16,385 bytes with a Content-Length", async () => {
+    const body = jsonOfSize(MAX_BODY_BYTES + 1);
+    expect(new TextEncoder().encode(body).byteLength).toBe(16_385);
+    await expectError(await send(path, { headers: json, body }), 413, "request_too_large");
+  });
+
+  it("answers 413 request_too_large to a streamed body of 16,385 bytes without a Content-Length", async () => {
+    const init = { method: "POST", headers: json, body: streamed(jsonOfSize(MAX_BODY_BYTES + 1)) };
+    expect(new Request(`http://gateway.test${path}`, { ...init, body: streamed("{}") }).headers.get("Content-Length")).toBeNull();
+    await expectError(await call(path, init), 413, "request_too_large");
+  });
+
+  it("reads a body of exactly 16,384 bytes (streamed too) instead of refusing it as too large", async () => {
+    for (const body of [jsonOfSize(MAX_BODY_BYTES), streamed(jsonOfSize(MAX_BODY_BYTES))]) {
+      const response = await send(path, { headers: json, body });
+      expect(response.status).not.toBe(413);
+      expect(response.status).toBeLessThan(500);
+    }
+  });
+
+  it("checks size before media type: 16,385 bytes of text/plain is 413", async () => {
+    const body = "x".repeat(MAX_BODY_BYTES + 1);
+    await expectError(await send(path, { headers: { ...route.headers, "Content-Type": "text/plain" }, body }), 413, "request_too_large");
+  });
+
+  it.each([["text/plain"], ["application/xml"], ["multipart/form-data; boundary=x"], ["application/jsonp"]])(
+    "answers 415 unsupported_media_type to %s, even when the body is not valid JSON",
+    async (type) => {
+      const response = await send(path, { headers: { ...route.headers, "Content-Type": type }, body: "{not json" });
+      await expectError(response, 415, "unsupported_media_type");
+    },
+  );
+
+  it("answers 415 to a body sent without a Content-Type", async () => {
+    const response = await send(path, { headers: route.headers, body: new TextEncoder().encode('{"a":1}') });
+    await expectError(response, 415, "unsupported_media_type");
+  });
+
+  it.each([["{not json"], ['{"refresh_token": "x"'], [""], ["\u0000"], ["{}}"]])(
+    "answers 400 invalid_request to malformed JSON %j",
+    async (body) => {
+      await expectError(await send(path, { headers: json, body }), 400, "invalid_request");
+    },
+  );
+
+  it.each([["[]"], ['["a","b"]'], ["42"], ["null"], ['"a string"'], ["true"]])("answers 400 invalid_request to the JSON body %s", async (body) => {
+    await expectError(await send(path, { headers: json, body }), 400, "invalid_request");
+  });
+
+  it("answers 400 invalid_request to fields of the wrong type", async () => {
+    for (const body of route.wrongType) {
+      await expectError(await send(path, { headers: json, body: JSON.stringify(body) }), 400, "invalid_request");
+    }
+  });
+
+  it("accepts a JSON Content-Type with parameters and any case", async () => {
+    for (const type of ["application/json; charset=utf-8", "Application/JSON"]) {
+      const response = await send(path, { headers: { ...route.headers, "Content-Type": type }, body: "[]" });
+      await expectError(response, 400, "invalid_request");
+    }
+  });
+
+  it("never answers 500 to huge header values", async () => {
+    const huge = "a".repeat(64 * 1024);
+    for (const [name, value] of [
+      ["Authorization", `Bearer ${huge}`],
+      ["Authorization", huge],
+      ["Cookie", `refresh_token=${huge}`],
+      ["Cookie", huge],
+      ["Origin", `https://${huge}.example`],
+      ["User-Agent", huge],
+      ["CF-Connecting-IP", huge],
+      ["Content-Type", `application/json; ${huge}`],
+      ["X-Auth-User", huge],
+    ] as const) {
+      const response = await send(path, { headers: json, body: "{}" }, { [name]: value });
+      expect(response.status, `${name}: ${response.status}`).toBeLessThan(500);
+      expect(response.headers.get("Content-Type") ?? "").not.toContain("text/html");
+    }
+  });
+});
+
+describe("malformed input elsewhere", () => {
+  it("takes a form-encoded body on /auth/refresh only (RFC 6749 section 6)", async () => {
+    const form = { "Content-Type": "application/x-www-form-urlencoded" };
+    await expectError(await send("/auth/refresh", { headers: form, body: "grant_type=refresh_token&refresh_token=rt1.bad" }), 400, "invalid_grant");
+    await expectError(await send("/auth/refresh", { headers: form, body: "grant_type=password&refresh_token=x" }), 400, "invalid_request");
+    await expectError(await send("/auth/login", { headers: form, body: "username=someone&password=whatever" }), 415, "unsupported_media_type");
+    await expectError(await send("/auth/register", { headers: form, body: "username=someone&password=whatever" }), 415, "unsupported_media_type");
+  });
+
+  it("answers 413 on a Bearer-authenticated route as well, before looking at the token", async () => {
+    const pair = await openSession(uniqueSub());
+    const response = await send("/auth/logout", {
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${pair.access_token}` },
+      body: jsonOfSize(MAX_BODY_BYTES + 1),
+    });
+    await expectError(response, 413, "request_too_large");
+  });
+
+  it("never answers 500 to huge headers on the gateway and the public routes", async () => {
+    const huge = "a".repeat(64 * 1024);
+    for (const path of ["/api/x", "/.well-known/jwks.json", "/auth/sessions", "/auth/nope"]) {
+      for (const headers of [{ Authorization: `Bearer ${huge}` }, { Cookie: huge }, { "X-Auth-User": huge }] as Array<Record<string, string>>) {
+        expect((await call(path, { headers })).status).toBeLessThan(500);
+      }
+    }
+  });
+});

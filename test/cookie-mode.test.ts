@@ -1,0 +1,175 @@
+import { describe, expect, it } from "vitest";
+import { BASE, bearer, call, eventsOf, postJson, type TokenResponse } from "./helpers";
+
+const APP = "https://app.example.com";
+const EVIL = "https://evil.example.net";
+// Grace 0: a token that was rotated by a refused request could not be refreshed again, so a 200
+// afterwards proves the refused request rotated nothing.
+const COOKIE_MODE = { REFRESH_COOKIE: "true", ALLOWED_ORIGINS: `${APP}, https://other.example.org`, REFRESH_REUSE_GRACE_SECONDS: "0" };
+const PASSWORD = "correct horse battery";
+
+interface Cookie {
+  value: string;
+  attributes: string[];
+}
+
+/** The refresh_token cookie a response sets, or null. */
+function refreshCookie(response: Response): Cookie | null {
+  const header = response.headers.getSetCookie().find((cookie) => cookie.startsWith("refresh_token="));
+  if (!header) return null;
+  const [pair, ...attributes] = header.split(";").map((part) => part.trim());
+  return { value: decodeURIComponent(pair!.slice("refresh_token=".length)), attributes };
+}
+
+async function loginInCookieMode(): Promise<{ userId: string; response: Response; pair: TokenResponse; cookie: Cookie }> {
+  const username = `cookie.${crypto.randomUUID().slice(0, 8)}`;
+  const created = await postJson("/auth/register", { username, password: PASSWORD });
+  const { user_id: userId } = (await created.json()) as { user_id: string };
+  const response = await postJson("/auth/login", { username, password: PASSWORD }, { Origin: APP }, COOKIE_MODE);
+  expect(response.status).toBe(200);
+  const pair = (await response.clone().json()) as TokenResponse;
+  return { userId, response, pair, cookie: refreshCookie(response)! };
+}
+
+/** A cookie-only call (no body token), as a browser would send it. */
+function withCookie(path: string, token: string, headers: Record<string, string> = {}) {
+  return call(path, { method: "POST", headers: { Cookie: `refresh_token=${token}`, ...headers } }, COOKIE_MODE);
+}
+
+describe("cookie transport (REFRESH_COOKIE=true)", () => {
+  it("sets the refresh token from login as an HttpOnly, Secure, SameSite=Strict cookie scoped to /auth", async () => {
+    const { pair, cookie } = await loginInCookieMode();
+    expect(cookie.value).toBe(pair.refresh_token);
+    expect(cookie.attributes).toEqual(expect.arrayContaining(["HttpOnly", "Secure", "SameSite=Strict", "Path=/auth"]));
+    const maxAge = Number(cookie.attributes.find((attribute) => attribute.startsWith("Max-Age="))?.slice(8));
+    expect(maxAge).toBeGreaterThan(0);
+  });
+
+  it("refreshes from the cookie alone for an allowed Origin and sets the new token as the cookie", async () => {
+    const { pair, cookie } = await loginInCookieMode();
+    const response = await withCookie("/auth/refresh", cookie.value, { Origin: APP });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Access-Control-Allow-Origin")).toBe(APP);
+    expect(response.headers.get("Access-Control-Allow-Credentials")).toBe("true");
+    const next = (await response.json()) as TokenResponse;
+    expect(next.session_id).toBe(pair.session_id);
+    const rotated = refreshCookie(response)!;
+    expect(rotated.value).toBe(next.refresh_token);
+    expect(rotated.value).not.toBe(cookie.value);
+    expect(rotated.attributes).toEqual(expect.arrayContaining(["HttpOnly", "Secure", "SameSite=Strict", "Path=/auth"]));
+
+    // The old cookie is used now (grace 0: reuse).
+    expect((await withCookie("/auth/refresh", cookie.value, { Origin: APP })).status).toBe(400);
+  });
+
+  it("accepts the gateway's own origin", async () => {
+    const { cookie } = await loginInCookieMode();
+    expect((await withCookie("/auth/refresh", cookie.value, { Origin: new URL(BASE).origin })).status).toBe(200);
+  });
+
+  it.each([
+    ["no Origin", {}],
+    ["a foreign Origin", { Origin: EVIL }],
+    ["an allowed host on another scheme", { Origin: "http://app.example.com" }],
+    ["an Origin of null", { Origin: "null" }],
+  ])("refuses a cookie refresh with %s with 403 and rotates nothing", async (_case, headers) => {
+    const { userId, cookie } = await loginInCookieMode();
+    const refused = await withCookie("/auth/refresh", cookie.value, headers);
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toEqual({ error: "forbidden_origin", error_description: expect.any(String) });
+    expect(refreshCookie(refused)).toBeNull();
+    expect(await eventsOf(userId, "refresh")).toEqual([]);
+
+    // The same token still refreshes, once, from the right origin.
+    expect((await withCookie("/auth/refresh", cookie.value, { Origin: APP })).status).toBe(200);
+  });
+
+  it("logs out from the cookie for an allowed Origin and clears the cookie", async () => {
+    const { pair, cookie } = await loginInCookieMode();
+    const response = await withCookie("/auth/logout", cookie.value, { Origin: APP });
+    expect(response.status).toBe(204);
+    const cleared = refreshCookie(response);
+    expect(cleared?.value).toBe("");
+    expect(cleared?.attributes).toEqual(expect.arrayContaining(["Max-Age=0", "Path=/auth"]));
+    expect((await postJson("/auth/refresh", { refresh_token: pair.refresh_token }, {}, COOKIE_MODE)).status).toBe(400);
+  });
+
+  it("refuses a cookie logout from a foreign Origin and leaves the session alive", async () => {
+    const { userId, pair, cookie } = await loginInCookieMode();
+    const refused = await withCookie("/auth/logout", cookie.value, { Origin: EVIL });
+    expect(refused.status).toBe(403);
+    expect(await eventsOf(userId, "logout")).toEqual([]);
+    expect((await call("/api/x", { headers: bearer(pair.access_token) }, COOKIE_MODE)).status).toBe(200);
+    expect((await withCookie("/auth/refresh", cookie.value, { Origin: APP })).status).toBe(200);
+  });
+
+  it("takes a token in the body over the cookie, without the Origin rule (not cookie-authenticated)", async () => {
+    const { pair } = await loginInCookieMode();
+    const response = await call(
+      "/auth/refresh",
+      {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Cookie: "refresh_token=rt1.garbage" },
+        body: JSON.stringify({ refresh_token: pair.refresh_token }),
+      },
+      COOKIE_MODE,
+    );
+    expect(response.status).toBe(200);
+  });
+
+  it("clears the cookie when the refresh token it holds is refused", async () => {
+    const { cookie } = await loginInCookieMode();
+    expect((await withCookie("/auth/refresh", cookie.value, { Origin: APP })).status).toBe(200);
+    const reused = await withCookie("/auth/refresh", cookie.value, { Origin: APP });
+    expect(reused.status).toBe(400);
+    expect(refreshCookie(reused)?.attributes).toContain("Max-Age=0");
+  });
+});
+
+describe("CORS for ALLOWED_ORIGINS", () => {
+  function preflight(origin: string) {
+    return call(
+      "/auth/refresh",
+      { method: "OPTIONS", headers: { Origin: origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type" } },
+      COOKIE_MODE,
+    );
+  }
+
+  it("answers a preflight from an allowed origin with that origin and credentials", async () => {
+    const response = await preflight(APP);
+    expect(response.status).toBe(204);
+    expect(response.headers.get("Access-Control-Allow-Origin")).toBe(APP);
+    expect(response.headers.get("Access-Control-Allow-Credentials")).toBe("true");
+    expect(response.headers.get("Access-Control-Allow-Methods")).toContain("POST");
+    expect(response.headers.get("Access-Control-Allow-Headers")?.toLowerCase()).toContain("content-type");
+    expect(response.headers.get("Vary")).toContain("Origin");
+  });
+
+  it("does not allow a foreign origin, in a preflight or an actual request", async () => {
+    const response = await preflight(EVIL);
+    expect(response.headers.get("Access-Control-Allow-Origin")).toBeNull();
+    const actual = await postJson("/auth/login", { username: "nobody", password: "whatever" }, { Origin: EVIL }, COOKIE_MODE);
+    expect(actual.headers.get("Access-Control-Allow-Origin")).toBeNull();
+  });
+
+  it("never answers with a wildcard origin", async () => {
+    for (const origin of [APP, EVIL, "*"]) {
+      expect((await preflight(origin)).headers.get("Access-Control-Allow-Origin")).not.toBe("*");
+    }
+  });
+});
+
+describe("cookie transport off (the default)", () => {
+  it("sets no cookie on login and ignores a refresh cookie", async () => {
+    const username = `nocookie.${crypto.randomUUID().slice(0, 8)}`;
+    await postJson("/auth/register", { username, password: PASSWORD });
+    const response = await postJson("/auth/login", { username, password: PASSWORD });
+    expect(response.status).toBe(200);
+    expect(refreshCookie(response)).toBeNull();
+    const pair = (await response.json()) as TokenResponse;
+
+    const cookieOnly = await call("/auth/refresh", { method: "POST", headers: { Cookie: `refresh_token=${pair.refresh_token}`, Origin: APP } });
+    expect(cookieOnly.status).toBe(400);
+    expect(await cookieOnly.json()).toMatchObject({ error: "invalid_request" });
+  });
+});
