@@ -26,12 +26,14 @@ const { values: options } = parseArgs({
     "refresh-requests": { type: "string", default: "1000" },
     seconds: { type: "string", default: "15" },
     warmup: { type: "string", default: "100" },
+    rounds: { type: "string", default: "5" },
     help: { type: "boolean", short: "h" },
   },
 });
 if (options.help) {
-  console.log(`Usage: npm run bench [-- --concurrency 8 --requests 2000 --refresh-requests 1000 --seconds 15 --warmup 100]
-Each scenario stops at --requests (refresh: --refresh-requests) or after --seconds, whichever comes first.`);
+  console.log(`Usage: npm run bench [-- --concurrency 8 --requests 2000 --refresh-requests 1000 --seconds 15 --warmup 100 --rounds 5]
+Each scenario stops at --requests (refresh: --refresh-requests) or after --seconds, whichever comes first.
+The scenarios take turns in --rounds rounds, so a change in the machine's load hits them all alike.`);
   process.exit(0);
 }
 const number = (name, min, max) => {
@@ -47,6 +49,7 @@ const REQUESTS = number("requests", 10, 100_000);
 const REFRESH_REQUESTS = number("refresh-requests", 10, 100_000);
 const SECONDS = number("seconds", 1, 120);
 const WARMUP = number("warmup", 0, 10_000);
+const ROUNDS = number("rounds", 1, 50);
 
 const state = mkdtempSync(join(tmpdir(), "edge-auth-bench-"));
 const logPath = join(state, "wrangler.log");
@@ -133,13 +136,21 @@ try {
     },
   ];
 
-  const results = [];
   for (const scenario of scenarios) {
-    log(`(${scenario.key}) ${scenario.name}`);
+    log(`warming up (${scenario.key}) ${scenario.name}`);
     await measure(scenario.send, WARMUP, SECONDS);
-    const result = await measure(scenario.send, scenario.limit, SECONDS);
-    results.push({ ...scenario, ...result });
-    if (result.errors > 0) log(`  ${result.errors} unexpected answers, e.g. ${result.firstError}`);
+  }
+  // Round-robin: each round gives every scenario its share of requests and time.
+  const samples = new Map(scenarios.map((scenario) => [scenario.key, []]));
+  for (let round = 1; round <= ROUNDS; round += 1) {
+    log(`round ${round}/${ROUNDS}`);
+    for (const scenario of scenarios) {
+      samples.get(scenario.key).push(await measure(scenario.send, Math.ceil(scenario.limit / ROUNDS), SECONDS / ROUNDS));
+    }
+  }
+  const results = scenarios.map((scenario) => ({ ...scenario, ...combine(samples.get(scenario.key)) }));
+  for (const result of results) {
+    if (result.errors > 0) log(`(${result.key}): ${result.errors} unexpected answers, e.g. ${result.firstError}`);
   }
 
   const report = table(results);
@@ -150,7 +161,7 @@ try {
   writeFileSync(join(dir, `bench-${stamp}.md`), `${report}\n`);
   writeFileSync(
     join(dir, `bench-${stamp}.json`),
-    JSON.stringify({ at: new Date().toISOString(), concurrency: CONCURRENCY, results: results.map(({ send, ...rest }) => rest) }, null, 2),
+    JSON.stringify({ at: new Date().toISOString(), concurrency: CONCURRENCY, rounds: ROUNDS, results: results.map(({ send, ...rest }) => rest) }, null, 2),
   );
   log(`saved to .bench/bench-${stamp}.md and .json`);
   if (results.some((result) => result.errors > 0)) process.exitCode = 1;
@@ -194,10 +205,23 @@ async function measure(send, limit, seconds) {
     }
   }
   await Promise.all(Array.from({ length: CONCURRENCY }, (_, index) => worker(index)));
-  const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((x, y) => x - y);
+  return { latencies, errors, firstError, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Merges the samples of one scenario: requests/s over the time it ran, percentiles over all latencies. */
+function combine(samples) {
+  const latencies = samples.flatMap((sample) => sample.latencies).sort((x, y) => x - y);
+  const seconds = samples.reduce((sum, sample) => sum + sample.seconds, 0);
   const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
-  return { requests: latencies.length, errors, firstError, seconds: elapsed, rps: latencies.length / elapsed, p50: at(0.5), p99: at(0.99) };
+  return {
+    requests: latencies.length,
+    errors: samples.reduce((sum, sample) => sum + sample.errors, 0),
+    firstError: samples.find((sample) => sample.firstError)?.firstError ?? null,
+    seconds,
+    rps: latencies.length / seconds,
+    p50: at(0.5),
+    p99: at(0.99),
+  };
 }
 
 function table(results) {
@@ -207,7 +231,7 @@ function table(results) {
     return `| (${result.key}) ${result.name} | ${result.requests} | ${result.errors} | ${result.rps.toFixed(0)} | ${result.p50.toFixed(2)} | ${result.p99.toFixed(2)} | ${ratio} |`;
   });
   return [
-    `Concurrency ${CONCURRENCY}, wrangler dev (local workerd) on 127.0.0.1, Node ${process.versions.node} fetch client on the same machine.`,
+    `Concurrency ${CONCURRENCY}, ${ROUNDS} interleaved rounds, wrangler dev (local workerd) on 127.0.0.1, Node ${process.versions.node} fetch client on the same machine.`,
     "",
     "| scenario | requests | errors | req/s | p50 ms | p99 ms | vs (a): req/s, p50 |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",

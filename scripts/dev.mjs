@@ -24,6 +24,7 @@ const persistTo = optionValue(extra, "--persist-to");
 const migrate = ["d1", "migrations", "apply", "DB", "--local", ...(persistTo ? ["--persist-to", persistTo] : [])];
 console.log("dev: applying D1 migrations locally...");
 const migrated = await runWrangler(migrate, { quiet: true });
+if (migrated === 0) console.log("dev: local D1 database is up to date.");
 if (migrated !== 0) {
   console.error(`dev: \`wrangler ${migrate.join(" ")}\` failed (exit ${migrated}).`);
   process.exit(migrated);
