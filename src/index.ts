@@ -40,6 +40,8 @@ app.use(
     origin: (origin, c) => ((c.get("config") as AppEnv["Variables"]["config"]).allowedOrigins.includes(origin) ? origin : null),
     credentials: true,
     allowHeaders: ["Authorization", "Content-Type"],
+    // A page must be able to read how long to wait after a 429.
+    exposeHeaders: ["Retry-After"],
     allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
     maxAge: 600,
   }),

@@ -153,3 +153,11 @@ describe("malformed input elsewhere", () => {
     }
   });
 });
+
+describe("order of checks on the admin routes", () => {
+  it("checks the body (415, 400) before the admin token (401), as the contract orders them", async () => {
+    await expectError(await send("/auth/admin/sessions", { headers: { "Content-Type": "text/plain" }, body: "sub=x" }), 415, "unsupported_media_type");
+    await expectError(await send("/auth/admin/sessions", { headers: { "Content-Type": "application/json" }, body: "{" }), 400, "invalid_request");
+    await expectError(await send("/auth/admin/sessions", { headers: { "Content-Type": "application/json" }, body: '{"sub":"x"}' }), 401, "unauthorized");
+  });
+});

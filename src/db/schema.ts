@@ -1,4 +1,5 @@
 import sessionsAndEvents from "../../migrations/0001_sessions_and_events.sql";
+import users from "../../migrations/0002_users.sql";
 
 /**
  * The D1 migrations, bundled (wrangler imports `.sql` files as text), in order. `ensureSchema`
@@ -7,6 +8,7 @@ import sessionsAndEvents from "../../migrations/0001_sessions_and_events.sql";
  */
 const MIGRATIONS: Array<{ name: string; sql: string }> = [
   { name: "0001_sessions_and_events.sql", sql: sessionsAndEvents },
+  { name: "0002_users.sql", sql: users },
 ];
 
 let ready: Promise<void> | null = null;
