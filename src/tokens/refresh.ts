@@ -16,7 +16,9 @@ export interface RefreshTokenParts {
   mac: string;
 }
 
-const PATTERN = /^rt1\.([0-9a-f]{64})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(0|[1-9]\d{0,8})\.([A-Za-z0-9_-]{43})$/;
+// The MAC's last character carries 4 bits and 2 zero padding bits: only the canonical spelling
+// is accepted, or each token would have four spellings that `atob` decodes to the same MAC.
+const PATTERN = /^rt1\.([0-9a-f]{64})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(0|[1-9]\d{0,8})\.([A-Za-z0-9_-]{42}[AEIMQUYcgkosw048])$/;
 
 /** Splits a presented refresh token; null for anything that is not exactly our format. */
 export function parseRefreshToken(token: string): RefreshTokenParts | null {
