@@ -1,0 +1,440 @@
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { UserAuth } from "../src/user-auth";
+import {
+  adminHeaders,
+  bearer,
+  call,
+  eventsOf,
+  openSession,
+  postJson,
+  refresh,
+  uniqueSub,
+  userAuthStub,
+  type TokenResponse,
+  type Vars,
+} from "./helpers";
+
+// The refresh rules of DESIGN.md, one describe per rule, through POST /auth/refresh with both
+// body encodings the contract allows.
+
+/** POST /auth/refresh as an RFC 6749 section 6 form request. */
+function refreshForm(refreshToken: string, vars?: Vars) {
+  const body = new URLSearchParams({ grant_type: "refresh_token", refresh_token: refreshToken });
+  return call("/auth/refresh", { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body }, vars);
+}
+
+const transports = [
+  { name: "JSON", send: refresh },
+  { name: "form", send: refreshForm },
+];
+
+async function expectInvalidGrant(response: Response) {
+  expect(response.status).toBe(400);
+  expect(await response.json()).toMatchObject({ error: "invalid_grant" });
+}
+
+async function pairOf(response: Response): Promise<TokenResponse> {
+  expect(response.status).toBe(200);
+  return response.json();
+}
+
+function jwtPayload(jwt: string): Record<string, unknown> {
+  const part = jwt.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/");
+  return JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(part), (char) => char.charCodeAt(0))));
+}
+
+/** Whether the gateway lets an access token through to the origin. */
+async function accessWorks(accessToken: string) {
+  return (await call("/api/whoami", { headers: bearer(accessToken) })).status === 200;
+}
+
+type StoredSession = { generation: number; issue_times: string; created_at: number; last_used_at: number; revoked_at: number | null; revoked_reason: string | null };
+
+/** A session's row in the user's Durable Object. */
+function storedSession(sub: string, sessionId: string) {
+  return runInDurableObject(userAuthStub(sub), (_instance: UserAuth, state) =>
+    state.storage.sql
+      .exec<StoredSession>("SELECT generation, issue_times, created_at, last_used_at, revoked_at, revoked_reason FROM sessions WHERE id = ?", sessionId)
+      .one(),
+  );
+}
+
+/** Moves a session's stored times into the past, as if that much time had gone by. */
+function backdate(sub: string, sessionId: string, ms: { created?: number; lastUsed?: number; issueTimes?: number }) {
+  return runInDurableObject(userAuthStub(sub), (_instance: UserAuth, state) => {
+    const row = state.storage.sql.exec<{ issue_times: string }>("SELECT issue_times FROM sessions WHERE id = ?", sessionId).one();
+    const issueTimes = (JSON.parse(row.issue_times) as number[]).map((at) => at - (ms.issueTimes ?? 0));
+    state.storage.sql.exec(
+      "UPDATE sessions SET created_at = created_at - ?, last_used_at = last_used_at - ?, issue_times = ? WHERE id = ?",
+      ms.created ?? 0,
+      ms.lastUsed ?? 0,
+      JSON.stringify(issueTimes),
+      sessionId,
+    );
+  });
+}
+
+/** Rotates a session `times` times and returns every token pair of the chain, generation 0 first. */
+async function chain(first: TokenResponse, times: number, vars?: Vars): Promise<TokenResponse[]> {
+  const pairs = [first];
+  for (let index = 0; index < times; index += 1) pairs.push(await pairOf(await refresh(pairs.at(-1)!.refresh_token, vars)));
+  return pairs;
+}
+
+const SECOND = 1000;
+const DAY = 86_400 * SECOND;
+
+describe("rule 1: an unknown, malformed or forged token", () => {
+  describe.each(transports)("with a $name body", ({ send }) => {
+    it("answers 400 invalid_grant and revokes nothing: the real token still works after", async () => {
+      const sub = uniqueSub();
+      const pair = await openSession(sub);
+      const other = await openSession(sub);
+      const [prefix, objectId, sessionId, generation, mac] = pair.refresh_token.split(".") as [string, string, string, string, string];
+      const forgedMac = `${mac.slice(0, 5)}${mac[5] === "x" ? "y" : "x"}${mac.slice(6)}`;
+      const attempts = [
+        "not-a-refresh-token",
+        `${prefix}.${objectId}.${sessionId}.${generation}.${forgedMac}`,
+        // A later generation, as if guessing the next token.
+        `${prefix}.${objectId}.${sessionId}.${Number(generation) + 1}.${mac}`,
+        `${prefix}.${objectId}.${crypto.randomUUID()}.${generation}.${mac}`,
+        `${prefix}.${"ab".repeat(32)}.${sessionId}.${generation}.${mac}`,
+      ];
+      for (const token of attempts) await expectInvalidGrant(await send(token));
+
+      expect((await eventsOf(sub, "refresh_token_reuse"))).toHaveLength(0);
+      expect((await storedSession(sub, pair.session_id)).revoked_at).toBeNull();
+      await pairOf(await send(pair.refresh_token));
+      await pairOf(await send(other.refresh_token));
+    });
+
+    it("answers 400 invalid_request, not invalid_grant, when no token is sent", async () => {
+      const response =
+        send === refresh
+          ? await postJson("/auth/refresh", {})
+          : await call("/auth/refresh", {
+              method: "POST",
+              headers: { "Content-Type": "application/x-www-form-urlencoded" },
+              body: "grant_type=refresh_token",
+            });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ error: "invalid_request" });
+    });
+  });
+});
+
+describe("rule 2: a revoked or expired session", () => {
+  describe.each(transports)("with a $name body", ({ send }) => {
+    it("refuses the current token of a session that logged out", async () => {
+      const pair = await openSession(uniqueSub());
+      expect((await postJson("/auth/logout", { refresh_token: pair.refresh_token })).status).toBe(204);
+      await expectInvalidGrant(await send(pair.refresh_token));
+    });
+
+    it("refuses the tokens of a user an admin revoked", async () => {
+      const sub = uniqueSub();
+      const first = await openSession(sub);
+      const second = await openSession(sub);
+      expect((await call(`/auth/admin/users/${encodeURIComponent(sub)}/revoke`, { method: "POST", headers: adminHeaders })).status).toBe(204);
+      await expectInvalidGrant(await send(first.refresh_token));
+      await expectInvalidGrant(await send(second.refresh_token));
+    });
+
+    it("refuses the token of a session deleted through DELETE /auth/sessions/:id", async () => {
+      const sub = uniqueSub();
+      const keep = await openSession(sub);
+      const drop = await openSession(sub);
+      expect((await call(`/auth/sessions/${drop.session_id}`, { method: "DELETE", headers: bearer(keep.access_token) })).status).toBe(204);
+      await expectInvalidGrant(await send(drop.refresh_token));
+      await pairOf(await send(keep.refresh_token));
+    });
+
+    it("refuses a session idle for longer than REFRESH_IDLE_TTL_SECONDS and records session_expired", async () => {
+      const vars = { REFRESH_IDLE_TTL_SECONDS: "60" };
+      const sub = uniqueSub();
+      const pair = await openSession(sub, undefined, vars);
+      await backdate(sub, pair.session_id, { created: 61 * SECOND, lastUsed: 61 * SECOND, issueTimes: 61 * SECOND });
+      await expectInvalidGrant(await send(pair.refresh_token, vars));
+
+      const stored = await storedSession(sub, pair.session_id);
+      expect(stored.revoked_reason).toBe("idle_timeout");
+      const [expired] = await eventsOf(sub, "session_expired");
+      expect(expired).toMatchObject({ session_id: pair.session_id, detail: { reason: "idle_timeout" } });
+      // Once expired it stays ended, even under a longer limit.
+      await expectInvalidGrant(await send(pair.refresh_token));
+    });
+
+    it("still refreshes a session idle for less than REFRESH_IDLE_TTL_SECONDS", async () => {
+      const vars = { REFRESH_IDLE_TTL_SECONDS: "60" };
+      const sub = uniqueSub();
+      const pair = await openSession(sub, undefined, vars);
+      await backdate(sub, pair.session_id, { created: 50 * SECOND, lastUsed: 50 * SECOND, issueTimes: 50 * SECOND });
+      const next = await pairOf(await send(pair.refresh_token, vars));
+      // Using it restarts the idle clock.
+      expect((await storedSession(sub, pair.session_id)).last_used_at).toBeGreaterThan(Date.now() - 10 * SECOND);
+      await backdate(sub, pair.session_id, { lastUsed: 50 * SECOND, issueTimes: 50 * SECOND });
+      await pairOf(await send(next.refresh_token, vars));
+    });
+
+    it("refuses a session older than SESSION_MAX_TTL_SECONDS even while it is in use", async () => {
+      const vars = { SESSION_MAX_TTL_SECONDS: "3600" };
+      const sub = uniqueSub();
+      const pair = await openSession(sub, undefined, vars);
+      // Created just over an hour ago, used a minute ago.
+      await backdate(sub, pair.session_id, { created: 3601 * SECOND, lastUsed: 60 * SECOND, issueTimes: 60 * SECOND });
+      await expectInvalidGrant(await send(pair.refresh_token, vars));
+      expect((await storedSession(sub, pair.session_id)).revoked_reason).toBe("max_lifetime");
+      const [expired] = await eventsOf(sub, "session_expired");
+      expect(expired).toMatchObject({ session_id: pair.session_id, detail: { reason: "max_lifetime" } });
+    });
+
+    it("refuses a token left unused past a one-second idle limit on the real clock", async () => {
+      const vars = { REFRESH_IDLE_TTL_SECONDS: "1" };
+      const pair = await openSession(uniqueSub(), undefined, vars);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      await expectInvalidGrant(await send(pair.refresh_token, vars));
+    });
+
+    it("refuses a used token of a revoked session without reuse handling: the user's other session survives", async () => {
+      const sub = uniqueSub();
+      const [first, second] = await chain(await openSession(sub), 1);
+      const other = await openSession(sub);
+      expect((await postJson("/auth/logout", { refresh_token: second!.refresh_token })).status).toBe(204);
+      await expectInvalidGrant(await send(first!.refresh_token, { REFRESH_REUSE_GRACE_SECONDS: "0" }));
+      expect(await eventsOf(sub, "refresh_token_reuse")).toHaveLength(0);
+      await pairOf(await send(other.refresh_token));
+    });
+  });
+
+  describe("0 means no limit", () => {
+    it("refreshes a session created and last used ten years ago when both limits are 0", async () => {
+      const vars = { REFRESH_IDLE_TTL_SECONDS: "0", SESSION_MAX_TTL_SECONDS: "0" };
+      const sub = uniqueSub();
+      const pair = await openSession(sub, undefined, vars);
+      await backdate(sub, pair.session_id, { created: 3650 * DAY, lastUsed: 3650 * DAY, issueTimes: 3650 * DAY });
+      const next = await pairOf(await refresh(pair.refresh_token, vars));
+      await backdate(sub, pair.session_id, { created: 3650 * DAY, lastUsed: 3650 * DAY, issueTimes: 3650 * DAY });
+      await pairOf(await refreshForm(next.refresh_token, vars));
+    });
+
+    it("ignores idleness when REFRESH_IDLE_TTL_SECONDS is 0, where the default would have expired the session", async () => {
+      const sub = uniqueSub();
+      const [control, unlimited] = [await openSession(sub), await openSession(sub)];
+      for (const pair of [control!, unlimited!]) {
+        await backdate(sub, pair.session_id, { created: 30 * DAY, lastUsed: 30 * DAY, issueTimes: 30 * DAY });
+      }
+      await expectInvalidGrant(await refresh(control!.refresh_token));
+      await pairOf(await refresh(unlimited!.refresh_token, { REFRESH_IDLE_TTL_SECONDS: "0" }));
+    });
+
+    it("ignores age when SESSION_MAX_TTL_SECONDS is 0, where the default would have expired the session", async () => {
+      const sub = uniqueSub();
+      const [control, unlimited] = [await openSession(sub), await openSession(sub)];
+      for (const pair of [control!, unlimited!]) {
+        await backdate(sub, pair.session_id, { created: 200 * DAY, lastUsed: 60 * SECOND, issueTimes: 60 * SECOND });
+      }
+      await expectInvalidGrant(await refresh(control!.refresh_token));
+      await pairOf(await refresh(unlimited!.refresh_token, { SESSION_MAX_TTL_SECONDS: "0" }));
+    });
+  });
+});
+
+describe("rule 3: the session's current token", () => {
+  describe.each(transports)("with a $name body", ({ send }) => {
+    it("rotates: a new pair for the same session, marked no-store, with a different refresh token", async () => {
+      const sub = uniqueSub();
+      const pair = await openSession(sub);
+      const response = await send(pair.refresh_token);
+      expect(response.status).toBe(200);
+      expect(response.headers.get("Cache-Control")).toContain("no-store");
+      const next = (await response.json()) as TokenResponse;
+      expect(next).toMatchObject({ token_type: "Bearer", expires_in: 300, session_id: pair.session_id });
+      expect(next.refresh_token).not.toBe(pair.refresh_token);
+      expect(next.access_token).not.toBe(pair.access_token);
+      expect(jwtPayload(next.access_token)).toMatchObject({ sub, sid: pair.session_id });
+      expect(await accessWorks(next.access_token)).toBe(true);
+      expect((await storedSession(sub, pair.session_id)).generation).toBe(1);
+      const [event] = await eventsOf(sub, "refresh");
+      expect(event).toMatchObject({ session_id: pair.session_id, detail: { generation: 1 } });
+    });
+
+    it("leaves the previous access token valid until it expires", async () => {
+      const pair = await openSession(uniqueSub());
+      await pairOf(await send(pair.refresh_token));
+      expect(await accessWorks(pair.access_token)).toBe(true);
+    });
+
+    it("keeps the session's custom claims in every access token, refreshes included", async () => {
+      const claims = { role: "admin", tenant: 42, beta: true, scopes: ["read", "write"] };
+      const sub = uniqueSub();
+      let pair = await openSession(sub, claims);
+      expect(jwtPayload(pair.access_token)).toMatchObject(claims);
+      for (let index = 0; index < 3; index += 1) {
+        pair = await pairOf(await send(pair.refresh_token));
+        expect(jwtPayload(pair.access_token)).toMatchObject({ ...claims, sub, sid: pair.session_id });
+        expect(await accessWorks(pair.access_token)).toBe(true);
+      }
+    });
+
+    it("keeps rotating: each new token works once", async () => {
+      const sub = uniqueSub();
+      const pairs = await chain(await openSession(sub), 5);
+      expect(new Set(pairs.map((pair) => pair.refresh_token)).size).toBe(6);
+      const last = await pairOf(await send(pairs.at(-1)!.refresh_token));
+      expect((await storedSession(sub, last.session_id)).generation).toBe(6);
+    });
+  });
+});
+
+describe("rule 4: the token rotated just before, replayed within the grace window", () => {
+  describe.each(transports)("with a $name body", ({ send }) => {
+    it("returns the same refresh token as the rotation and a fresh access token, without rotating again", async () => {
+      const sub = uniqueSub();
+      const pair = await openSession(sub);
+      const rotated = await pairOf(await send(pair.refresh_token));
+      const replayed = await send(pair.refresh_token);
+      expect(replayed.headers.get("Cache-Control")).toContain("no-store");
+      const again = await pairOf(replayed);
+      expect(again.refresh_token).toBe(rotated.refresh_token);
+      expect(again.session_id).toBe(pair.session_id);
+      expect(again.access_token).not.toBe(rotated.access_token);
+      expect(jwtPayload(again.access_token).jti).not.toBe(jwtPayload(rotated.access_token).jti);
+      expect(await accessWorks(again.access_token)).toBe(true);
+      expect((await storedSession(sub, pair.session_id)).generation).toBe(1);
+      expect(await eventsOf(sub, "refresh_grace_replay")).toHaveLength(1);
+      expect(await eventsOf(sub, "refresh_token_reuse")).toHaveLength(0);
+      // The shared successor is still the current token.
+      await pairOf(await send(rotated.refresh_token));
+    });
+
+    it("honours a longer REFRESH_REUSE_GRACE_SECONDS", async () => {
+      const vars = { REFRESH_REUSE_GRACE_SECONDS: "60" };
+      const sub = uniqueSub();
+      const pair = await openSession(sub, undefined, vars);
+      const rotated = await pairOf(await send(pair.refresh_token, vars));
+      await backdate(sub, pair.session_id, { issueTimes: 59 * SECOND });
+      expect((await pairOf(await send(pair.refresh_token, vars))).refresh_token).toBe(rotated.refresh_token);
+    });
+
+    it("treats the replay as reuse once the window has passed", async () => {
+      const sub = uniqueSub();
+      const pair = await openSession(sub);
+      const rotated = await pairOf(await send(pair.refresh_token));
+      // The rotation happened 11 s ago; the default window is 10 s.
+      await backdate(sub, pair.session_id, { issueTimes: 11 * SECOND });
+      await expectInvalidGrant(await send(pair.refresh_token));
+      expect(await eventsOf(sub, "refresh_token_reuse")).toHaveLength(1);
+      await expectInvalidGrant(await send(rotated.refresh_token));
+    });
+
+    it("treats an immediate replay as reuse when REFRESH_REUSE_GRACE_SECONDS is 0", async () => {
+      const vars = { REFRESH_REUSE_GRACE_SECONDS: "0" };
+      const sub = uniqueSub();
+      const pair = await openSession(sub, undefined, vars);
+      const rotated = await pairOf(await send(pair.refresh_token, vars));
+      await expectInvalidGrant(await send(pair.refresh_token, vars));
+      await expectInvalidGrant(await send(rotated.refresh_token, vars));
+      expect(await eventsOf(sub, "refresh_token_reuse")).toHaveLength(1);
+    });
+
+    it("treats the replay as reuse once its successor has been used, even within the window", async () => {
+      const sub = uniqueSub();
+      const [first, , third] = await chain(await openSession(sub), 2);
+      await expectInvalidGrant(await send(first!.refresh_token));
+      await expectInvalidGrant(await send(third!.refresh_token));
+      expect(await eventsOf(sub, "refresh_token_reuse")).toHaveLength(1);
+    });
+  });
+});
+
+describe("rule 5: any other used token is reuse", () => {
+  /** Two sessions of one user; the first rotated twice, so its first token is two generations old. */
+  async function twoSessions(vars?: Vars) {
+    const sub = uniqueSub();
+    const victim = await chain(await openSession(sub, undefined, vars), 2, vars);
+    const other = await openSession(sub, undefined, vars);
+    return { sub, victim, other };
+  }
+
+  describe.each(transports)("with a $name body", ({ send }) => {
+    it("revokes every session of the user when a used refresh token comes back (REUSE_REVOKES=user)", async () => {
+      const { sub, victim, other } = await twoSessions();
+      await expectInvalidGrant(await send(victim[0]!.refresh_token));
+      await expectInvalidGrant(await send(victim[2]!.refresh_token));
+      await expectInvalidGrant(await send(other.refresh_token));
+      expect((await storedSession(sub, victim[0]!.session_id)).revoked_reason).toBe("reuse");
+      expect((await storedSession(sub, other.session_id)).revoked_reason).toBe("reuse");
+
+      const [event] = await eventsOf(sub, "refresh_token_reuse");
+      expect(event!.session_id).toBe(victim[0]!.session_id);
+      expect([...(event!.detail!.revoked_session_ids as string[])].sort()).toEqual([victim[0]!.session_id, other.session_id].sort());
+    });
+
+    it("revokes only that session when REUSE_REVOKES=session", async () => {
+      const vars = { REUSE_REVOKES: "session" };
+      const { sub, victim, other } = await twoSessions(vars);
+      await expectInvalidGrant(await send(victim[0]!.refresh_token, vars));
+      await expectInvalidGrant(await send(victim[2]!.refresh_token, vars));
+      await pairOf(await send(other.refresh_token, vars));
+      const [event] = await eventsOf(sub, "refresh_token_reuse");
+      expect(event!.detail!.revoked_session_ids).toEqual([victim[0]!.session_id]);
+    });
+
+    it("records generations_behind, successor_issued_at and revoked_session_ids", async () => {
+      const sub = uniqueSub();
+      const pairs = await chain(await openSession(sub), 1);
+      await backdate(sub, pairs[0]!.session_id, { issueTimes: 60 * SECOND });
+      const { issue_times } = await storedSession(sub, pairs[0]!.session_id);
+      await expectInvalidGrant(await send(pairs[0]!.refresh_token));
+
+      const [event] = await eventsOf(sub, "refresh_token_reuse");
+      const rotatedAtMs = (JSON.parse(issue_times) as number[])[1]!;
+      expect(event!.detail).toEqual({
+        generations_behind: 1,
+        successor_issued_at: new Date(rotatedAtMs).toISOString(),
+        revoked_session_ids: [pairs[0]!.session_id],
+      });
+    });
+  });
+
+  it("counts generations_behind for a token three generations old and dates its own rotation", async () => {
+    const sub = uniqueSub();
+    const pairs = await chain(await openSession(sub), 3);
+    await expectInvalidGrant(await refresh(pairs[0]!.refresh_token));
+
+    const [event] = await eventsOf(sub, "refresh_token_reuse");
+    // Generation 0 was rotated by the refresh that issued generation 1.
+    const rotation = (await eventsOf(sub, "refresh")).find((entry) => entry.detail?.generation === 1)!;
+    expect(event!.detail).toMatchObject({
+      generations_behind: 3,
+      successor_issued_at: rotation.at,
+      revoked_session_ids: [pairs[0]!.session_id],
+    });
+    expect(typeof event!.detail!.successor_issued_at).toBe("string");
+    expect(new Date(event!.detail!.successor_issued_at as string).toISOString()).toBe(event!.detail!.successor_issued_at);
+  });
+
+  it("dates successor_issued_at by when the presented token was rotated, not by the latest rotation", async () => {
+    const sub = uniqueSub();
+    const pairs = await chain(await openSession(sub), 1);
+    // Pretend generation 1 was issued a minute ago, then rotate twice more now.
+    await backdate(sub, pairs[0]!.session_id, { issueTimes: 60 * SECOND });
+    const { issue_times } = await storedSession(sub, pairs[0]!.session_id);
+    const minuteAgo = (JSON.parse(issue_times) as number[])[1]!;
+    await chain(pairs[1]!, 2);
+    await expectInvalidGrant(await refresh(pairs[0]!.refresh_token));
+    const [event] = await eventsOf(sub, "refresh_token_reuse");
+    expect(event!.detail).toMatchObject({ generations_behind: 3, successor_issued_at: new Date(minuteAgo).toISOString() });
+  });
+
+  it("revokes the sessions in the D1 record too, so GET /auth/sessions no longer lists them", async () => {
+    const { victim, other } = await twoSessions();
+    const before = await call("/auth/sessions", { headers: bearer(other.access_token) });
+    expect(((await before.json()) as { sessions: unknown[] }).sessions).toHaveLength(2);
+    await expectInvalidGrant(await refresh(victim[0]!.refresh_token));
+    // The access token is stateless and still valid; the session list reflects the revocation.
+    const after = await call("/auth/sessions", { headers: bearer(other.access_token) });
+    expect(((await after.json()) as { sessions: unknown[] }).sessions).toHaveLength(0);
+  });
+});

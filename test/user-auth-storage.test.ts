@@ -1,0 +1,193 @@
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ISSUE_TIMES_KEPT } from "../src/session-rules";
+import type { UserAuth } from "../src/user-auth";
+import { eventsOf, openSession, refresh, runUserAlarm, uniqueSub, userAuthStub, type TokenResponse } from "./helpers";
+
+// The UserAuth Durable Object's storage: bounded however long a session lives, durable across
+// evictions, and a D1 outage neither fails a refresh nor loses its record.
+
+interface StorageSnapshot {
+  sessions: number;
+  outbox: number;
+  issueTimesBytes: number;
+  issueTimesCount: number;
+  databaseSize: number;
+}
+
+function snapshot(sub: string): Promise<StorageSnapshot> {
+  return runInDurableObject(userAuthStub(sub), (_instance: UserAuth, state) => {
+    const sql = state.storage.sql;
+    const issueTimes = sql.exec<{ bytes: number; count: number }>(
+      "SELECT max(length(CAST(issue_times AS BLOB))) AS bytes, max(json_array_length(issue_times)) AS count FROM sessions",
+    ).one();
+    return {
+      sessions: sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions").one().n,
+      outbox: sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n,
+      issueTimesBytes: issueTimes.bytes,
+      issueTimesCount: issueTimes.count,
+      databaseSize: sql.databaseSize,
+    };
+  });
+}
+
+function outboxEntries(sub: string) {
+  return runInDurableObject(userAuthStub(sub), (_instance: UserAuth, state) =>
+    state.storage.sql
+      .exec<{ entry: string }>("SELECT entry FROM outbox ORDER BY seq")
+      .toArray()
+      .map((row) => JSON.parse(row.entry) as { kind: "session"; record: { id: string; rotation_count: number; revoked_reason: string | null } } | { kind: "event"; event: { type: string; session_id: string } }),
+  );
+}
+
+function generationOf(sub: string, sessionId: string) {
+  return runInDurableObject(userAuthStub(sub), (_instance: UserAuth, state) =>
+    state.storage.sql.exec<{ generation: number }>("SELECT generation FROM sessions WHERE id = ?", sessionId).one().generation,
+  );
+}
+
+function d1Session(sessionId: string) {
+  return env.DB.prepare("SELECT rotation_count, revoked_at, revoked_reason, last_used_at FROM sessions WHERE id = ?1")
+    .bind(sessionId)
+    .first<{ rotation_count: number; revoked_at: number | null; revoked_reason: string | null; last_used_at: number }>();
+}
+
+async function rotate(pair: TokenResponse): Promise<TokenResponse> {
+  const response = await refresh(pair.refresh_token);
+  expect(response.status).toBe(200);
+  return response.json();
+}
+
+async function rotateTimes(pair: TokenResponse, times: number) {
+  let current = pair;
+  for (let index = 0; index < times; index += 1) current = await rotate(current);
+  return current;
+}
+
+describe("storage per session", () => {
+  it("stays bounded over a 500-rotation chain", async () => {
+    const sub = uniqueSub();
+    const first = await openSession(sub);
+    const afterTen = await rotateTimes(first, 10);
+    const small = await snapshot(sub);
+    const last = await rotateTimes(afterTen, 490);
+    const large = await snapshot(sub);
+
+    expect(await generationOf(sub, first.session_id)).toBe(500);
+    expect(large.sessions).toBe(1);
+    expect(large.outbox).toBe(0);
+    expect(large.issueTimesCount).toBe(ISSUE_TIMES_KEPT);
+    // 64 millisecond timestamps of 13 digits, commas and brackets.
+    expect(large.issueTimesBytes).toBeLessThanOrEqual(ISSUE_TIMES_KEPT * 14 + 1);
+    // Same pages as after 10 rotations, give or take a page or two of SQLite bookkeeping.
+    expect(large.databaseSize).toBeLessThanOrEqual(small.databaseSize + 8192);
+
+    // The chain still works at both ends: the current token rotates, the first one is reuse.
+    const next = await rotate(last);
+    expect(next.session_id).toBe(first.session_id);
+    expect((await refresh(first.refresh_token)).status).toBe(400);
+    const [reuse] = await eventsOf(sub, "refresh_token_reuse");
+    expect(reuse!.detail).toMatchObject({ generations_behind: 501, revoked_session_ids: [first.session_id] });
+  });
+});
+
+describe("eviction", () => {
+  it("keeps sessions across an eviction: the current token refreshes and the grace replay still works", async () => {
+    const sub = uniqueSub();
+    const first = await openSession(sub);
+    const second = await rotate(first);
+    await evictDurableObject(userAuthStub(sub));
+
+    // Within the grace window the previous token still gets the same successor.
+    const replay = await refresh(first.refresh_token);
+    expect(replay.status).toBe(200);
+    expect(((await replay.json()) as TokenResponse).refresh_token).toBe(second.refresh_token);
+
+    await evictDurableObject(userAuthStub(sub));
+    const third = await rotate(second);
+    expect(third.session_id).toBe(first.session_id);
+    expect(await generationOf(sub, first.session_id)).toBe(2);
+  });
+
+  it("still detects reuse after an eviction and revokes every session of the user", async () => {
+    const sub = uniqueSub();
+    const first = await openSession(sub);
+    const current = await rotateTimes(first, 2);
+    const other = await openSession(sub);
+    await evictDurableObject(userAuthStub(sub));
+
+    expect((await refresh(first.refresh_token)).status).toBe(400);
+    await evictDurableObject(userAuthStub(sub));
+    expect((await refresh(current.refresh_token)).status).toBe(400);
+    expect((await refresh(other.refresh_token)).status).toBe(400);
+    const [reuse] = await eventsOf(sub, "refresh_token_reuse");
+    expect(reuse!.detail).toMatchObject({ generations_behind: 2 });
+    expect([...(reuse!.detail!.revoked_session_ids as string[])].sort()).toEqual([first.session_id, other.session_id].sort());
+  });
+});
+
+describe("D1 outage during a refresh", () => {
+  /** Takes D1's sessions table away for real (the outbox batch then fails), and always puts it back. */
+  async function withSessionsTableOffline(during: () => Promise<void>) {
+    await env.DB.prepare("ALTER TABLE sessions RENAME TO sessions_offline").run();
+    try {
+      await during();
+    } finally {
+      await env.DB.prepare("ALTER TABLE sessions_offline RENAME TO sessions").run();
+    }
+  }
+
+  it("still answers 200, keeps the writes in the outbox, and delivers them from the alarm once D1 is back", async () => {
+    const sub = uniqueSub();
+    const first = await openSession(sub);
+    expect(await d1Session(first.session_id)).toMatchObject({ rotation_count: 0 });
+    let latest = first;
+
+    await withSessionsTableOffline(async () => {
+      const second = await rotate(first);
+      latest = await rotate(second);
+      expect(latest.session_id).toBe(first.session_id);
+
+      const queued = await outboxEntries(sub);
+      const records = queued.flatMap((entry) => (entry.kind === "session" ? [entry.record] : []));
+      const events = queued.flatMap((entry) => (entry.kind === "event" ? [entry.event] : []));
+      expect(records.map((record) => record.rotation_count)).toEqual([1, 2]);
+      expect(events.map((event) => event.type)).toEqual(["refresh", "refresh"]);
+      // Nothing of it reached D1: the batch is one transaction.
+      expect(await eventsOf(sub, "refresh")).toHaveLength(0);
+      const offline = await env.DB.prepare("SELECT rotation_count FROM sessions_offline WHERE id = ?1").bind(first.session_id).first();
+      expect(offline).toEqual({ rotation_count: 0 });
+      // A retry is due soon, not at the next housekeeping date weeks away.
+      const alarmAt = await runInDurableObject(userAuthStub(sub), (_instance: UserAuth, state) => state.storage.getAlarm());
+      expect(alarmAt).not.toBeNull();
+      expect(alarmAt!).toBeLessThanOrEqual(Date.now() + 60_000);
+    });
+
+    expect(await runUserAlarm(sub)).toBe(true);
+    expect((await snapshot(sub)).outbox).toBe(0);
+    expect(await d1Session(first.session_id)).toMatchObject({ rotation_count: 2, revoked_at: null });
+    const refreshes = await eventsOf(sub, "refresh");
+    expect(refreshes.map((event) => event.detail)).toEqual([{ generation: 2 }, { generation: 1 }]);
+    // The session kept working throughout.
+    await rotate(latest);
+  });
+
+  it("still detects reuse and revokes during the outage, and records it once D1 is back", async () => {
+    const sub = uniqueSub();
+    const first = await openSession(sub);
+    const second = await rotateTimes(first, 2);
+
+    await withSessionsTableOffline(async () => {
+      expect((await refresh(first.refresh_token)).status).toBe(400);
+      expect((await refresh(second.refresh_token)).status).toBe(400);
+      const queued = await outboxEntries(sub);
+      expect(queued.some((entry) => entry.kind === "event" && entry.event.type === "refresh_token_reuse")).toBe(true);
+    });
+
+    expect(await runUserAlarm(sub)).toBe(true);
+    expect(await d1Session(first.session_id)).toMatchObject({ revoked_reason: "reuse" });
+    const [reuse] = await eventsOf(sub, "refresh_token_reuse");
+    expect(reuse).toMatchObject({ session_id: first.session_id, detail: { generations_behind: 2, revoked_session_ids: [first.session_id] } });
+  });
+});
