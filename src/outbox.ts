@@ -38,10 +38,13 @@ export class Outbox {
 
   /**
    * Sends every queued write to D1. Resolves true when the outbox is empty, false when D1 failed
-   * (the error is logged, never thrown). Concurrent callers share one flush.
+   * (the error is logged, never thrown). Only one flush runs at a time; a caller that arrives
+   * during one waits for it and then flushes again, since its own write may have been queued after
+   * the running flush last looked.
    */
   flush(): Promise<boolean> {
-    this.#flushing ??= this.#drain().finally(() => {
+    if (this.#flushing) return this.#flushing.then(() => this.flush());
+    this.#flushing = this.#drain().finally(() => {
       this.#flushing = null;
     });
     return this.#flushing;
