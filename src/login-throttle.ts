@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { AlarmSchedule } from "./alarm-schedule";
 import type { Config } from "./config";
 import type { AuditEvent } from "./db/events";
 import type { Env } from "./env";
@@ -8,11 +9,6 @@ import { Outbox } from "./outbox";
 /** A reserved login attempt, or the refusal with the seconds until one is allowed again. */
 export type AttemptGrant = { allowed: true; attemptId: number } | { allowed: false; retryAfterSeconds: number };
 
-/** A safety net for a queued D1 write if the object dies before its own flush. */
-const OUTBOX_SAFETY_MS = 30_000;
-/** First retry of a failed D1 write; doubles up to the cap. */
-const OUTBOX_RETRY_MS = 2_000;
-const OUTBOX_RETRY_MAX_MS = 300_000;
 
 /**
  * Counts login attempts for one key (`user:<normalized username>` or `ip:<address>`) in a sliding
@@ -23,8 +19,7 @@ const OUTBOX_RETRY_MAX_MS = 300_000;
  */
 export class LoginThrottle extends DurableObject<Env> {
   #outbox: Outbox;
-  #alarmAt: number | null = null;
-  #failedFlushes = 0;
+  #alarm: AlarmSchedule;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -34,11 +29,8 @@ export class LoginThrottle extends DurableObject<Env> {
         at         INTEGER NOT NULL,
         expires_at INTEGER NOT NULL
       )`);
-    this.#outbox = new Outbox(ctx.storage.sql, env.DB);
-    // Async start-up only: learn whether an alarm is already set before serving anything.
-    void ctx.blockConcurrencyWhile(async () => {
-      this.#alarmAt = await ctx.storage.getAlarm();
-    });
+    this.#alarm = new AlarmSchedule(ctx);
+    this.#outbox = new Outbox(ctx.storage.sql, env.DB, this.#alarm);
   }
 
   /**
@@ -61,7 +53,7 @@ export class LoginThrottle extends DurableObject<Env> {
     const { id } = this.ctx.storage.sql
       .exec<{ id: number }>("INSERT INTO attempts (at, expires_at) VALUES (?, ?) RETURNING id", now, now + windowMs)
       .one();
-    this.#scheduleAlarm(now + windowMs);
+    this.#alarm.noLaterThan(now + windowMs);
     return { allowed: true, attemptId: id };
   }
 
@@ -70,11 +62,8 @@ export class LoginThrottle extends DurableObject<Env> {
    * queued here and sent to D1; a D1 failure leaves it queued for the alarm to retry.
    */
   async fail(event: AuditEvent | null): Promise<void> {
-    if (event) {
-      this.#outbox.enqueue({ kind: "event", event });
-      this.#scheduleAlarm(Date.now() + OUTBOX_SAFETY_MS);
-    }
-    await this.#flush();
+    if (event) this.#outbox.enqueue({ kind: "event", event });
+    await this.#outbox.flush();
   }
 
   /** Forgets one reserved attempt: it succeeded (per-IP counts are of failures) or never got an answer. */
@@ -89,27 +78,11 @@ export class LoginThrottle extends DurableObject<Env> {
 
   /** Retries D1 writes that failed and drops attempts that left their window, so idle objects hold nothing. */
   override async alarm(): Promise<void> {
-    this.#alarmAt = null;
+    this.#alarm.fired();
     this.ctx.storage.sql.exec("DELETE FROM attempts WHERE expires_at <= ?", Date.now());
-    await this.#flush();
+    await this.#outbox.flush();
     const next = this.ctx.storage.sql.exec<{ at: number | null }>("SELECT min(expires_at) AS at FROM attempts").one().at;
-    this.#scheduleAlarm(next);
-  }
-
-  async #flush() {
-    if (await this.#outbox.flush()) {
-      this.#failedFlushes = 0;
-      return;
-    }
-    const delay = Math.min(OUTBOX_RETRY_MS * 2 ** this.#failedFlushes, OUTBOX_RETRY_MAX_MS);
-    this.#failedFlushes += 1;
-    this.#scheduleAlarm(Date.now() + delay);
-  }
-
-  #scheduleAlarm(at: number | null) {
-    if (at === null || (this.#alarmAt !== null && this.#alarmAt <= at)) return;
-    this.#alarmAt = at;
-    void this.ctx.storage.setAlarm(at);
+    this.#alarm.noLaterThan(next);
   }
 }
 

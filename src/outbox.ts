@@ -1,4 +1,5 @@
 import { insertEvent, type AuditEvent } from "./db/events";
+import type { AlarmSchedule } from "./alarm-schedule";
 import { ensureSchema } from "./db/schema";
 import { upsertSession, type SessionRecord } from "./db/sessions";
 
@@ -7,6 +8,11 @@ export type OutboxEntry = { kind: "session"; record: SessionRecord } | { kind: "
 
 /** Rows sent to D1 in one batch (one D1 transaction). */
 const BATCH_SIZE = 50;
+/** A safety net for queued writes if the object dies before its own flush. */
+const SAFETY_NET_MS = 30_000;
+/** First retry of a failed flush; doubles up to the cap. */
+const RETRY_MS = 2_000;
+const RETRY_MAX_MS = 300_000;
 
 /**
  * The D1 outbox of a Durable Object. Entries are written to the object's SQLite storage in the
@@ -14,14 +20,17 @@ const BATCH_SIZE = 50;
  * sends them to D1 in order and deletes them only once D1 accepted them. A D1 failure leaves them
  * in place for the next flush (the owner retries from an alarm): nothing is lost, nothing fails
  * the request. D1 writes are idempotent (event ids, versioned upserts), so a batch sent twice
- * after a crash is harmless.
+ * after a crash is harmless. The owner's alarm must call `flush`: the outbox asks for it when a
+ * write is queued (in case the object dies before flushing) and, with backoff, after a failure.
  */
 export class Outbox {
   #flushing: Promise<boolean> | null = null;
+  #failedFlushes = 0;
 
   constructor(
     private readonly sql: SqlStorage,
     private readonly db: D1Database,
+    private readonly alarm: AlarmSchedule,
   ) {
     sql.exec(`CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL)`);
   }
@@ -29,6 +38,7 @@ export class Outbox {
   /** Queues a write. Synchronous: call it next to the state change it records. */
   enqueue(entry: OutboxEntry): void {
     this.sql.exec("INSERT INTO outbox (entry) VALUES (?)", JSON.stringify(entry));
+    this.alarm.noLaterThan(Date.now() + SAFETY_NET_MS);
   }
 
   /** How many writes are waiting. */
@@ -44,9 +54,15 @@ export class Outbox {
    */
   flush(): Promise<boolean> {
     if (this.#flushing) return this.#flushing.then(() => this.flush());
-    this.#flushing = this.#drain().finally(() => {
-      this.#flushing = null;
-    });
+    this.#flushing = this.#drain()
+      .then((empty) => {
+        this.#failedFlushes = empty ? 0 : this.#failedFlushes + 1;
+        if (!empty) this.alarm.noLaterThan(Date.now() + Math.min(RETRY_MS * 2 ** (this.#failedFlushes - 1), RETRY_MAX_MS));
+        return empty;
+      })
+      .finally(() => {
+        this.#flushing = null;
+      });
     return this.#flushing;
   }
 

@@ -1,9 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
+import { AlarmSchedule } from "./alarm-schedule";
 import { readConfig, type SessionPolicy } from "./config";
 import { auditEvent, type EventType } from "./db/events";
 import type { SessionRecord } from "./db/sessions";
 import type { Env } from "./env";
-import { Outbox, type OutboxEntry } from "./outbox";
+import { Outbox } from "./outbox";
 import { expiredReason, isGraceReplay, rotatedAt, sessionExpiry, withIssueTime } from "./session-rules";
 import type { SessionClaims } from "./tokens/access";
 import {
@@ -50,11 +51,6 @@ type SessionRow = {
 };
 
 const SCHEMA_VERSION = 1;
-/** A safety net for queued D1 writes if the object dies before its own flush. */
-const OUTBOX_SAFETY_MS = 30_000;
-/** First retry of a failed D1 write; doubles up to the cap. */
-const OUTBOX_RETRY_MS = 2_000;
-const OUTBOX_RETRY_MAX_MS = 300_000;
 
 /**
  * One per user (`idFromName(sub)`): the authority on that user's sessions and refresh tokens.
@@ -65,17 +61,13 @@ const OUTBOX_RETRY_MAX_MS = 300_000;
 export class UserAuth extends DurableObject<Env> {
   #outbox: Outbox;
   #keys = new Map<string, CryptoKey>();
-  #alarmAt: number | null = null;
-  #failedFlushes = 0;
+  #alarm: AlarmSchedule;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#migrate();
-    this.#outbox = new Outbox(ctx.storage.sql, env.DB);
-    // Async start-up only: learn whether an alarm is already set before serving anything.
-    void ctx.blockConcurrencyWhile(async () => {
-      this.#alarmAt = await ctx.storage.getAlarm();
-    });
+    this.#alarm = new AlarmSchedule(ctx);
+    this.#outbox = new Outbox(ctx.storage.sql, env.DB, this.#alarm);
   }
 
   /** Opens a session for `sub` (a password login or the admin route) and returns its first refresh token. */
@@ -109,7 +101,7 @@ export class UserAuth extends DurableObject<Env> {
     );
     this.#record(row, input.policy);
     this.#audit(input.event, row, now, input.client.ip, null);
-    this.#scheduleAlarm(sessionExpiry({ createdAt: now, lastUsedAt: now }, input.policy)?.at ?? null);
+    this.#alarm.noLaterThan(sessionExpiry({ createdAt: now, lastUsedAt: now }, input.policy)?.at ?? null);
     return this.#settled(await this.#issued(row, row.generation));
   }
 
@@ -223,7 +215,7 @@ export class UserAuth extends DurableObject<Env> {
     const revoked = this.#activeSessions();
     this.#revoke(revoked, input.event, now, input.policy);
     const ids = revoked.map((session) => session.id);
-    this.#enqueue({
+    this.#outbox.enqueue({
       kind: "event",
       event: auditEvent({
         type: input.event,
@@ -242,12 +234,12 @@ export class UserAuth extends DurableObject<Env> {
    * deletes ended sessions once `SESSION_RETENTION_SECONDS` have passed.
    */
   override async alarm(): Promise<void> {
-    this.#alarmAt = null;
+    this.#alarm.fired();
     const now = Date.now();
     const config = readConfig(this.env);
     if (config.ok) this.#expireAndPurge(now, config.config.session);
-    await this.#flush();
-    if (config.ok) this.#scheduleAlarm(this.#nextHousekeeping(config.config.session));
+    await this.#outbox.flush();
+    if (config.ok) this.#alarm.noLaterThan(this.#nextHousekeeping(config.config.session));
   }
 
   #migrate() {
@@ -322,13 +314,7 @@ export class UserAuth extends DurableObject<Env> {
       this.#record({ ...session, revoked_at: now, revoked_reason: reason }, policy);
     }
     // Kept for the retention period so its tokens keep answering invalid_grant, then purged.
-    if (sessions.length > 0) this.#scheduleAlarm(now + policy.sessionRetentionSeconds * 1000);
-  }
-
-  /** Queues a D1 write, in the same synchronous block as the state change it records. */
-  #enqueue(entry: OutboxEntry) {
-    this.#outbox.enqueue(entry);
-    this.#scheduleAlarm(Date.now() + OUTBOX_SAFETY_MS);
+    if (sessions.length > 0) this.#alarm.noLaterThan(now + policy.sessionRetentionSeconds * 1000);
   }
 
   /** Queues the D1 record of a session's current state. */
@@ -345,27 +331,17 @@ export class UserAuth extends DurableObject<Env> {
       ip: session.ip,
       rotation_count: session.generation,
     };
-    this.#enqueue({ kind: "session", record });
+    this.#outbox.enqueue({ kind: "session", record });
   }
 
   #audit(type: EventType, session: SessionRow, now: number, ip: string | null, detail: Record<string, unknown> | null) {
-    this.#enqueue({ kind: "event", event: auditEvent({ type, sub: session.sub, session_id: session.id, at: now, ip, detail }) });
+    this.#outbox.enqueue({ kind: "event", event: auditEvent({ type, sub: session.sub, session_id: session.id, at: now, ip, detail }) });
   }
 
   /** Sends queued D1 writes before answering, so D1 is current in the usual case; a failure only delays them. */
   async #settled<T>(result: T): Promise<T> {
-    await this.#flush();
+    await this.#outbox.flush();
     return result;
-  }
-
-  async #flush() {
-    if (await this.#outbox.flush()) {
-      this.#failedFlushes = 0;
-      return;
-    }
-    const delay = Math.min(OUTBOX_RETRY_MS * 2 ** this.#failedFlushes, OUTBOX_RETRY_MAX_MS);
-    this.#failedFlushes += 1;
-    this.#scheduleAlarm(Date.now() + delay);
   }
 
   #expireAndPurge(now: number, policy: SessionPolicy) {
@@ -393,11 +369,5 @@ export class UserAuth extends DurableObject<Env> {
       if (at !== null && (next === null || at < next)) next = at;
     }
     return next;
-  }
-
-  #scheduleAlarm(at: number | null) {
-    if (at === null || (this.#alarmAt !== null && this.#alarmAt <= at)) return;
-    this.#alarmAt = at;
-    void this.ctx.storage.setAlarm(at);
   }
 }
