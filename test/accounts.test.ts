@@ -1,19 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { PASSWORD_ITERATIONS, hashPassword } from "../src/passwords";
-import { adminHeaders, bearer, call, eventsOf, postJson, refresh, type TokenResponse, type Vars } from "./helpers";
-
-const PASSWORD = "correct horse battery";
-
-function uniqueUsername(label = "user"): string {
-  return `${label}.${crypto.randomUUID().slice(0, 8)}`;
-}
-
-/** A client address of its own per test, so per-IP limits and event filters never mix tests. */
-function uniqueIp(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(3));
-  return `10.${bytes[0]}.${bytes[1]}.${bytes[2]}`;
-}
+import { adminHeaders, bearer, call, eventsOf, PASSWORD, postJson, refresh, uniqueIp, uniqueUsername, type TokenResponse, type Vars } from "./helpers";
 
 function register(username: unknown, password: unknown = PASSWORD, vars?: Vars) {
   return postJson("/auth/register", { username, password }, {}, vars);

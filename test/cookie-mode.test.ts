@@ -1,13 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { BASE, bearer, call, eventsOf, postJson, type TokenResponse } from "./helpers";
+import { BASE, bearer, call, eventsOf, PASSWORD, postJson, type TokenResponse } from "./helpers";
 
 const APP = "https://app.example.com";
 const EVIL = "https://evil.example.net";
 // Grace 0: a token that was rotated by a refused request could not be refreshed again, so a 200
 // afterwards proves the refused request rotated nothing.
 const COOKIE_MODE = { REFRESH_COOKIE: "true", ALLOWED_ORIGINS: `${APP}, https://other.example.org`, REFRESH_REUSE_GRACE_SECONDS: "0" };
-const PASSWORD = "correct horse battery";
-
 interface Cookie {
   value: string;
   attributes: string[];

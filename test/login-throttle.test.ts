@@ -2,18 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ipThrottleKey } from "../src/login-throttle";
-import { adminHeaders, call, postJson, type Vars } from "./helpers";
-
-const PASSWORD = "correct horse battery";
-
-function uniqueUsername(label = "user"): string {
-  return `${label}.${crypto.randomUUID().slice(0, 8)}`;
-}
-
-function uniqueIp(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(3));
-  return `10.${bytes[0]}.${bytes[1]}.${bytes[2]}`;
-}
+import { adminHeaders, call, PASSWORD, postJson, uniqueIp, uniqueUsername, type Vars } from "./helpers";
 
 async function registered(): Promise<string> {
   const username = uniqueUsername();
