@@ -5,7 +5,7 @@ import { auditEvent, type EventType } from "./db/events";
 import type { SessionRecord } from "./db/sessions";
 import type { Env } from "./env";
 import { Outbox } from "./outbox";
-import { expiredReason, isGraceReplay, rotatedAt, sessionExpiry, withIssueTime } from "./session-rules";
+import { expiredReason, isGraceReplay, rotatedAt, sessionExpiry, withIssueTime, type SessionTimes } from "./session-rules";
 import type { SessionClaims } from "./tokens/access";
 import {
   formatRefreshToken,
@@ -101,7 +101,7 @@ export class UserAuth extends DurableObject<Env> {
     );
     this.#record(row, input.policy);
     this.#audit(input.event, row, now, input.client.ip, null);
-    this.#alarm.noLaterThan(sessionExpiry({ createdAt: now, lastUsedAt: now }, input.policy)?.at ?? null);
+    this.#alarm.noLaterThan(sessionExpiry(timesOf(row), input.policy)?.at ?? null);
     return this.#settled(await this.#issued(row, row.generation));
   }
 
@@ -122,7 +122,7 @@ export class UserAuth extends DurableObject<Env> {
 
     // Rule 2: revoked or expired session.
     if (session.revoked_at !== null) return { ok: false };
-    const expired = expiredReason({ createdAt: session.created_at, lastUsedAt: session.last_used_at }, policy, now);
+    const expired = expiredReason(timesOf(session), policy, now);
     if (expired) {
       this.#revoke([session], expired, now, policy);
       this.#audit("session_expired", session, now, client.ip, { reason: expired });
@@ -192,7 +192,7 @@ export class UserAuth extends DurableObject<Env> {
     const now = Date.now();
     const session = this.#session(input.sessionId);
     if (!session || session.revoked_at !== null) return false;
-    const expired = expiredReason({ createdAt: session.created_at, lastUsedAt: session.last_used_at }, input.policy, now);
+    const expired = expiredReason(timesOf(session), input.policy, now);
     if (expired) {
       this.#revoke([session], expired, now, input.policy);
       this.#audit("session_expired", session, now, input.client.ip, { reason: expired });
@@ -324,7 +324,7 @@ export class UserAuth extends DurableObject<Env> {
       user_id: session.sub,
       created_at: session.created_at,
       last_used_at: session.last_used_at,
-      expires_at: sessionExpiry({ createdAt: session.created_at, lastUsedAt: session.last_used_at }, policy)?.at ?? null,
+      expires_at: sessionExpiry(timesOf(session), policy)?.at ?? null,
       revoked_at: session.revoked_at,
       revoked_reason: session.revoked_reason,
       user_agent: session.user_agent,
@@ -346,7 +346,7 @@ export class UserAuth extends DurableObject<Env> {
 
   #expireAndPurge(now: number, policy: SessionPolicy) {
     for (const session of this.#activeSessions()) {
-      const expired = expiredReason({ createdAt: session.created_at, lastUsedAt: session.last_used_at }, policy, now);
+      const expired = expiredReason(timesOf(session), policy, now);
       if (!expired) continue;
       this.#revoke([session], expired, now, policy);
       this.#audit("session_expired", session, now, null, { reason: expired });
@@ -365,9 +365,13 @@ export class UserAuth extends DurableObject<Env> {
       const at =
         session.revoked_at !== null
           ? session.revoked_at + policy.sessionRetentionSeconds * 1000
-          : (sessionExpiry({ createdAt: session.created_at, lastUsedAt: session.last_used_at }, policy)?.at ?? null);
+          : (sessionExpiry(timesOf(session), policy)?.at ?? null);
       if (at !== null && (next === null || at < next)) next = at;
     }
     return next;
   }
+}
+
+function timesOf(session: SessionRow): SessionTimes {
+  return { createdAt: session.created_at, lastUsedAt: session.last_used_at };
 }
