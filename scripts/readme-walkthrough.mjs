@@ -64,7 +64,10 @@ try {
       const fresh = outputOf.get(index) ?? "";
       const shown = block.output;
       if (!shown) {
-        if (fresh.trim() !== "") log(`${name}, block ${index + 1}: prints output but the README shows none:\n${fresh}`);
+        if (fresh.trim() !== "") {
+          problems += 1;
+          log(`${name}, block ${index + 1}: prints output but the README shows none:\n${fresh}`);
+        }
         return;
       }
       if (shape(fresh) !== shape(shown.code)) {
