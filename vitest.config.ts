@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { exportJWK, generateKeyPair } from "jose";
@@ -16,6 +17,16 @@ async function testSigningKeys() {
   });
 }
 
+// The plugin also loads .dev.vars, which is for `wrangler dev`. Whatever a developer put there is
+// blanked (blank reads as unset, i.e. the wrangler.toml default), so the tests always see the same
+// configuration.
+function blankedDevVars(): Record<string, string> {
+  const file = path.join(import.meta.dirname, ".dev.vars");
+  if (!existsSync(file)) return {};
+  const names = [...readFileSync(file, "utf8").matchAll(/^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=/gm)].map((match) => match[1]!);
+  return Object.fromEntries(names.map((name) => [name, ""]));
+}
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   const signingKeys = await testSigningKeys();
@@ -25,6 +36,7 @@ export default defineConfig(async () => {
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
           bindings: {
+            ...blankedDevVars(),
             TEST_MIGRATIONS: migrations,
             SIGNING_KEYS: signingKeys,
             ADMIN_API_TOKEN: "test-admin-token",
