@@ -1,7 +1,19 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { PASSWORD_ITERATIONS, hashPassword } from "../src/passwords";
-import { adminHeaders, bearer, call, eventsOf, PASSWORD, postJson, refresh, uniqueIp, uniqueUsername, type TokenResponse, type Vars } from "./helpers";
+import {
+  adminHeaders,
+  bearer,
+  call,
+  eventsOf,
+  PASSWORD,
+  postJson,
+  refresh,
+  uniqueIp,
+  uniqueUsername,
+  type TokenResponse,
+  type Vars,
+} from "./helpers";
 
 function register(username: unknown, password: unknown = PASSWORD, vars?: Vars) {
   return postJson("/auth/register", { username, password }, {}, vars);

@@ -8,10 +8,12 @@ import {
   eventsOf,
   openSession,
   postJson,
+  queuedWrites,
   refresh,
   runUserAlarm,
   uniqueSub,
   userAuthStub,
+  withD1TableOffline,
   type TokenResponse,
   type Vars,
 } from "./helpers";
@@ -259,23 +261,6 @@ describe("audit events of each action", () => {
 });
 
 describe("audit events when D1 fails during the action", () => {
-  /** Runs `action` while D1's events table is unreachable (renamed), then puts it back. */
-  /** How many D1 writes wait in the user's outbox. */
-  function queuedWrites(sub: string) {
-    return runInDurableObject(userAuthStub(sub), (_instance, state) =>
-      state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n,
-    );
-  }
-
-  async function withEventsTableOffline(action: () => Promise<void>) {
-    await env.DB.prepare("ALTER TABLE events RENAME TO events_offline").run();
-    try {
-      await action();
-    } finally {
-      await env.DB.prepare("ALTER TABLE events_offline RENAME TO events").run();
-    }
-  }
-
   it("answers logout-all, DELETE, admin revoke and refresh normally and delivers every event once D1 is back", async () => {
     const sub = uniqueSub();
     const caller = await openSession(sub);
@@ -285,7 +270,7 @@ describe("audit events when D1 fails during the action", () => {
     const otherPair = await openSession(other);
 
     let newToken = "";
-    await withEventsTableOffline(async () => {
+    await withD1TableOffline("events", async () => {
       const rotated = await refresh(refreshed.refresh_token);
       expect(rotated.status).toBe(200);
       newToken = ((await rotated.json()) as TokenResponse).refresh_token;
@@ -296,8 +281,8 @@ describe("audit events when D1 fails during the action", () => {
       expect((await refresh(newToken)).status).toBe(400);
       expect((await refresh(otherPair.refresh_token)).status).toBe(400);
       // D1 refused them: the writes wait in the objects' outboxes.
-      expect(await queuedWrites(sub)).toBeGreaterThan(0);
-      expect(await queuedWrites(other)).toBeGreaterThan(0);
+      expect(await queuedWrites(userAuthStub(sub))).toBeGreaterThan(0);
+      expect(await queuedWrites(userAuthStub(other))).toBeGreaterThan(0);
     });
 
     expect(await runUserAlarm(sub)).toBe(true);
@@ -328,14 +313,14 @@ describe("audit events when D1 fails during the action", () => {
   it("keeps the queued events across a restart of the Durable Object and writes each exactly once", async () => {
     const sub = uniqueSub();
     const pair = await openSession(sub);
-    await withEventsTableOffline(async () => {
+    await withD1TableOffline("events", async () => {
       expect((await call("/auth/logout-all", { method: "POST", headers: bearer(pair.access_token) })).status).toBe(204);
     });
     await evictDurableObject(userAuthStub(sub));
     expect(await runUserAlarm(sub)).toBe(true);
     await runUserAlarm(sub);
     expect(await eventsOf(sub, "logout_all")).toHaveLength(1);
-    expect(await queuedWrites(sub)).toBe(0);
+    expect(await queuedWrites(userAuthStub(sub))).toBe(0);
     const record = await env.DB.prepare("SELECT revoked_reason FROM sessions WHERE id = ?1").bind(pair.session_id).first<{ revoked_reason: string }>();
     expect(record?.revoked_reason).toBe("logout_all");
   });

@@ -1,4 +1,4 @@
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import worker from "../src/index";
 import type { Env } from "../src/env";
@@ -89,4 +89,22 @@ export async function eventsOf(sub: string, type?: string) {
   if (response.status !== 200) throw new Error(`events: ${response.status} ${await response.text()}`);
   const body = (await response.json()) as { events: Array<{ type: string; sub: string; session_id: string | null; at: string; ip: string | null; detail: Record<string, unknown> | null }> };
   return body.events;
+}
+
+/** How many D1 writes wait in a Durable Object's outbox (UserAuth or LoginThrottle). */
+export function queuedWrites(stub: DurableObjectStub) {
+  return runInDurableObject(stub, (_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n);
+}
+
+/**
+ * Runs `action` while a D1 table is really unreachable (renamed, so every write to it fails), and
+ * always puts it back.
+ */
+export async function withD1TableOffline(table: "sessions" | "events", action: () => Promise<void>) {
+  await env.DB.prepare(`ALTER TABLE ${table} RENAME TO ${table}_offline`).run();
+  try {
+    await action();
+  } finally {
+    await env.DB.prepare(`ALTER TABLE ${table}_offline RENAME TO ${table}`).run();
+  }
 }

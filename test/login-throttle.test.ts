@@ -2,7 +2,17 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ipThrottleKey } from "../src/login-throttle";
-import { adminHeaders, call, PASSWORD, postJson, uniqueIp, uniqueUsername, type Vars } from "./helpers";
+import {
+  adminHeaders,
+  call,
+  PASSWORD,
+  postJson,
+  queuedWrites,
+  uniqueIp,
+  uniqueUsername,
+  withD1TableOffline,
+  type Vars,
+} from "./helpers";
 
 async function registered(): Promise<string> {
   const username = uniqueUsername();
@@ -189,25 +199,17 @@ describe("login_failed audit events", () => {
     const ip = uniqueIp();
     const username = uniqueUsername("offline");
     const throttle = throttleOf(`user:${username}`);
-    await env.DB.prepare("ALTER TABLE events RENAME TO events_offline").run();
-    try {
+    await withD1TableOffline("events", async () => {
       const response = await login(username, "wrong password", {}, ip);
       // D1 being down does not change the answer.
       expect(response.status).toBe(401);
-      const queued = await runInDurableObject(throttle, (_instance, state) =>
-        state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n,
-      );
-      expect(queued).toBe(1);
-    } finally {
-      await env.DB.prepare("ALTER TABLE events_offline RENAME TO events").run();
-    }
+      expect(await queuedWrites(throttle)).toBe(1);
+    });
     expect(await loginFailedEventsFrom(ip)).toEqual([]);
 
     expect(await runDurableObjectAlarm(throttle)).toBe(true);
     expect(await loginFailedEventsFrom(ip)).toEqual([expect.objectContaining({ sub: null, ip })]);
-    const left = await runInDurableObject(throttle, (_instance, state) =>
-      state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n,
-    );
+    const left = await queuedWrites(throttle);
     expect(left).toBe(0);
   });
 

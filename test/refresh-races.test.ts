@@ -1,7 +1,16 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { UserAuth } from "../src/user-auth";
-import { eventsOf, openSession, postJson, refresh, uniqueSub, userAuthStub, type TokenResponse, type Vars } from "./helpers";
+import {
+  eventsOf,
+  openSession,
+  postJson,
+  refresh,
+  uniqueSub,
+  userAuthStub,
+  type TokenResponse,
+  type Vars,
+} from "./helpers";
 
 // Real parallel requests through the worker: the Durable Object must serialize them so that a
 // refresh token rotates exactly once however many requests present it at the same moment.

@@ -3,7 +3,16 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ISSUE_TIMES_KEPT } from "../src/session-rules";
 import type { UserAuth } from "../src/user-auth";
-import { eventsOf, openSession, refresh, runUserAlarm, uniqueSub, userAuthStub, type TokenResponse } from "./helpers";
+import {
+  eventsOf,
+  openSession,
+  refresh,
+  runUserAlarm,
+  uniqueSub,
+  userAuthStub,
+  withD1TableOffline,
+  type TokenResponse,
+} from "./helpers";
 
 // The UserAuth Durable Object's storage: bounded however long a session lives, durable across
 // evictions, and a D1 outage neither fails a refresh nor loses its record.
@@ -128,23 +137,13 @@ describe("eviction", () => {
 });
 
 describe("D1 outage during a refresh", () => {
-  /** Takes D1's sessions table away for real (the outbox batch then fails), and always puts it back. */
-  async function withSessionsTableOffline(during: () => Promise<void>) {
-    await env.DB.prepare("ALTER TABLE sessions RENAME TO sessions_offline").run();
-    try {
-      await during();
-    } finally {
-      await env.DB.prepare("ALTER TABLE sessions_offline RENAME TO sessions").run();
-    }
-  }
-
   it("still answers 200, keeps the writes in the outbox, and delivers them from the alarm once D1 is back", async () => {
     const sub = uniqueSub();
     const first = await openSession(sub);
     expect(await d1Session(first.session_id)).toMatchObject({ rotation_count: 0 });
     let latest = first;
 
-    await withSessionsTableOffline(async () => {
+    await withD1TableOffline("sessions", async () => {
       const second = await rotate(first);
       latest = await rotate(second);
       expect(latest.session_id).toBe(first.session_id);
@@ -178,7 +177,7 @@ describe("D1 outage during a refresh", () => {
     const first = await openSession(sub);
     const second = await rotateTimes(first, 2);
 
-    await withSessionsTableOffline(async () => {
+    await withD1TableOffline("sessions", async () => {
       expect((await refresh(first.refresh_token)).status).toBe(400);
       expect((await refresh(second.refresh_token)).status).toBe(400);
       const queued = await outboxEntries(sub);
