@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import { validator } from "hono/validator";
-import type { z } from "zod";
+import { z } from "zod";
 import type { AppContext, AppEnv } from "./context";
 import { AuthError, invalidRequest } from "./errors";
 
@@ -52,3 +52,9 @@ function describe(error: z.ZodError): string {
   const field = issue.path.join(".");
   return field ? `${field}: ${issue.message}` : issue.message;
 }
+
+/**
+ * For POST and DELETE routes that take no fields: a body is optional, but one that is there must
+ * still be a JSON object (415, 400), checked before authentication like every other body.
+ */
+export const bodyWithoutFields = bodyOf(z.object({}));

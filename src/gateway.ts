@@ -12,9 +12,10 @@ export async function gateway(c: AppContext): Promise<Response> {
   const config = c.get("config");
   const url = new URL(c.req.url);
   const headers = new Headers(c.req.raw.headers);
-  // Identity headers are ours alone: a client must never be able to choose them.
+  // Identity headers are ours alone: a client must never be able to choose them. Lookalikes go
+  // too (`X_Auth_User`, `X.Auth.User`): CGI-style origins read them as the same header.
   for (const name of [...headers.keys()]) {
-    if (name.startsWith("x-auth-")) headers.delete(name);
+    if (name.replace(/[_.]/g, "-").startsWith("x-auth-")) headers.delete(name);
   }
 
   if (!isPublicPath(url.pathname, config.publicPathPrefixes)) {

@@ -135,6 +135,19 @@ describe("POST /auth/admin/sessions", () => {
     const notJson = await call("/auth/admin/sessions", { method: "POST", headers: { ...adminHeaders, "Content-Type": "text/plain" }, body: "sub=x" });
     expect(notJson.status).toBe(415);
   });
+
+  it("refuses a __proto__ claim (it would vanish instead of being refused) and a sub the revoke route could not name", async () => {
+    const bodies = [
+      `{"sub":"${uniqueSub()}","claims":{"__proto__":{"x":1}}}`,
+      `{"sub":"${uniqueSub()}","claims":{"__proto__":"str","ok":1}}`,
+      '{"sub":"."}',
+      '{"sub":".."}',
+    ];
+    for (const body of bodies) {
+      const response = await call("/auth/admin/sessions", { method: "POST", headers: { ...adminHeaders, "Content-Type": "application/json" }, body });
+      expect(response.status, body).toBe(400);
+    }
+  });
 });
 
 describe("POST /auth/admin/users/:sub/revoke", () => {

@@ -161,3 +161,38 @@ describe("order of checks on the admin routes", () => {
     await expectError(await send("/auth/admin/sessions", { headers: { "Content-Type": "application/json" }, body: '{"sub":"x"}' }), 401, "unauthorized");
   });
 });
+
+describe("routes that take no fields", () => {
+  it("still answer 415 to a body that is not JSON and 400 to malformed JSON, before authentication", async () => {
+    const pair = await openSession(uniqueSub());
+    const requests: Array<[string, string, Record<string, string>]> = [
+      ["POST", "/auth/logout-all", { Authorization: `Bearer ${pair.access_token}` }],
+      ["DELETE", `/auth/sessions/${pair.session_id}`, { Authorization: `Bearer ${pair.access_token}` }],
+      ["POST", `/auth/admin/users/${uniqueSub()}/revoke`, adminHeaders],
+      ["POST", "/auth/logout-all", {}],
+    ];
+    for (const [method, path, headers] of requests) {
+      const notJson = await call(path, { method, headers: { ...headers, "Content-Type": "text/plain" }, body: "hello" });
+      await expectError(notJson, 415, "unsupported_media_type");
+      const malformed = await call(path, { method, headers: { ...headers, "Content-Type": "application/json" }, body: "{bad" });
+      await expectError(malformed, 400, "invalid_request");
+    }
+    // Nothing above was carried out: the session still refreshes.
+    expect((await call("/auth/refresh", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refresh_token: pair.refresh_token }) })).status).toBe(200);
+  });
+
+  it("accept an empty body or an empty JSON object", async () => {
+    const pair = await openSession(uniqueSub());
+    const json = { Authorization: `Bearer ${pair.access_token}`, "Content-Type": "application/json" };
+    expect((await call("/auth/logout-all", { method: "POST", headers: json, body: "{}" })).status).toBe(204);
+    expect((await call("/auth/logout-all", { method: "POST", headers: { Authorization: `Bearer ${pair.access_token}` } })).status).toBe(204);
+  });
+});
+
+describe("over-long tokens", () => {
+  it("answers a refresh token of 2,000 characters as a token it did not issue: invalid_grant, and 401 on logout", async () => {
+    const long = "a".repeat(2000);
+    await expectError(await send("/auth/refresh", { headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refresh_token: long }) }), 400, "invalid_grant");
+    await expectError(await send("/auth/logout", { headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refresh_token: long }) }), 401, "invalid_token");
+  });
+});

@@ -153,13 +153,17 @@ describe("gateway: forwarding a verified request to the origin", () => {
           "X-AUTH-SESSION": "forged-session",
           "X-Auth-Admin": "true",
           "X-Auth-Roles": "root",
+          // Lookalikes that CGI-style origins (PHP, WSGI, Rack) read as X-Auth-User.
+          X_Auth_User: "mallory",
+          "X-Auth_User": "mallory",
+          "X.Auth.User": "mallory",
         },
       },
       { ORIGIN_URL: origin.url },
     );
     expect(response.status).toBe(200);
     const [received] = await origin.requests();
-    const authHeaders = Object.entries(received!.headers).filter(([name]) => name.startsWith("x-auth-"));
+    const authHeaders = Object.entries(received!.headers).filter(([name]) => /^x[-_.]auth[-_.]/.test(name));
     expect(Object.fromEntries(authHeaders)).toEqual({ "x-auth-user": sub, "x-auth-session": session_id });
   });
 
@@ -277,6 +281,15 @@ describe("gateway: refusing requests without a valid token", () => {
     }
     expect(await origin.requests()).toEqual([]);
   });
+
+  it("answers another scheme with the bare challenge, as for no token (RFC 6750 section 3.1)", async () => {
+    for (const authorization of ["Basic dXNlcjpwYXNz", "Token abc.def.ghi"]) {
+      const response = await call("/api/x", { headers: { Authorization: authorization } });
+      expect(response.headers.get("WWW-Authenticate"), authorization).toBe('Bearer realm="edge-auth-gateway"');
+    }
+    const malformed = await call("/api/x", { headers: { Authorization: "Bearer a b" } });
+    expect(malformed.headers.get("WWW-Authenticate")).toContain('error="invalid_token"');
+  });
 });
 
 describe("gateway: PUBLIC_PATH_PREFIXES", () => {
@@ -319,13 +332,13 @@ describe("gateway: PUBLIC_PATH_PREFIXES", () => {
     const origin = recordingOrigin();
     const response = await call(
       "/public/profile",
-      { method: "POST", headers: { "X-Auth-User": "admin", "x-auth-session": "s", "X-Auth-Admin": "1" }, body: "hello" },
+      { method: "POST", headers: { "X-Auth-User": "admin", "x-auth-session": "s", "X-Auth-Admin": "1", X_Auth_User: "admin" }, body: "hello" },
       publicVars(origin),
     );
     expect(response.status).toBe(200);
     const [received] = await origin.requests();
     expect(received!.body).toBe("hello");
-    expect(Object.keys(received!.headers).filter((name) => name.startsWith("x-auth-"))).toEqual([]);
+    expect(Object.keys(received!.headers).filter((name) => /^x[-_.]auth[-_.]/.test(name))).toEqual([]);
   });
 });
 

@@ -295,3 +295,23 @@ describe("session routes without an access token", () => {
     expect((await refresh(pair.refresh_token)).status).toBe(200);
   });
 });
+
+describe("POST /auth/logout with an access token", () => {
+  it("logs out with a genuine access token even after it expired, and refuses a tampered one", async () => {
+    const vars: Vars = { ACCESS_TOKEN_TTL_SECONDS: "1", CLOCK_SKEW_SECONDS: "0" };
+    const sub = uniqueSub();
+    const pair = await openSession(sub, undefined, vars);
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    expect((await call("/api/x", { headers: bearer(pair.access_token) }, vars)).status).toBe(401);
+
+    const [header, payload, signature] = pair.access_token.split(".");
+    const tampered = `${header}.${payload}x.${signature}`;
+    expect((await call("/auth/logout", { method: "POST", headers: bearer(tampered) }, vars)).status).toBe(401);
+    expect((await refresh(pair.refresh_token, vars)).status).toBe(200);
+
+    const second = await openSession(sub, undefined, vars);
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    expect((await call("/auth/logout", { method: "POST", headers: bearer(second.access_token) }, vars)).status).toBe(204);
+    expect((await refresh(second.refresh_token, vars)).status).toBe(400);
+  });
+});

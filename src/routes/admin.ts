@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { requireAdmin } from "../admin-auth";
-import { bodyOf, validBody } from "../body";
+import { bodyOf, bodyWithoutFields, validBody } from "../body";
 import { clientInfo, type AppEnv } from "../context";
 import { EVENT_TYPES, queryEvents } from "../db/events";
 import { ensureSchema } from "../db/schema";
@@ -17,14 +17,22 @@ export const adminRoutes = new Hono<AppEnv>();
 // Each route runs requireAdmin after its body checks: the contract checks size, media type and
 // fields before authentication.
 
-const Sub = z.string().min(1).max(256);
+// "." and ".." could not be named in `/auth/admin/users/:sub/revoke` (URLs drop dot segments).
+const Sub = z
+  .string()
+  .min(1)
+  .max(256)
+  .refine((sub) => sub !== "." && sub !== "..", 'must not be "." or ".."');
 const ClaimValue = z.union([z.string(), z.number(), z.boolean()]);
 const reserved = new Set<string>(REGISTERED_CLAIMS);
 
 const OpenSessionBody = z.object({
   sub: Sub,
   claims: z
-    .record(z.string().min(1).max(128), z.union([ClaimValue, z.array(ClaimValue).max(100)]))
+    // zod's record drops a `__proto__` key without a word; refuse it instead of losing a claim.
+    .unknown()
+    .refine((claims) => typeof claims !== "object" || claims === null || !Object.hasOwn(claims, "__proto__"), "__proto__ is not a claim name")
+    .pipe(z.record(z.string().min(1).max(128), z.union([ClaimValue, z.array(ClaimValue).max(100)])))
     .refine((claims) => Object.keys(claims).every((name) => !reserved.has(name)), {
       message: `must not name a registered claim (${REGISTERED_CLAIMS.join(", ")})`,
     })
@@ -45,7 +53,7 @@ adminRoutes.post("/sessions", bodyOf(OpenSessionBody), requireAdmin, async (c) =
   return tokenResponse(c, issued, 201);
 });
 
-adminRoutes.post("/users/:sub/revoke", requireAdmin, async (c) => {
+adminRoutes.post("/users/:sub/revoke", bodyWithoutFields, requireAdmin, async (c) => {
   const sub = Sub.safeParse(c.req.param("sub"));
   if (!sub.success) throw invalidRequest("The user id is not valid.");
   await userAuthFor(c.env, sub.data).revokeAllSessions({

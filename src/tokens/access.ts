@@ -25,7 +25,14 @@ export interface AccessTokenSettings {
 /** Why a presented access token was refused. Only `expired` is told apart on the wire. */
 export type AccessTokenProblem = "expired" | "invalid";
 
-export type AccessTokenResult = { ok: true; claims: AccessClaims } | { ok: false; problem: AccessTokenProblem };
+/**
+ * `expiredClaims` is set for a token that passed every check but its lifetime: signature, `typ`,
+ * `iss` and `aud` are verified before `exp`, so they are claims this gateway issued (logout
+ * accepts them).
+ */
+export type AccessTokenResult =
+  | { ok: true; claims: AccessClaims }
+  | { ok: false; problem: AccessTokenProblem; expiredClaims?: AccessClaims };
 
 /** Claims the gateway sets itself; a session's custom claims may not name them. */
 export const REGISTERED_CLAIMS = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid"] as const;
@@ -86,7 +93,8 @@ export async function verifyAccessToken(
     if (!hasSessionClaims(payload)) return { ok: false, problem: "invalid" };
     return { ok: true, claims: payload };
   } catch (error) {
-    return { ok: false, problem: error instanceof errors.JWTExpired ? "expired" : "invalid" };
+    if (!(error instanceof errors.JWTExpired)) return { ok: false, problem: "invalid" };
+    return hasSessionClaims(error.payload) ? { ok: false, problem: "expired", expiredClaims: error.payload } : { ok: false, problem: "expired" };
   }
 }
 
