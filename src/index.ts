@@ -4,7 +4,7 @@ import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { MAX_BODY_BYTES } from "./body";
 import { readConfig } from "./config";
-import type { AppEnv } from "./context";
+import type { AppContext, AppEnv } from "./context";
 import { purgeEvents } from "./db/events";
 import { ensureSchema } from "./db/schema";
 import { purgeEndedSessions } from "./db/sessions";
@@ -37,7 +37,7 @@ app.use("*", async function loadConfig(c, next) {
 app.use(
   "/auth/*",
   cors({
-    origin: (origin, c) => ((c.get("config") as AppEnv["Variables"]["config"]).allowedOrigins.includes(origin) ? origin : null),
+    origin: (origin, c: AppContext) => (c.get("config").allowedOrigins.includes(origin) ? origin : null),
     credentials: true,
     allowHeaders: ["Authorization", "Content-Type"],
     // A page must be able to read how long to wait after a 429.
@@ -94,4 +94,3 @@ async function scheduled(_controller: ScheduledController, env: Env): Promise<vo
 }
 
 export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<Env>;
-export { app };
