@@ -37,8 +37,8 @@ export function loadKeyRing(raw: string | null): Promise<KeyRing> {
   if (raw === null) return Promise.reject(misconfigured(`SIGNING_KEYS is not set. ${HOW_TO_MAKE_KEYS}`));
   if (cached?.raw !== raw) {
     const ring = importKeyRing(raw);
-    // A failed import is not cached as a success, but is cached: the secret cannot change
-    // without a new isolate, so retrying per request would only burn CPU.
+    // A failed import is cached too: the secret cannot change within an isolate, so importing
+    // it again per request would only burn CPU and fail the same way.
     cached = { raw, ring };
   }
   return cached.ring;
