@@ -30,6 +30,7 @@ export interface Config {
   loginMaxFailuresPerUsername: number;
   loginMaxFailuresPerIp: number;
   loginFailureWindowSeconds: number;
+  registrationsPerIpPerHour: number;
   auditRetentionSeconds: number;
   /** The raw `SIGNING_KEYS` secret, checked and imported by `keys.ts`; null when unset. */
   signingKeys: string | null;
@@ -154,6 +155,7 @@ function buildConfig(env: Env): Config {
     loginMaxFailuresPerUsername: count("LOGIN_MAX_FAILURES_PER_USERNAME", 5),
     loginMaxFailuresPerIp: count("LOGIN_MAX_FAILURES_PER_IP", 50),
     loginFailureWindowSeconds: seconds("LOGIN_FAILURE_WINDOW_SECONDS", 900, { min: 1 }),
+    registrationsPerIpPerHour: count("REGISTRATIONS_PER_IP_PER_HOUR", 20),
     auditRetentionSeconds: seconds("AUDIT_RETENTION_SECONDS", 7_776_000),
     signingKeys: text("SIGNING_KEYS", "") || null,
     adminApiToken: text("ADMIN_API_TOKEN", "") || null,

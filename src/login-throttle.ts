@@ -115,10 +115,7 @@ export class LoginGuard {
     if (refusals.length === 0) return;
     // Refused: the password is not checked, so the other counter must not keep this attempt.
     await this.abandon();
-    const retryAfter = Math.max(...refusals);
-    throw new AuthError("too_many_requests", 429, `Too many failed logins. Try again in ${retryAfter} seconds.`, {
-      "Retry-After": String(retryAfter),
-    });
+    throw tooManyRequests("Too many failed logins.", Math.max(...refusals));
   }
 
   /** The password was wrong or the user unknown: the attempt stays counted, the event is recorded. */
@@ -138,6 +135,28 @@ export class LoginGuard {
     this.#userAttempt = this.#ipAttempt = null;
     await Promise.all([user === null ? null : this.#user.release(user), ip === null ? null : this.#ip?.release(ip)]);
   }
+}
+
+/** One hour: the window of `REGISTRATIONS_PER_IP_PER_HOUR`. */
+const REGISTRATION_WINDOW_SECONDS = 3600;
+
+/**
+ * Counts a registration from the client's address and throws 429 `too_many_requests` once
+ * `REGISTRATIONS_PER_IP_PER_HOUR` were made in the last hour: each one costs a password hash, and
+ * mass sign-ups are abuse. Every attempt counts, taken usernames included, so `409` cannot be
+ * used to enumerate accounts at speed. Without `CF-Connecting-IP` no limit applies.
+ */
+export async function countRegistration(env: Env, ip: string | null, config: Config): Promise<void> {
+  if (ip === null) return;
+  const throttle = env.LOGIN_THROTTLE.get(env.LOGIN_THROTTLE.idFromName(`register:${ipThrottleKey(ip)}`));
+  const grant = await throttle.begin(config.registrationsPerIpPerHour, REGISTRATION_WINDOW_SECONDS);
+  if (!grant.allowed) throw tooManyRequests("Too many registrations from this address.", grant.retryAfterSeconds);
+}
+
+function tooManyRequests(what: string, retryAfterSeconds: number) {
+  return new AuthError("too_many_requests", 429, `${what} Try again in ${retryAfterSeconds} seconds.`, {
+    "Retry-After": String(retryAfterSeconds),
+  });
 }
 
 /**

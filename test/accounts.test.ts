@@ -120,6 +120,25 @@ describe("POST /auth/register", () => {
     expect(results).toHaveLength(0);
     expect((await login(existing.username, PASSWORD, {}, { ALLOW_REGISTRATION: "false" })).status).toBe(200);
   });
+
+  it("answers 429 with Retry-After once an address made REGISTRATIONS_PER_IP_PER_HOUR attempts, taken names included", async () => {
+    const vars: Vars = { REGISTRATIONS_PER_IP_PER_HOUR: "2" };
+    const ip = uniqueIp();
+    const first = uniqueUsername("first");
+    const fromIp = (username: string, from = ip) => postJson("/auth/register", { username, password: PASSWORD }, { "CF-Connecting-IP": from }, vars);
+
+    expect((await fromIp(first)).status).toBe(201);
+    expect((await fromIp(first)).status).toBe(409);
+    const refused = await fromIp(uniqueUsername("third"));
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toMatchObject({ error: "too_many_requests" });
+    const retryAfter = Number(refused.headers.get("Retry-After"));
+    expect(retryAfter).toBeGreaterThan(3500);
+    expect(retryAfter).toBeLessThanOrEqual(3600);
+
+    // Another address is not affected.
+    expect((await fromIp(uniqueUsername("other"), uniqueIp())).status).toBe(201);
+  });
 });
 
 describe("POST /auth/login", () => {

@@ -8,7 +8,7 @@ import { ensureSchema } from "../db/schema";
 import { findUserByUsername, insertUser, normalizeUsername, replacePasswordHash } from "../db/users";
 import { AuthError, notFound } from "../errors";
 import { loadKeyRing } from "../keys";
-import { LoginGuard } from "../login-throttle";
+import { countRegistration, LoginGuard } from "../login-throttle";
 import { hashPassword, verifyPassword } from "../passwords";
 import { tokenResponse } from "../token-response";
 import { userAuthFor } from "../user-auth-stub";
@@ -34,6 +34,7 @@ const registrationOpen = createMiddleware<AppEnv>(async function registrationOpe
 
 accountRoutes.post("/register", registrationOpen, bodyOf(RegisterBody), async (c) => {
   const { username, password } = validBody(c, RegisterBody);
+  await countRegistration(c.env, clientInfo(c).ip, c.get("config"));
   const now = Date.now();
   const user = {
     id: crypto.randomUUID(),
