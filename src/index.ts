@@ -57,6 +57,13 @@ app.use(
   }),
 );
 
+// The D1 tables exist before any /auth route reads or writes them: once per isolate, a no-op
+// after that (src/db/schema.ts). The Durable Objects' outbox and the cron check for themselves.
+app.use("/auth/*", async function schemaReady(c, next) {
+  await ensureSchema(c.env.DB);
+  await next();
+});
+
 app.route("/auth", accountRoutes);
 app.route("/auth", sessionRoutes);
 app.route("/auth/admin", adminRoutes);

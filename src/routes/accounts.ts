@@ -4,7 +4,6 @@ import { z } from "zod";
 import { bodyOf, validBody } from "../body";
 import { clientInfo, type AppEnv } from "../context";
 import { auditEvent } from "../db/events";
-import { ensureSchema } from "../db/schema";
 import { findUserByUsername, insertUser, normalizeUsername, replacePasswordHash } from "../db/users";
 import { AuthError, notFound } from "../errors";
 import { loadKeyRing } from "../keys";
@@ -44,7 +43,6 @@ accountRoutes.post("/register", registrationOpen, bodyOf(RegisterBody), async (c
     created_at: now,
     password_updated_at: now,
   };
-  await ensureSchema(c.env.DB);
   if (!(await insertUser(c.env.DB, user))) throw new AuthError("username_taken", 409, "That username is already taken.");
   return c.json({ user_id: user.id }, 201);
 });
@@ -63,7 +61,6 @@ accountRoutes.post("/login", bodyOf(LoginBody), async (c) => {
   let user: Awaited<ReturnType<typeof findUserByUsername>>;
   let check: Awaited<ReturnType<typeof verifyPassword>>;
   try {
-    await ensureSchema(c.env.DB);
     user = await findUserByUsername(c.env.DB, normalized);
     // An unknown username is checked against a dummy hash: same work, same answer.
     check = await verifyPassword(password, user?.password_hash ?? null);

@@ -4,7 +4,6 @@ import { requireAdmin } from "../admin-auth";
 import { bodyOf, bodyWithoutFields, validBody } from "../body";
 import { clientInfo, type AppEnv } from "../context";
 import { EVENT_TYPES, queryEvents } from "../db/events";
-import { ensureSchema } from "../db/schema";
 import { invalidRequest } from "../errors";
 import { loadKeyRing } from "../keys";
 import { tokenResponse } from "../token-response";
@@ -75,7 +74,6 @@ const EventsQuery = z.object({
 adminRoutes.get("/events", requireAdmin, async (c) => {
   const query = EventsQuery.safeParse(c.req.query());
   if (!query.success) throw invalidRequest(query.error.issues[0]?.message ?? "Bad query.");
-  await ensureSchema(c.env.DB);
   const events = await queryEvents(c.env.DB, query.data);
   c.header("Cache-Control", "no-store");
   return c.json({

@@ -3,7 +3,6 @@ import { z } from "zod";
 import { authenticate, bearerToken, requireAccessToken } from "../access-auth";
 import { bodyOf, bodyWithoutFields, validBody } from "../body";
 import { clientInfo, type AppEnv } from "../context";
-import { ensureSchema } from "../db/schema";
 import { listActiveSessions } from "../db/sessions";
 import { AuthError, invalidGrant, invalidRequest, notFound } from "../errors";
 import { loadKeyRing } from "../keys";
@@ -81,7 +80,6 @@ sessionRoutes.post("/logout-all", bodyWithoutFields, requireAccessToken, async (
 
 sessionRoutes.get("/sessions", requireAccessToken, async (c) => {
   const claims = c.get("auth");
-  await ensureSchema(c.env.DB);
   const sessions = await listActiveSessions(c.env.DB, claims.sub, Date.now());
   c.header("Cache-Control", "no-store");
   return c.json({
