@@ -9,7 +9,6 @@ import { Outbox } from "./outbox";
 /** A reserved login attempt, or the refusal with the seconds until one is allowed again. */
 export type AttemptGrant = { allowed: true; attemptId: number } | { allowed: false; retryAfterSeconds: number };
 
-
 /**
  * Counts login attempts for one key (`user:<normalized username>` or `ip:<address>`) in a sliding
  * window. One object per key keeps the count consistent across every edge location, and since it

@@ -1,3 +1,5 @@
+import { base64url } from "jose";
+
 /**
  * Refresh tokens: `rt1.<object id>.<session id>.<generation>.<mac>`.
  *
@@ -17,7 +19,7 @@ export interface RefreshTokenParts {
 }
 
 // The MAC's last character carries 4 bits and 2 zero padding bits: only the canonical spelling
-// is accepted, or each token would have four spellings that `atob` decodes to the same MAC.
+// is accepted, or each token would have four spellings that decode to the same MAC.
 const PATTERN = /^rt1\.([0-9a-f]{64})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(0|[1-9]\d{0,8})\.([A-Za-z0-9_-]{42}[AEIMQUYcgkosw048])$/;
 
 /** Splits a presented refresh token; null for anything that is not exactly our format. */
@@ -44,29 +46,15 @@ export function importSessionKey(raw: ArrayBuffer): Promise<CryptoKey> {
 /** The MAC of one generation of one session's refresh token, base64url without padding. */
 export async function refreshTokenMac(key: CryptoKey, sessionId: string, generation: number): Promise<string> {
   const mac = await crypto.subtle.sign("HMAC", key, macInput(sessionId, generation));
-  return toBase64Url(new Uint8Array(mac));
+  return base64url.encode(new Uint8Array(mac));
 }
 
 /** Checks a presented token's MAC; `crypto.subtle.verify` compares in constant time. */
 export async function hasValidMac(key: CryptoKey, parts: RefreshTokenParts): Promise<boolean> {
-  const mac = fromBase64Url(parts.mac);
-  if (!mac) return false;
-  return crypto.subtle.verify("HMAC", key, mac, macInput(parts.sessionId, parts.generation));
+  // parseRefreshToken admits only canonical base64url of 32 bytes, so this always decodes.
+  return crypto.subtle.verify("HMAC", key, base64url.decode(parts.mac), macInput(parts.sessionId, parts.generation));
 }
 
 function macInput(sessionId: string, generation: number) {
   return new TextEncoder().encode(`${sessionId}.${generation}`);
-}
-
-function toBase64Url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function fromBase64Url(text: string): Uint8Array | null {
-  try {
-    const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-    return Uint8Array.from(binary, (char) => char.charCodeAt(0));
-  } catch {
-    return null;
-  }
 }
