@@ -1,5 +1,5 @@
-import type { LoginThrottle } from "./login-throttle";
-import type { UserAuth } from "./user-auth";
+import type { LoginThrottle } from "./accounts/login-throttle";
+import type { UserAuth } from "./sessions/user-auth";
 
 /**
  * The worker's bindings. Every variable arrives as a string (wrangler.toml `[vars]`, `--var`,

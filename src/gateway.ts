@@ -1,6 +1,6 @@
-import { authenticate } from "./access-auth";
-import type { AppContext } from "./context";
-import { AuthError } from "./errors";
+import { authenticate } from "./http/bearer";
+import type { AppContext } from "./http/context";
+import { AuthError } from "./http/errors";
 
 /**
  * The gateway for every path that is not the gateway's own: verifies the access token (unless the

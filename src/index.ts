@@ -2,23 +2,23 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
-import { MAX_BODY_BYTES } from "./body";
+import { MAX_BODY_BYTES } from "./http/body";
 import { readConfig } from "./config";
-import type { AppContext, AppEnv } from "./context";
+import type { AppContext, AppEnv } from "./http/context";
 import { purgeEvents } from "./db/events";
 import { ensureSchema } from "./db/schema";
 import { purgeEndedSessions } from "./db/sessions";
 import type { Env } from "./env";
-import { AuthError, errorBody, misconfigured, notFound } from "./errors";
+import { AuthError, errorBody, misconfigured, notFound } from "./http/errors";
 import { gateway } from "./gateway";
-import { loadKeyRing } from "./keys";
+import { loadKeyRing } from "./tokens/key-ring";
 import { accountRoutes } from "./routes/accounts";
 import { adminRoutes } from "./routes/admin";
 import { jwksRoutes } from "./routes/jwks";
 import { sessionRoutes } from "./routes/sessions";
 
-export { UserAuth } from "./user-auth";
-export { LoginThrottle } from "./login-throttle";
+export { UserAuth } from "./sessions/user-auth";
+export { LoginThrottle } from "./accounts/login-throttle";
 
 const app = new Hono<AppEnv>();
 

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { PASSWORD_ITERATIONS, hashPassword } from "../src/passwords";
+import { PASSWORD_ITERATIONS, hashPassword } from "../src/accounts/passwords";
 import {
   adminHeaders,
   bearer,

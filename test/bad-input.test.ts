@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MAX_BODY_BYTES } from "../src/body";
+import { MAX_BODY_BYTES } from "../src/http/body";
 import { adminHeaders, call, openSession, uniqueSub } from "./helpers";
 
 /** The routes that read a body, each with headers it needs and a body with a field of the wrong type. */

@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ipThrottleKey } from "../src/login-throttle";
+import { ipThrottleKey } from "../src/accounts/client-address";
 import {
   adminHeaders,
   call,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PASSWORD_ITERATIONS, hashPassword, verifyPassword } from "../src/passwords";
+import { PASSWORD_ITERATIONS, hashPassword, verifyPassword } from "../src/accounts/passwords";
 
 const FORMAT = /^pbkdf2-sha256\$(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
 

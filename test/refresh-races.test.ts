@@ -1,6 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { UserAuth } from "../src/user-auth";
+import type { UserAuth } from "../src/sessions/user-auth";
 import {
   eventsOf,
   openSession,

@@ -7,7 +7,7 @@ import {
   rotatedAt,
   sessionExpiry,
   withIssueTime,
-} from "../src/session-rules";
+} from "../src/sessions/refresh-rules";
 
 // Pure functions: every test passes `now` explicitly, no clock involved.
 const T0 = Date.UTC(2026, 0, 1);

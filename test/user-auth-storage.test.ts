@@ -1,8 +1,8 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ISSUE_TIMES_KEPT } from "../src/session-rules";
-import type { UserAuth } from "../src/user-auth";
+import { ISSUE_TIMES_KEPT } from "../src/sessions/refresh-rules";
+import type { UserAuth } from "../src/sessions/user-auth";
 import {
   eventsOf,
   openSession,

@@ -1,16 +1,17 @@
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { z } from "zod";
-import { bodyOf, validBody } from "../body";
-import { clientInfo, type AppEnv } from "../context";
+import { bodyOf, validBody } from "../http/body";
+import { clientInfo, type AppEnv } from "../http/context";
 import { auditEvent } from "../db/events";
 import { findUserByUsername, insertUser, normalizeUsername, replacePasswordHash } from "../db/users";
-import { AuthError, notFound } from "../errors";
-import { loadKeyRing } from "../keys";
-import { countRegistration, LoginGuard } from "../login-throttle";
-import { hashPassword, verifyPassword } from "../passwords";
-import { tokenResponse } from "../token-response";
-import { userAuthFor } from "../user-auth-stub";
+import { AuthError, notFound } from "../http/errors";
+import { loadKeyRing } from "../tokens/key-ring";
+import { LoginGuard } from "../accounts/login-guard";
+import { countRegistration } from "../accounts/registration-limit";
+import { hashPassword, verifyPassword } from "../accounts/passwords";
+import { tokenResponse } from "../http/token-response";
+import { userAuthFor } from "../sessions/lookup";
 
 /** The built-in password login: `POST /auth/register` and `POST /auth/login`. */
 export const accountRoutes = new Hono<AppEnv>();

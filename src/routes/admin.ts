@@ -1,14 +1,14 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { requireAdmin } from "../admin-auth";
-import { bodyOf, bodyWithoutFields, validBody } from "../body";
-import { clientInfo, type AppEnv } from "../context";
+import { requireAdmin } from "../http/admin-token";
+import { bodyOf, bodyWithoutFields, validBody } from "../http/body";
+import { clientInfo, type AppEnv } from "../http/context";
 import { EVENT_TYPES, queryEvents } from "../db/events";
-import { invalidRequest } from "../errors";
-import { loadKeyRing } from "../keys";
-import { tokenResponse } from "../token-response";
+import { invalidRequest } from "../http/errors";
+import { loadKeyRing } from "../tokens/key-ring";
+import { tokenResponse } from "../http/token-response";
 import { REGISTERED_CLAIMS } from "../tokens/access";
-import { userAuthFor } from "../user-auth-stub";
+import { userAuthFor } from "../sessions/lookup";
 
 /** `/auth/admin/*`: for the origin's back end, behind `ADMIN_API_TOKEN`. */
 export const adminRoutes = new Hono<AppEnv>();

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../context";
-import { loadKeyRing } from "../keys";
+import type { AppEnv } from "../http/context";
+import { loadKeyRing } from "../tokens/key-ring";
 
 /** `GET /.well-known/jwks.json`: the public halves of `SIGNING_KEYS`, for origins that verify tokens themselves. */
 export const jwksRoutes = new Hono<AppEnv>();

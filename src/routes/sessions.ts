@@ -1,15 +1,15 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { authenticate, bearerToken, requireAccessToken } from "../access-auth";
-import { bodyOf, bodyWithoutFields, validBody } from "../body";
-import { clientInfo, type AppEnv } from "../context";
+import { authenticate, bearerToken, requireAccessToken } from "../http/bearer";
+import { bodyOf, bodyWithoutFields, validBody } from "../http/body";
+import { clientInfo, type AppEnv } from "../http/context";
 import { listActiveSessions } from "../db/sessions";
-import { AuthError, invalidGrant, invalidRequest, notFound } from "../errors";
-import { loadKeyRing } from "../keys";
-import { clearRefreshCookie, refreshTokenFromCookie } from "../refresh-cookie";
-import { tokenResponse } from "../token-response";
+import { AuthError, invalidGrant, invalidRequest, notFound } from "../http/errors";
+import { loadKeyRing } from "../tokens/key-ring";
+import { clearRefreshCookie, refreshTokenFromCookie } from "../http/refresh-cookie";
+import { tokenResponse } from "../http/token-response";
 import { parseRefreshToken } from "../tokens/refresh";
-import { userAuthFor, userAuthOfToken } from "../user-auth-stub";
+import { userAuthFor, userAuthOfToken } from "../sessions/lookup";
 
 /** Refresh, logout and the caller's own sessions: `/auth/refresh`, `/auth/logout*`, `/auth/sessions*`. */
 export const sessionRoutes = new Hono<AppEnv>();

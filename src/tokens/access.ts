@@ -1,5 +1,5 @@
 import { SignJWT, errors, jwtVerify, type JWTHeaderParameters, type JWTPayload } from "jose";
-import type { KeyRing } from "../keys";
+import type { KeyRing } from "./key-ring";
 
 /** Custom claims an origin attached to a session (`POST /auth/admin/sessions`). */
 export type SessionClaims = Record<string, string | number | boolean | Array<string | number | boolean>>;

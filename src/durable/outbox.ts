@@ -1,7 +1,7 @@
-import { insertEvent, type AuditEvent } from "./db/events";
+import { insertEvent, type AuditEvent } from "../db/events";
 import type { AlarmSchedule } from "./alarm-schedule";
-import { ensureSchema } from "./db/schema";
-import { upsertSession, type SessionRecord } from "./db/sessions";
+import { ensureSchema } from "../db/schema";
+import { upsertSession, type SessionRecord } from "../db/sessions";
 
 /** A D1 write waiting in a Durable Object's storage. */
 export type OutboxEntry = { kind: "session"; record: SessionRecord } | { kind: "event"; event: AuditEvent };

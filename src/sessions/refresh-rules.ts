@@ -1,4 +1,4 @@
-import type { SessionPolicy } from "./config";
+import type { SessionPolicy } from "../config";
 
 /**
  * Pure decisions about a session's lifetime: no I/O, no clock. Times are Unix milliseconds and

@@ -1,8 +1,8 @@
 import type { Context } from "hono";
-import type { Config } from "./config";
-import type { Env } from "./env";
-import type { AccessClaims } from "./tokens/access";
-import type { ClientInfo } from "./user-auth";
+import type { Config } from "../config";
+import type { Env } from "../env";
+import type { AccessClaims } from "../tokens/access";
+import type { ClientInfo } from "../sessions/user-auth";
 
 /** The Hono environment of the app: bindings, the validated config and the caller's claims. */
 export type AppEnv = {

@@ -1,5 +1,5 @@
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import type { Config } from "./config";
+import type { Config } from "../config";
 import type { AppContext } from "./context";
 import { AuthError } from "./errors";
 

@@ -54,3 +54,10 @@ export const notFound = (description = "Not found.") => new AuthError("not_found
 export function errorBody(error: AuthError) {
   return { error: error.code, error_description: error.description };
 }
+
+/** 429 too_many_requests with `Retry-After`: a rate limit was reached. */
+export function tooManyRequests(what: string, retryAfterSeconds: number) {
+  return new AuthError("too_many_requests", 429, `${what} Try again in ${retryAfterSeconds} seconds.`, {
+    "Retry-After": String(retryAfterSeconds),
+  });
+}

@@ -1,5 +1,5 @@
-import type { Env } from "./env";
-import type { RefreshTokenParts } from "./tokens/refresh";
+import type { Env } from "../env";
+import type { RefreshTokenParts } from "../tokens/refresh";
 
 /** The UserAuth Durable Object of a user. */
 export function userAuthFor(env: Env, sub: string) {

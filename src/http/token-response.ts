@@ -1,8 +1,8 @@
 import type { AppContext } from "./context";
-import { loadKeyRing } from "./keys";
+import { loadKeyRing } from "../tokens/key-ring";
 import { setRefreshCookie } from "./refresh-cookie";
-import { signAccessToken } from "./tokens/access";
-import type { IssuedSession } from "./user-auth";
+import { signAccessToken } from "../tokens/access";
+import type { IssuedSession } from "../sessions/user-auth";
 
 /**
  * Answers with the contract's `TokenResponse` for a session the UserAuth object just opened or

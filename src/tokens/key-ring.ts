@@ -1,5 +1,5 @@
 import { importJWK, type JWK } from "jose";
-import { misconfigured } from "./errors";
+import { misconfigured } from "../http/errors";
 
 /** The algorithms an operator may sign with (DESIGN.md: ES256 by default, EdDSA allowed). */
 export type SigningAlgorithm = "ES256" | "EdDSA";

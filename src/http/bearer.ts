@@ -1,8 +1,8 @@
 import { createMiddleware } from "hono/factory";
 import type { AppContext, AppEnv } from "./context";
 import { AuthError } from "./errors";
-import { loadKeyRing } from "./keys";
-import { verifyAccessToken, type AccessClaims } from "./tokens/access";
+import { loadKeyRing } from "../tokens/key-ring";
+import { verifyAccessToken, type AccessClaims } from "../tokens/access";
 
 // RFC 6750 section 2.1: b64token.
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;

@@ -1,12 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
-import { AlarmSchedule } from "./alarm-schedule";
-import { readConfig, type SessionPolicy } from "./config";
-import { auditEvent, type EventType } from "./db/events";
-import type { SessionRecord } from "./db/sessions";
-import type { Env } from "./env";
-import { Outbox } from "./outbox";
-import { expiredReason, isGraceReplay, rotatedAt, sessionExpiry, withIssueTime, type SessionTimes } from "./session-rules";
-import type { SessionClaims } from "./tokens/access";
+import { AlarmSchedule } from "../durable/alarm-schedule";
+import { readConfig, type SessionPolicy } from "../config";
+import { auditEvent, type EventType } from "../db/events";
+import type { SessionRecord } from "../db/sessions";
+import type { Env } from "../env";
+import { Outbox } from "../durable/outbox";
+import { expiredReason, isGraceReplay, rotatedAt, sessionExpiry, withIssueTime, type SessionTimes } from "./refresh-rules";
+import type { SessionClaims } from "../tokens/access";
 import {
   formatRefreshToken,
   hasValidMac,
@@ -14,7 +14,7 @@ import {
   newSessionKey,
   refreshTokenMac,
   type RefreshTokenParts,
-} from "./tokens/refresh";
+} from "../tokens/refresh";
 
 /** What a login, an admin session or a refresh hands back to the worker, which signs the access token. */
 export interface IssuedSession {

@@ -1,5 +1,5 @@
 import { createMiddleware } from "hono/factory";
-import { bearerToken } from "./access-auth";
+import { bearerToken } from "./bearer";
 import type { AppEnv } from "./context";
 import { AuthError } from "./errors";
 

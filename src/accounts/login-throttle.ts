@@ -1,0 +1,84 @@
+import { DurableObject } from "cloudflare:workers";
+import { AlarmSchedule } from "../durable/alarm-schedule";
+import type { AuditEvent } from "../db/events";
+import type { Env } from "../env";
+import { Outbox } from "../durable/outbox";
+
+/** A reserved login attempt, or the refusal with the seconds until one is allowed again. */
+export type AttemptGrant = { allowed: true; attemptId: number } | { allowed: false; retryAfterSeconds: number };
+
+/**
+ * Counts login attempts for one key (`user:<normalized username>` or `ip:<address>`) in a sliding
+ * window. One object per key keeps the count consistent across every edge location, and since it
+ * runs one call at a time, checking the limit and counting the attempt are one step: a burst of
+ * parallel guesses gets exactly as many tries as the limit allows. Audit events of failed logins
+ * go to D1 through an outbox, as in UserAuth. Tables: see docs/storage.md.
+ */
+export class LoginThrottle extends DurableObject<Env> {
+  #outbox: Outbox;
+  #alarm: AlarmSchedule;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.storage.sql.exec(`
+      CREATE TABLE IF NOT EXISTS attempts (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        at         INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      )`);
+    this.#alarm = new AlarmSchedule(ctx);
+    this.#outbox = new Outbox(ctx.storage.sql, env.DB, this.#alarm);
+  }
+
+  /**
+   * Reserves one attempt when fewer than `limit` attempts counted in the last `windowSeconds`,
+   * else refuses with the seconds until the oldest of them leaves the window. A reserved attempt
+   * counts as a failure until `release` or `reset` forgets it, so one that never reports back
+   * (a crash mid-login) errs on the side of the limit.
+   */
+  begin(limit: number, windowSeconds: number): AttemptGrant {
+    const now = Date.now();
+    const windowMs = windowSeconds * 1000;
+    this.ctx.storage.sql.exec("DELETE FROM attempts WHERE at <= ?", now - windowMs);
+    // The limit-th newest attempt: while it is inside the window, `limit` attempts are.
+    const blocking = this.ctx.storage.sql
+      .exec<{ at: number }>("SELECT at FROM attempts ORDER BY at DESC, id DESC LIMIT 1 OFFSET ?", limit - 1)
+      .toArray()[0];
+    if (blocking !== undefined) {
+      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((blocking.at + windowMs - now) / 1000)) };
+    }
+    const { id } = this.ctx.storage.sql
+      .exec<{ id: number }>("INSERT INTO attempts (at, expires_at) VALUES (?, ?) RETURNING id", now, now + windowMs)
+      .one();
+    this.#alarm.noLaterThan(now + windowMs);
+    return { allowed: true, attemptId: id };
+  }
+
+  /**
+   * Records that a reserved attempt failed (it stays counted) with its audit event, which is
+   * queued here and sent to D1; a D1 failure leaves it queued for the alarm to retry.
+   */
+  async fail(event: AuditEvent | null): Promise<void> {
+    if (event) this.#outbox.enqueue({ kind: "event", event });
+    await this.#outbox.flush();
+  }
+
+  /** Forgets one reserved attempt: it succeeded (per-IP counts are of failures) or never got an answer. */
+  release(attemptId: number): void {
+    this.ctx.storage.sql.exec("DELETE FROM attempts WHERE id = ?", attemptId);
+  }
+
+  /** Forgets every attempt: a successful login resets its username's count. */
+  reset(): void {
+    this.ctx.storage.sql.exec("DELETE FROM attempts");
+  }
+
+  /** Retries D1 writes that failed and drops attempts that left their window, so idle objects hold nothing. */
+  override async alarm(): Promise<void> {
+    this.#alarm.fired();
+    this.ctx.storage.sql.exec("DELETE FROM attempts WHERE expires_at <= ?", Date.now());
+    await this.#outbox.flush();
+    const next = this.ctx.storage.sql.exec<{ at: number | null }>("SELECT min(expires_at) AS at FROM attempts").one().at;
+    this.#alarm.noLaterThan(next);
+  }
+}
