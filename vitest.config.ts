@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { exportJWK, generateKeyPair } from "jose";
-import { defineConfig } from "vitest/config";
+import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 
 // Test-only secrets: a fresh ES256 signing key plus an older EdDSA key that still verifies
 // (key rotation), and an admin token.
@@ -27,16 +27,40 @@ function blankedDevVars(): Record<string, string> {
   return Object.fromEntries(names.map((name) => [name, ""]));
 }
 
+/**
+ * The Durable Objects read their settings from their own env, as in production, so tests of
+ * other session settings run in a project of their own with those variables bound: the files
+ * under `test/<project name>/`.
+ */
+const SETTINGS_PROJECTS: Record<string, Record<string, string>> = {
+  // No grace, reuse revokes one session, a one-minute idle limit inside a one-hour session.
+  "strict-sessions": {
+    REFRESH_REUSE_GRACE_SECONDS: "0",
+    REUSE_REVOKES: "session",
+    REFRESH_IDLE_TTL_SECONDS: "60",
+    SESSION_MAX_TTL_SECONDS: "3600",
+  },
+  // Sessions that never expire, and a longer grace window.
+  "unlimited-sessions": {
+    REFRESH_IDLE_TTL_SECONDS: "0",
+    SESSION_MAX_TTL_SECONDS: "0",
+    REFRESH_REUSE_GRACE_SECONDS: "60",
+  },
+};
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   const signingKeys = await testSigningKeys();
-  return {
+
+  const project = (name: string, include: string[], exclude: string[], vars: Record<string, string>): TestProjectInlineConfiguration => ({
+    extends: false,
     plugins: [
       cloudflareTest(async ({ inject }) => ({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
           bindings: {
             ...blankedDevVars(),
+            ...vars,
             TEST_MIGRATIONS: migrations,
             SIGNING_KEYS: signingKeys,
             ADMIN_API_TOKEN: "test-admin-token",
@@ -47,9 +71,22 @@ export default defineConfig(async () => {
       })),
     ],
     test: {
+      name,
+      include,
+      exclude,
       globalSetup: ["./test/origin-server.mjs"],
       setupFiles: ["./test/apply-migrations.ts"],
       testTimeout: 30_000,
+    },
+  });
+
+  const settingsDirs = Object.keys(SETTINGS_PROJECTS).map((name) => `test/${name}/**`);
+  return {
+    test: {
+      projects: [
+        project("default", ["test/**/*.test.ts"], settingsDirs, {}),
+        ...Object.entries(SETTINGS_PROJECTS).map(([name, vars]) => project(name, [`test/${name}/**/*.test.ts`], [], vars)),
+      ],
     },
   };
 });

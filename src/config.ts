@@ -3,8 +3,8 @@ import type { Env } from "./env";
 /** What happens when a used refresh token comes back: revoke every session of the user, or one. */
 export type ReuseRevokes = "user" | "session";
 
-/** The settings the UserAuth Durable Object needs to apply the refresh rules. */
-export interface SessionPolicy {
+/** The settings the UserAuth Durable Object applies to sessions; it reads them from its own env. */
+export interface SessionSettings {
   refreshIdleTtlSeconds: number;
   sessionMaxTtlSeconds: number;
   refreshReuseGraceSeconds: number;
@@ -20,7 +20,7 @@ export interface Config {
   realm: string;
   accessTokenTtlSeconds: number;
   clockSkewSeconds: number;
-  session: SessionPolicy;
+  session: SessionSettings;
   originUrl: URL | null;
   publicPathPrefixes: string[];
   forwardAuthorization: boolean;

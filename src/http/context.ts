@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { Config } from "../config";
 import type { Env } from "../env";
 import type { AccessClaims } from "../tokens/access";
-import type { ClientInfo } from "../sessions/user-auth";
+import type { ClientInfo } from "../sessions/rpc";
 
 /** The Hono environment of the app: bindings, the validated config and the caller's claims. */
 export type AppEnv = {

@@ -2,7 +2,7 @@ import type { AppContext } from "./context";
 import { loadKeyRing } from "../tokens/key-ring";
 import { setRefreshCookie } from "./refresh-cookie";
 import { signAccessToken } from "../tokens/access";
-import type { IssuedSession } from "../sessions/user-auth";
+import type { IssuedSession } from "../sessions/rpc";
 
 /**
  * Answers with the contract's `TokenResponse` for a session the UserAuth object just opened or

@@ -93,7 +93,6 @@ accountRoutes.post("/login", bodyOf(LoginBody), async (c) => {
     claims: {},
     client,
     event: "login",
-    policy: config.session,
   });
   return tokenResponse(c, issued);
 });

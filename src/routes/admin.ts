@@ -47,7 +47,6 @@ adminRoutes.post("/sessions", bodyOf(OpenSessionBody), requireAdmin, async (c) =
     claims: body.claims ?? {},
     client: clientInfo(c),
     event: "session_created",
-    policy: c.get("config").session,
   });
   return tokenResponse(c, issued, 201);
 });
@@ -60,7 +59,6 @@ adminRoutes.post("/users/:sub/revoke", bodyWithoutFields, requireAdmin, async (c
     sub: sub.data,
     currentSessionId: null,
     client: clientInfo(c),
-    policy: c.get("config").session,
   });
   return c.body(null, 204);
 });

@@ -10,6 +10,7 @@ import { clearRefreshCookie, refreshTokenFromCookie } from "../http/refresh-cook
 import { tokenResponse } from "../http/token-response";
 import { parseRefreshToken } from "../tokens/refresh";
 import { userAuthFor, userAuthOfToken } from "../sessions/lookup";
+import type { RefreshOutcome } from "../sessions/rpc";
 
 /** Refresh, logout and the caller's own sessions: `/auth/refresh`, `/auth/logout*`, `/auth/sessions*`. */
 export const sessionRoutes = new Hono<AppEnv>();
@@ -30,9 +31,9 @@ sessionRoutes.post("/refresh", bodyOf(RefreshBody, { form: true }), async (c) =>
 
   const token = parseRefreshToken(presented);
   const stub = token && userAuthOfToken(c.env, token);
-  if (!token || !stub) throw invalidGrant();
-  const outcome = await stub.refresh({ token, client: clientInfo(c), policy: c.get("config").session });
+  const outcome: RefreshOutcome = stub ? await stub.refresh({ token: token!, client: clientInfo(c) }) : { ok: false, rule: 1, reason: "unknown_token" };
   if (!outcome.ok) {
+    logRefusedRefresh(outcome, token?.sessionId ?? null);
     clearRefreshCookie(c);
     throw invalidGrant();
   }
@@ -44,13 +45,12 @@ const LogoutBody = z.object({ refresh_token: z.string().optional() });
 sessionRoutes.post("/logout", bodyOf(LogoutBody), async (c) => {
   const body = validBody(c, LogoutBody);
   const client = clientInfo(c);
-  const policy = c.get("config").session;
   const presented = body.refresh_token ?? (bearerToken(c) === null ? refreshTokenFromCookie(c) : null);
 
   if (presented !== null) {
     const token = parseRefreshToken(presented);
     const stub = token && userAuthOfToken(c.env, token);
-    if (token && stub && (await stub.logoutWithRefreshToken({ token, client, policy }))) {
+    if (token && stub && (await stub.logoutWithRefreshToken({ token, client }))) {
       clearRefreshCookie(c);
       return c.body(null, 204);
     }
@@ -60,7 +60,7 @@ sessionRoutes.post("/logout", bodyOf(LogoutBody), async (c) => {
   }
   // No refresh token (or one we did not issue) but a Bearer token: log out its session.
   const claims = await authenticate(c, { allowExpired: true });
-  await userAuthFor(c.env, claims.sub).revokeSession({ sessionId: claims.sid, event: "logout", client, policy });
+  await userAuthFor(c.env, claims.sub).revokeSession({ sessionId: claims.sid, event: "logout", client });
   clearRefreshCookie(c);
   return c.body(null, 204);
 });
@@ -72,7 +72,6 @@ sessionRoutes.post("/logout-all", bodyWithoutFields, requireAccessToken, async (
     sub: claims.sub,
     currentSessionId: claims.sid,
     client: clientInfo(c),
-    policy: c.get("config").session,
   });
   clearRefreshCookie(c);
   return c.body(null, 204);
@@ -101,10 +100,17 @@ sessionRoutes.delete("/sessions/:id", bodyWithoutFields, requireAccessToken, asy
     sessionId: c.req.param("id"),
     event: "session_revoked",
     client: clientInfo(c),
-    policy: c.get("config").session,
   });
   if (!revoked) throw notFound("No active session of yours has that id.");
   return c.body(null, 204);
 });
+
+/**
+ * One structured line per refused refresh, so an operator can tell a forged token from a reused
+ * one; the client sees one `invalid_grant` either way. Never the token itself.
+ */
+function logRefusedRefresh(outcome: Extract<RefreshOutcome, { ok: false }>, sessionId: string | null) {
+  console.warn(JSON.stringify({ event: "refresh_refused", rule: outcome.rule, reason: outcome.reason, session_id: sessionId }));
+}
 
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -8,7 +8,8 @@ export function userAuthFor(env: Env, sub: string) {
 
 /**
  * The UserAuth Durable Object a refresh token names, or null when the id is not one of this
- * namespace (a forged token): `idFromString` rejects ids it did not mint.
+ * namespace: `idFromString` rejects ids it did not mint. Such a token is forged (refresh rule 1)
+ * and never reaches an object; the object checks everything else of rule 1.
  */
 export function userAuthOfToken(env: Env, token: RefreshTokenParts) {
   try {

@@ -1,47 +1,111 @@
-import type { SessionPolicy } from "../config";
+import type { SessionSettings } from "../config";
 
 /**
- * Pure decisions about a session's lifetime: no I/O, no clock. Times are Unix milliseconds and
- * `now` is always a parameter, so the Durable Object and the tests ask the same questions.
+ * The refresh rules (docs/api.md, "Refresh rules") as pure functions: no I/O, no clock. Times
+ * are Unix milliseconds and `now` is always a parameter, so the Durable Object and the tests ask
+ * the same questions and get the same answers.
  */
-export interface SessionTimes {
+
+/** What the rules need to know about a session. */
+export interface SessionState {
+  generation: number;
+  /** The most recent generations' issue times, the current generation's last. */
+  issueTimes: number[];
   createdAt: number;
   lastUsedAt: number;
+  revokedAt: number | null;
+}
+
+/** A presented refresh token, after the Durable Object checked its MAC. */
+export interface PresentedToken {
+  generation: number;
+  /** Whether its MAC is right under the session's key (false also when the session is unknown). */
+  authentic: boolean;
 }
 
 export type ExpiryReason = "idle_timeout" | "max_lifetime";
 
+/** Why a refresh was refused without revoking anything. */
+export type RefusalReason = "unknown_token" | "revoked";
+
+/** The outcome of the rules for one presented token; the Durable Object applies its effects. */
+export type RefreshDecision =
+  /** Rule 1 or the revoked half of rule 2: refused, nothing changes. */
+  | { rule: 1 | 2; kind: "refuse"; reason: RefusalReason }
+  /** Rule 2: the session ran past a limit; it is marked expired, then refused. */
+  | { rule: 2; kind: "expire"; reason: ExpiryReason }
+  /** Rule 3: the current token; rotate. */
+  | { rule: 3; kind: "rotate" }
+  /** Rule 4: the token rotated just before the current one, within the grace window: hand out the current one again. */
+  | { rule: 4; kind: "grace_replay" }
+  /** Rule 5: a used token came back: revoke per `REUSE_REVOKES`, then refuse. */
+  | { rule: 5; kind: "reuse"; scope: SessionSettings["reuseRevokes"]; generationsBehind: number; successorIssuedAt: number | null };
+
+/**
+ * Decides what a refresh with `token` does to `session` (null: no such session) at `now`,
+ * applying the five refresh rules in order. The first rule that matches decides.
+ *
+ * @example
+ * decideRefresh(session, { generation: 3, authentic: true }, settings, Date.now());
+ * // { rule: 3, kind: "rotate" } when 3 is the session's current generation
+ */
+export function decideRefresh(session: SessionState | null, token: PresentedToken, settings: SessionSettings, now: number): RefreshDecision {
+  // Rule 1: unknown, malformed or forged.
+  if (session === null || !token.authentic || !wasIssued(session, token.generation)) {
+    return { rule: 1, kind: "refuse", reason: "unknown_token" };
+  }
+  // Rule 2: revoked or expired.
+  if (session.revokedAt !== null) return { rule: 2, kind: "refuse", reason: "revoked" };
+  const expired = expiredReason(session, settings, now);
+  if (expired) return { rule: 2, kind: "expire", reason: expired };
+  // Rule 3: the current token.
+  if (token.generation === session.generation) return { rule: 3, kind: "rotate" };
+  // Rule 4: the token rotated just before the current one, within the grace window. The current
+  // one is unused by construction: using it would have rotated it.
+  if (
+    settings.refreshReuseGraceSeconds > 0 &&
+    token.generation === session.generation - 1 &&
+    now - session.issueTimes.at(-1)! <= settings.refreshReuseGraceSeconds * 1000
+  ) {
+    return { rule: 4, kind: "grace_replay" };
+  }
+  // Rule 5: any other used token is a stolen copy coming back.
+  return {
+    rule: 5,
+    kind: "reuse",
+    scope: settings.reuseRevokes,
+    generationsBehind: session.generation - token.generation,
+    successorIssuedAt: rotatedAt(session.issueTimes, session.generation, token.generation),
+  };
+}
+
+/**
+ * Whether a token of `generation` (with a valid MAC) was ever handed out: a generation above the
+ * current one never was, so it is treated as forged rather than trusted.
+ */
+export function wasIssued(session: Pick<SessionState, "generation">, generation: number): boolean {
+  return generation <= session.generation;
+}
+
 /** When the session stops being refreshable, and why; null when both limits are 0 (no limit). */
-export function sessionExpiry(session: SessionTimes, policy: SessionPolicy): { at: number; reason: ExpiryReason } | null {
-  const idle = policy.refreshIdleTtlSeconds > 0 ? session.lastUsedAt + policy.refreshIdleTtlSeconds * 1000 : Infinity;
-  const max = policy.sessionMaxTtlSeconds > 0 ? session.createdAt + policy.sessionMaxTtlSeconds * 1000 : Infinity;
+export function sessionExpiry(
+  session: Pick<SessionState, "createdAt" | "lastUsedAt">,
+  settings: Pick<SessionSettings, "refreshIdleTtlSeconds" | "sessionMaxTtlSeconds">,
+): { at: number; reason: ExpiryReason } | null {
+  const idle = settings.refreshIdleTtlSeconds > 0 ? session.lastUsedAt + settings.refreshIdleTtlSeconds * 1000 : Infinity;
+  const max = settings.sessionMaxTtlSeconds > 0 ? session.createdAt + settings.sessionMaxTtlSeconds * 1000 : Infinity;
   if (idle === Infinity && max === Infinity) return null;
   return idle < max ? { at: idle, reason: "idle_timeout" } : { at: max, reason: "max_lifetime" };
 }
 
 /** Why the session is past its limits at `now`, or null while it may still be refreshed. */
-export function expiredReason(session: SessionTimes, policy: SessionPolicy, now: number): ExpiryReason | null {
-  const expiry = sessionExpiry(session, policy);
-  return expiry !== null && now >= expiry.at ? expiry.reason : null;
-}
-
-/**
- * Refresh rule 4: the presented token is the one rotated just before the current one, that
- * rotation happened at most `refreshReuseGraceSeconds` ago, and grace is on. (The current token is
- * unused by construction: using it rotates it.)
- */
-export function isGraceReplay(
-  presentedGeneration: number,
-  currentGeneration: number,
-  currentIssuedAt: number,
-  policy: SessionPolicy,
+export function expiredReason(
+  session: Pick<SessionState, "createdAt" | "lastUsedAt">,
+  settings: Pick<SessionSettings, "refreshIdleTtlSeconds" | "sessionMaxTtlSeconds">,
   now: number,
-): boolean {
-  return (
-    policy.refreshReuseGraceSeconds > 0 &&
-    presentedGeneration === currentGeneration - 1 &&
-    now - currentIssuedAt <= policy.refreshReuseGraceSeconds * 1000
-  );
+): ExpiryReason | null {
+  const expiry = sessionExpiry(session, settings);
+  return expiry !== null && now >= expiry.at ? expiry.reason : null;
 }
 
 /** How many issue times a session keeps, newest last: enough to date any realistic reuse. */

@@ -1,11 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
+import { readConfig, type SessionSettings } from "../config";
 import { AlarmSchedule } from "../durable/alarm-schedule";
-import { readConfig, type SessionPolicy } from "../config";
 import { auditEvent, type EventType } from "../db/events";
 import type { SessionRecord } from "../db/sessions";
 import type { Env } from "../env";
 import { Outbox } from "../durable/outbox";
-import { expiredReason, isGraceReplay, rotatedAt, sessionExpiry, withIssueTime, type SessionTimes } from "./refresh-rules";
 import type { SessionClaims } from "../tokens/access";
 import {
   formatRefreshToken,
@@ -15,24 +14,10 @@ import {
   refreshTokenMac,
   type RefreshTokenParts,
 } from "../tokens/refresh";
+import { decideRefresh, expiredReason, wasIssued, sessionExpiry, withIssueTime, type ExpiryReason, type SessionState } from "./refresh-rules";
+import type { ClientInfo, IssuedSession, RefreshOutcome } from "./rpc";
 
-/** What a login, an admin session or a refresh hands back to the worker, which signs the access token. */
-export interface IssuedSession {
-  sub: string;
-  sessionId: string;
-  refreshToken: string;
-  claims: SessionClaims;
-}
-
-export type RefreshOutcome = { ok: true; session: IssuedSession; graceReplay: boolean } | { ok: false };
-
-/** Who is asking, for the session record and the audit trail. */
-export interface ClientInfo {
-  ip: string | null;
-  userAgent: string | null;
-}
-
-export type RevokeReason = "logout" | "logout_all" | "session_revoked" | "admin_revoke" | "reuse" | "idle_timeout" | "max_lifetime";
+export type RevokeReason = "logout" | "logout_all" | "session_revoked" | "admin_revoke" | "reuse" | ExpiryReason;
 
 type SessionRow = {
   id: string;
@@ -55,8 +40,8 @@ const SCHEMA_VERSION = 1;
 /**
  * One per user (`idFromName(sub)`): the authority on that user's sessions and refresh tokens.
  * Every login, refresh, logout and revocation of the user runs here, one at a time, so rotation
- * and reuse detection need no locks. Session records and audit events go to D1 through an outbox.
- * Tables: see docs/storage.md.
+ * and reuse detection need no locks. Settings come from this object's own env, like the worker's.
+ * Session records and audit events go to D1 through an outbox. Tables: see docs/storage.md.
  */
 export class UserAuth extends DurableObject<Env> {
   #outbox: Outbox;
@@ -76,12 +61,10 @@ export class UserAuth extends DurableObject<Env> {
     claims: SessionClaims;
     client: ClientInfo;
     event: Extract<EventType, "login" | "session_created">;
-    policy: SessionPolicy;
   }): Promise<IssuedSession> {
     const now = Date.now();
-    const id = crypto.randomUUID();
     const row: SessionRow = {
-      id,
+      id: crypto.randomUUID(),
       sub: input.sub,
       mac_key: newSessionKey(),
       generation: 0,
@@ -94,87 +77,76 @@ export class UserAuth extends DurableObject<Env> {
       user_agent: input.client.userAgent,
       ip: input.client.ip,
     };
-    this.ctx.storage.sql.exec(
-      `INSERT INTO sessions (id, sub, mac_key, generation, issue_times, created_at, last_used_at, claims, user_agent, ip)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      row.id, row.sub, row.mac_key, row.generation, row.issue_times, row.created_at, row.last_used_at, row.claims, row.user_agent, row.ip,
-    );
-    this.#record(row, input.policy);
-    this.#audit(input.event, row, now, input.client.ip, null);
-    this.#alarm.noLaterThan(sessionExpiry(timesOf(row), input.policy)?.at ?? null);
+    this.ctx.storage.transactionSync(() => {
+      this.ctx.storage.sql.exec(
+        `INSERT INTO sessions (id, sub, mac_key, generation, issue_times, created_at, last_used_at, claims, user_agent, ip)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        row.id, row.sub, row.mac_key, row.generation, row.issue_times, row.created_at, row.last_used_at, row.claims, row.user_agent, row.ip,
+      );
+      this.#record(row);
+      this.#audit(input.event, row, now, input.client.ip, null);
+    });
+    this.#alarm.noLaterThan(sessionExpiry(stateOf(row), this.#settings)?.at ?? null);
     return this.#settled(await this.#issued(row, row.generation));
   }
 
   /**
-   * Applies the refresh rules of the contract (DESIGN.md, "Refresh rules"), in order, to a
-   * presented refresh token.
+   * Applies the refresh rules (docs/api.md, "Refresh rules") to a presented refresh token: the
+   * MAC check first (it needs `await`), then the decision and all of its effects in one
+   * synchronous transaction, so two refreshes of one token can never both see it as current.
    */
-  async refresh(input: { token: RefreshTokenParts; client: ClientInfo; policy: SessionPolicy }): Promise<RefreshOutcome> {
-    const { token, client, policy } = input;
-    // Rule 1: unknown, malformed or forged token: refused, nothing revoked.
-    if (!(await this.#isAuthentic(token))) return { ok: false };
+  async refresh(input: { token: RefreshTokenParts; client: ClientInfo }): Promise<RefreshOutcome> {
+    const authentic = await this.#hasValidMac(input.token);
+    const applied = this.ctx.storage.transactionSync(() => this.#applyRefreshRules(input.token, authentic, input.client));
+    // Committed. The token handed out is derived from the stored generation, so computing it
+    // after the transaction cannot hand out one the object does not know.
+    const outcome: RefreshOutcome = applied.ok
+      ? { ok: true, rule: applied.rule, session: await this.#issued(applied.session, applied.session.generation) }
+      : applied;
+    return this.#settled(outcome);
+  }
 
-    // From here to the end of the rules there is no `await`: the object runs this block alone,
-    // so two refreshes of one token cannot both see it as current.
+  /** The decision of the rules and its effects; runs inside `refresh`'s transaction. */
+  #applyRefreshRules(
+    token: RefreshTokenParts,
+    authentic: boolean,
+    client: ClientInfo,
+  ): { ok: true; rule: 3 | 4; session: SessionRow } | Extract<RefreshOutcome, { ok: false }> {
     const now = Date.now();
-    const session = this.#session(token.sessionId);
-    if (!session) return { ok: false };
-
-    // Rule 2: revoked or expired session.
-    if (session.revoked_at !== null) return { ok: false };
-    const expired = expiredReason(timesOf(session), policy, now);
-    if (expired) {
-      this.#revoke([session], expired, now, policy);
-      this.#audit("session_expired", session, now, client.ip, { reason: expired });
-      return this.#settled({ ok: false });
+    const session = authentic ? this.#session(token.sessionId) : null;
+    const decision = decideRefresh(session && stateOf(session), { generation: token.generation, authentic }, this.#settings, now);
+    switch (decision.kind) {
+      case "refuse":
+        return { ok: false, rule: decision.rule, reason: decision.reason };
+      case "expire":
+        this.#expire(session!, decision.reason, now, client.ip);
+        return { ok: false, rule: 2, reason: decision.reason };
+      case "rotate":
+        return { ok: true, rule: 3, session: this.#rotate(session!, client, now) };
+      case "grace_replay":
+        this.#audit("refresh_grace_replay", session!, now, client.ip, { generation: session!.generation });
+        return { ok: true, rule: 4, session: session! };
+      case "reuse": {
+        const revoked = decision.scope === "user" ? this.#activeSessions() : [session!];
+        this.#revoke(revoked, "reuse", now);
+        this.#audit("refresh_token_reuse", session!, now, client.ip, {
+          generations_behind: decision.generationsBehind,
+          successor_issued_at: decision.successorIssuedAt === null ? null : new Date(decision.successorIssuedAt).toISOString(),
+          revoked_session_ids: revoked.map((entry) => entry.id),
+        });
+        return { ok: false, rule: 5, reason: "reuse" };
+      }
     }
-
-    const issueTimes = JSON.parse(session.issue_times) as number[];
-    // Rule 3: the current token: rotate.
-    if (token.generation === session.generation) {
-      const rotated: SessionRow = {
-        ...session,
-        generation: session.generation + 1,
-        issue_times: JSON.stringify(withIssueTime(issueTimes, now)),
-        last_used_at: now,
-        ip: client.ip ?? session.ip,
-        user_agent: client.userAgent ?? session.user_agent,
-      };
-      this.ctx.storage.sql.exec(
-        "UPDATE sessions SET generation = ?, issue_times = ?, last_used_at = ?, ip = ?, user_agent = ? WHERE id = ?",
-        rotated.generation, rotated.issue_times, rotated.last_used_at, rotated.ip, rotated.user_agent, rotated.id,
-      );
-      this.#record(rotated, policy);
-      this.#audit("refresh", rotated, now, client.ip, { generation: rotated.generation });
-      return this.#settled({ ok: true, session: await this.#issued(rotated, rotated.generation), graceReplay: false });
-    }
-
-    // Rule 4: the token rotated just before the current one, within the grace period: the same
-    // new refresh token again (two tabs, a retried request), and a fresh access token.
-    if (isGraceReplay(token.generation, session.generation, issueTimes.at(-1)!, policy, now)) {
-      this.#audit("refresh_grace_replay", session, now, client.ip, { generation: session.generation });
-      return this.#settled({ ok: true, session: await this.#issued(session, session.generation), graceReplay: true });
-    }
-
-    // Rule 5: any other used token is a stolen copy coming back: revoke per REUSE_REVOKES.
-    const revoked = policy.reuseRevokes === "user" ? this.#activeSessions() : [session];
-    this.#revoke(revoked, "reuse", now, policy);
-    const successorIssuedAt = rotatedAt(issueTimes, session.generation, token.generation);
-    this.#audit("refresh_token_reuse", session, now, client.ip, {
-      generations_behind: session.generation - token.generation,
-      successor_issued_at: successorIssuedAt === null ? null : new Date(successorIssuedAt).toISOString(),
-      revoked_session_ids: revoked.map((entry) => entry.id),
-    });
-    return this.#settled({ ok: false });
   }
 
   /**
    * Logs out the session of a refresh token: any token of the chain, current or already rotated,
    * and no reuse handling. Idempotent. False when the token is not one this object issued.
    */
-  async logoutWithRefreshToken(input: { token: RefreshTokenParts; client: ClientInfo; policy: SessionPolicy }): Promise<boolean> {
-    if (!(await this.#isAuthentic(input.token))) return false;
-    await this.revokeSession({ sessionId: input.token.sessionId, event: "logout", client: input.client, policy: input.policy });
+  async logoutWithRefreshToken(input: { token: RefreshTokenParts; client: ClientInfo }): Promise<boolean> {
+    const session = this.#session(input.token.sessionId);
+    if (!(await this.#hasValidMac(input.token)) || !session || !wasIssued(stateOf(session), input.token.generation)) return false;
+    await this.revokeSession({ sessionId: input.token.sessionId, event: "logout", client: input.client });
     return true;
   }
 
@@ -187,20 +159,21 @@ export class UserAuth extends DurableObject<Env> {
     sessionId: string;
     event: Extract<EventType, "logout" | "session_revoked">;
     client: ClientInfo;
-    policy: SessionPolicy;
   }): Promise<boolean> {
-    const now = Date.now();
-    const session = this.#session(input.sessionId);
-    if (!session || session.revoked_at !== null) return false;
-    const expired = expiredReason(timesOf(session), input.policy, now);
-    if (expired) {
-      this.#revoke([session], expired, now, input.policy);
-      this.#audit("session_expired", session, now, input.client.ip, { reason: expired });
-      return this.#settled(false);
-    }
-    this.#revoke([session], input.event === "logout" ? "logout" : "session_revoked", now, input.policy);
-    this.#audit(input.event, session, now, input.client.ip, null);
-    return this.#settled(true);
+    const revoked = this.ctx.storage.transactionSync(() => {
+      const now = Date.now();
+      const session = this.#session(input.sessionId);
+      if (!session || session.revoked_at !== null) return false;
+      const expired = expiredReason(stateOf(session), this.#settings, now);
+      if (expired) {
+        this.#expire(session, expired, now, input.client.ip);
+        return false;
+      }
+      this.#revoke([session], input.event === "logout" ? "logout" : "session_revoked", now);
+      this.#audit(input.event, session, now, input.client.ip, null);
+      return true;
+    });
+    return this.#settled(revoked);
   }
 
   /** Revokes every active session of this user; returns their ids. */
@@ -209,22 +182,24 @@ export class UserAuth extends DurableObject<Env> {
     sub: string;
     currentSessionId: string | null;
     client: ClientInfo;
-    policy: SessionPolicy;
   }): Promise<string[]> {
-    const now = Date.now();
-    const revoked = this.#activeSessions();
-    this.#revoke(revoked, input.event, now, input.policy);
-    const ids = revoked.map((session) => session.id);
-    this.#outbox.enqueue({
-      kind: "event",
-      event: auditEvent({
-        type: input.event,
-        sub: input.sub,
-        session_id: input.currentSessionId,
-        at: now,
-        ip: input.client.ip,
-        detail: { revoked_session_ids: ids },
-      }),
+    const ids = this.ctx.storage.transactionSync(() => {
+      const now = Date.now();
+      const revoked = this.#activeSessions();
+      this.#revoke(revoked, input.event, now);
+      const ids = revoked.map((session) => session.id);
+      this.#outbox.enqueue({
+        kind: "event",
+        event: auditEvent({
+          type: input.event,
+          sub: input.sub,
+          session_id: input.currentSessionId,
+          at: now,
+          ip: input.client.ip,
+          detail: { revoked_session_ids: ids },
+        }),
+      });
+      return ids;
     });
     return this.#settled(ids);
   }
@@ -235,11 +210,19 @@ export class UserAuth extends DurableObject<Env> {
    */
   override async alarm(): Promise<void> {
     this.#alarm.fired();
-    const now = Date.now();
-    const config = readConfig(this.env);
-    if (config.ok) this.#expireAndPurge(now, config.config.session);
+    this.ctx.storage.transactionSync(() => this.#expireAndPurge(Date.now()));
     await this.#outbox.flush();
-    if (config.ok) this.#alarm.noLaterThan(this.#nextHousekeeping(config.config.session));
+    this.#alarm.noLaterThan(this.#nextHousekeeping());
+  }
+
+  /**
+   * The session settings of this object's env. The worker refuses every request while the
+   * configuration is bad, so a bad one here means the env changed under a running object.
+   */
+  get #settings(): SessionSettings {
+    const config = readConfig(this.env);
+    if (!config.ok) throw new Error(`configuration: ${config.problem}`);
+    return config.config.session;
   }
 
   #migrate() {
@@ -274,15 +257,11 @@ export class UserAuth extends DurableObject<Env> {
     return this.ctx.storage.sql.exec<SessionRow>("SELECT * FROM sessions WHERE revoked_at IS NULL").toArray();
   }
 
-  /** Whether the token was minted by this object for a session it still holds (constant-time MAC check). */
-  async #isAuthentic(token: RefreshTokenParts): Promise<boolean> {
+  /** Whether the token's MAC is right under its session's key (constant-time check); false for an unknown session. */
+  async #hasValidMac(token: RefreshTokenParts): Promise<boolean> {
     if (token.objectId !== this.ctx.id.toString()) return false;
     const key = await this.#sessionKey(token.sessionId);
-    if (!key) return false;
-    if (!(await hasValidMac(key, token))) return false;
-    const session = this.#session(token.sessionId);
-    // A MAC-valid generation above the current one was never issued; refuse rather than trust it.
-    return session !== null && token.generation <= session.generation;
+    return key !== null && (await hasValidMac(key, token));
   }
 
   async #sessionKey(sessionId: string): Promise<CryptoKey | null> {
@@ -308,23 +287,48 @@ export class UserAuth extends DurableObject<Env> {
     };
   }
 
-  #revoke(sessions: SessionRow[], reason: RevokeReason, now: number, policy: SessionPolicy) {
+  /** Rule 3: the session's next generation, stored with its issue time, client and records. */
+  #rotate(session: SessionRow, client: ClientInfo, now: number): SessionRow {
+    const rotated: SessionRow = {
+      ...session,
+      generation: session.generation + 1,
+      issue_times: JSON.stringify(withIssueTime(stateOf(session).issueTimes, now)),
+      last_used_at: now,
+      ip: client.ip ?? session.ip,
+      user_agent: client.userAgent ?? session.user_agent,
+    };
+    this.ctx.storage.sql.exec(
+      "UPDATE sessions SET generation = ?, issue_times = ?, last_used_at = ?, ip = ?, user_agent = ? WHERE id = ?",
+      rotated.generation, rotated.issue_times, rotated.last_used_at, rotated.ip, rotated.user_agent, rotated.id,
+    );
+    this.#record(rotated);
+    this.#audit("refresh", rotated, now, client.ip, { generation: rotated.generation });
+    return rotated;
+  }
+
+  /** The one place a session is ended for running past its limits, with its `session_expired` event. */
+  #expire(session: SessionRow, reason: ExpiryReason, now: number, ip: string | null) {
+    this.#revoke([session], reason, now);
+    this.#audit("session_expired", session, now, ip, { reason });
+  }
+
+  #revoke(sessions: SessionRow[], reason: RevokeReason, now: number) {
     for (const session of sessions) {
       this.ctx.storage.sql.exec("UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE id = ?", now, reason, session.id);
-      this.#record({ ...session, revoked_at: now, revoked_reason: reason }, policy);
+      this.#record({ ...session, revoked_at: now, revoked_reason: reason });
     }
     // Kept for the retention period so its tokens keep answering invalid_grant, then purged.
-    if (sessions.length > 0) this.#alarm.noLaterThan(now + policy.sessionRetentionSeconds * 1000);
+    if (sessions.length > 0) this.#alarm.noLaterThan(now + this.#settings.sessionRetentionSeconds * 1000);
   }
 
   /** Queues the D1 record of a session's current state. */
-  #record(session: SessionRow, policy: SessionPolicy) {
+  #record(session: SessionRow) {
     const record: SessionRecord = {
       id: session.id,
       user_id: session.sub,
       created_at: session.created_at,
       last_used_at: session.last_used_at,
-      expires_at: sessionExpiry(timesOf(session), policy)?.at ?? null,
+      expires_at: sessionExpiry(stateOf(session), this.#settings)?.at ?? null,
       revoked_at: session.revoked_at,
       revoked_reason: session.revoked_reason,
       user_agent: session.user_agent,
@@ -344,34 +348,40 @@ export class UserAuth extends DurableObject<Env> {
     return result;
   }
 
-  #expireAndPurge(now: number, policy: SessionPolicy) {
+  #expireAndPurge(now: number) {
+    const settings = this.#settings;
     for (const session of this.#activeSessions()) {
-      const expired = expiredReason(timesOf(session), policy, now);
-      if (!expired) continue;
-      this.#revoke([session], expired, now, policy);
-      this.#audit("session_expired", session, now, null, { reason: expired });
+      const expired = expiredReason(stateOf(session), settings, now);
+      if (expired) this.#expire(session, expired, now, null);
     }
     const purged = this.ctx.storage.sql.exec<{ id: string }>(
       "DELETE FROM sessions WHERE revoked_at IS NOT NULL AND revoked_at <= ? RETURNING id",
-      now - policy.sessionRetentionSeconds * 1000,
+      now - settings.sessionRetentionSeconds * 1000,
     );
     for (const { id } of purged) this.#keys.delete(id);
   }
 
   /** The next time a session expires or an ended session is due for purging. */
-  #nextHousekeeping(policy: SessionPolicy): number | null {
+  #nextHousekeeping(): number | null {
+    const settings = this.#settings;
     let next: number | null = null;
     for (const session of this.ctx.storage.sql.exec<SessionRow>("SELECT * FROM sessions")) {
       const at =
         session.revoked_at !== null
-          ? session.revoked_at + policy.sessionRetentionSeconds * 1000
-          : (sessionExpiry(timesOf(session), policy)?.at ?? null);
+          ? session.revoked_at + settings.sessionRetentionSeconds * 1000
+          : (sessionExpiry(stateOf(session), settings)?.at ?? null);
       if (at !== null && (next === null || at < next)) next = at;
     }
     return next;
   }
 }
 
-function timesOf(session: SessionRow): SessionTimes {
-  return { createdAt: session.created_at, lastUsedAt: session.last_used_at };
+function stateOf(session: SessionRow): SessionState {
+  return {
+    generation: session.generation,
+    issueTimes: JSON.parse(session.issue_times) as number[],
+    createdAt: session.created_at,
+    lastUsedAt: session.last_used_at,
+    revokedAt: session.revoked_at,
+  };
 }

@@ -1,0 +1,28 @@
+import type { SessionClaims } from "../tokens/access";
+import type { ExpiryReason, RefusalReason } from "./refresh-rules";
+
+/**
+ * What the worker and the UserAuth Durable Object hand each other over RPC. The worker imports
+ * these types, never the object's module.
+ */
+
+/** Who is asking, for the session record and the audit trail. */
+export interface ClientInfo {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** What a login, an admin session or a refresh hands back to the worker, which signs the access token. */
+export interface IssuedSession {
+  sub: string;
+  sessionId: string;
+  refreshToken: string;
+  claims: SessionClaims;
+}
+
+/** Why a refresh was refused: for the worker's log only, the client sees one `invalid_grant`. */
+export type RefreshRefusal = RefusalReason | ExpiryReason | "reuse";
+
+export type RefreshOutcome =
+  | { ok: true; session: IssuedSession; rule: 3 | 4 }
+  | { ok: false; reason: RefreshRefusal; rule: 1 | 2 | 5 };

@@ -1,0 +1,254 @@
+import { describe, expect, it } from "vitest";
+import type { SessionSettings } from "../src/config";
+import {
+  ISSUE_TIMES_KEPT,
+  decideRefresh,
+  expiredReason,
+  rotatedAt,
+  sessionExpiry,
+  withIssueTime,
+  type SessionState,
+} from "../src/sessions/refresh-rules";
+
+// Pure functions: every test passes `now` explicitly, no clock involved.
+const T0 = Date.UTC(2026, 0, 1);
+const SECOND = 1000;
+const DAY = 86_400 * SECOND;
+
+function policy(overrides: Partial<SessionSettings> = {}): SessionSettings {
+  return {
+    refreshIdleTtlSeconds: 14 * 86_400,
+    sessionMaxTtlSeconds: 90 * 86_400,
+    refreshReuseGraceSeconds: 10,
+    reuseRevokes: "user",
+    sessionRetentionSeconds: 7 * 86_400,
+    ...overrides,
+  };
+}
+
+describe("sessionExpiry", () => {
+  it("ends an idle session REFRESH_IDLE_TTL_SECONDS after its last use", () => {
+    const lastUsedAt = T0 + 30 * DAY;
+    expect(sessionExpiry({ createdAt: T0, lastUsedAt }, policy())).toEqual({ at: lastUsedAt + 14 * DAY, reason: "idle_timeout" });
+  });
+
+  it("ends a session in use SESSION_MAX_TTL_SECONDS after it was created, however recently it was used", () => {
+    const lastUsedAt = T0 + 85 * DAY;
+    expect(sessionExpiry({ createdAt: T0, lastUsedAt }, policy())).toEqual({ at: T0 + 90 * DAY, reason: "max_lifetime" });
+  });
+
+  it("applies only the idle limit when SESSION_MAX_TTL_SECONDS is 0", () => {
+    const lastUsedAt = T0 + 1000 * DAY;
+    expect(sessionExpiry({ createdAt: T0, lastUsedAt }, policy({ sessionMaxTtlSeconds: 0 }))).toEqual({
+      at: lastUsedAt + 14 * DAY,
+      reason: "idle_timeout",
+    });
+  });
+
+  it("applies only the absolute limit when REFRESH_IDLE_TTL_SECONDS is 0", () => {
+    expect(sessionExpiry({ createdAt: T0, lastUsedAt: T0 }, policy({ refreshIdleTtlSeconds: 0 }))).toEqual({
+      at: T0 + 90 * DAY,
+      reason: "max_lifetime",
+    });
+  });
+
+  it("has no expiry at all when both limits are 0", () => {
+    expect(sessionExpiry({ createdAt: T0, lastUsedAt: T0 }, policy({ refreshIdleTtlSeconds: 0, sessionMaxTtlSeconds: 0 }))).toBeNull();
+  });
+});
+
+describe("expiredReason", () => {
+  const session = { createdAt: T0, lastUsedAt: T0 + 10 * DAY };
+  const idleEnd = T0 + 24 * DAY;
+
+  it("lets a session be refreshed up to the last millisecond before its idle limit", () => {
+    expect(expiredReason(session, policy(), idleEnd - 1)).toBeNull();
+  });
+
+  it("reports idle_timeout from the moment the idle limit is reached", () => {
+    expect(expiredReason(session, policy(), idleEnd)).toBe("idle_timeout");
+    expect(expiredReason(session, policy(), idleEnd + 1)).toBe("idle_timeout");
+  });
+
+  it("reports max_lifetime once the session is older than SESSION_MAX_TTL_SECONDS", () => {
+    const busy = { createdAt: T0, lastUsedAt: T0 + 89 * DAY };
+    expect(expiredReason(busy, policy(), T0 + 90 * DAY - 1)).toBeNull();
+    expect(expiredReason(busy, policy(), T0 + 90 * DAY)).toBe("max_lifetime");
+  });
+
+  it("never expires a session when both limits are 0, even a century later", () => {
+    const none = policy({ refreshIdleTtlSeconds: 0, sessionMaxTtlSeconds: 0 });
+    expect(expiredReason({ createdAt: T0, lastUsedAt: T0 }, none, T0 + 36_500 * DAY)).toBeNull();
+  });
+
+  it("ignores idleness when REFRESH_IDLE_TTL_SECONDS is 0 and age when SESSION_MAX_TTL_SECONDS is 0", () => {
+    const old = { createdAt: T0, lastUsedAt: T0 };
+    expect(expiredReason(old, policy({ refreshIdleTtlSeconds: 0 }), T0 + 60 * DAY)).toBeNull();
+    expect(expiredReason(old, policy({ refreshIdleTtlSeconds: 0 }), T0 + 90 * DAY)).toBe("max_lifetime");
+    expect(expiredReason({ createdAt: T0, lastUsedAt: T0 + 400 * DAY }, policy({ sessionMaxTtlSeconds: 0 }), T0 + 410 * DAY)).toBeNull();
+    expect(expiredReason({ createdAt: T0, lastUsedAt: T0 + 400 * DAY }, policy({ sessionMaxTtlSeconds: 0 }), T0 + 414 * DAY)).toBe("idle_timeout");
+  });
+});
+
+/** A session created at T0 and rotated to `generation`, one rotation a second, last used at its last rotation. */
+function session(generation: number, overrides: Partial<SessionState> = {}): SessionState {
+  const issueTimes = Array.from({ length: generation + 1 }, (_, index) => T0 + index * SECOND).slice(-ISSUE_TIMES_KEPT);
+  return { generation, issueTimes, createdAt: T0, lastUsedAt: issueTimes.at(-1)!, revokedAt: null, ...overrides };
+}
+
+const authentic = (generation: number) => ({ generation, authentic: true });
+/** The moment generation 5 of `session(5)` was issued. */
+const ROTATED = T0 + 5 * SECOND;
+
+describe("decideRefresh, rule 1: unknown, malformed or forged", () => {
+  it("refuses a token of a session the object does not hold", () => {
+    expect(decideRefresh(null, authentic(0), policy(), T0)).toEqual({ rule: 1, kind: "refuse", reason: "unknown_token" });
+  });
+
+  it("refuses a token whose MAC is wrong, even for the current generation", () => {
+    expect(decideRefresh(session(5), { generation: 5, authentic: false }, policy(), ROTATED)).toMatchObject({ rule: 1, kind: "refuse" });
+  });
+
+  it("refuses a generation above the current one, which was never issued", () => {
+    expect(decideRefresh(session(5), authentic(6), policy(), ROTATED)).toMatchObject({ rule: 1, reason: "unknown_token" });
+  });
+
+  it("comes before rule 2: a forged token of a revoked session is still just unknown", () => {
+    expect(decideRefresh(session(5, { revokedAt: ROTATED }), { generation: 5, authentic: false }, policy(), ROTATED)).toMatchObject({ rule: 1 });
+  });
+});
+
+describe("decideRefresh, rule 2: revoked or expired", () => {
+  it("refuses any token of a revoked session, the current one included, without further effect", () => {
+    for (const generation of [5, 4, 0]) {
+      expect(decideRefresh(session(5, { revokedAt: ROTATED }), authentic(generation), policy(), ROTATED + 1)).toEqual({
+        rule: 2,
+        kind: "refuse",
+        reason: "revoked",
+      });
+    }
+  });
+
+  it("expires a session idle for REFRESH_IDLE_TTL_SECONDS, at the exact millisecond", () => {
+    const settings = policy({ refreshIdleTtlSeconds: 60 });
+    expect(decideRefresh(session(5), authentic(5), settings, ROTATED + 60 * SECOND - 1)).toMatchObject({ rule: 3 });
+    expect(decideRefresh(session(5), authentic(5), settings, ROTATED + 60 * SECOND)).toEqual({ rule: 2, kind: "expire", reason: "idle_timeout" });
+  });
+
+  it("expires a session older than SESSION_MAX_TTL_SECONDS even while it is in use", () => {
+    const settings = policy({ refreshIdleTtlSeconds: 60, sessionMaxTtlSeconds: 3600 });
+    const busy = session(5, { lastUsedAt: T0 + 3599 * SECOND });
+    expect(decideRefresh(busy, authentic(5), settings, T0 + 3600 * SECOND)).toEqual({ rule: 2, kind: "expire", reason: "max_lifetime" });
+  });
+
+  it("never expires a session when both limits are 0, ten years on", () => {
+    const settings = policy({ refreshIdleTtlSeconds: 0, sessionMaxTtlSeconds: 0 });
+    expect(decideRefresh(session(5), authentic(5), settings, T0 + 3650 * DAY)).toMatchObject({ rule: 3, kind: "rotate" });
+  });
+
+  it("checks expiry before reuse: an old token of an expired session expires it rather than revoking the user", () => {
+    const settings = policy({ refreshIdleTtlSeconds: 60 });
+    expect(decideRefresh(session(5), authentic(1), settings, ROTATED + 61 * SECOND)).toMatchObject({ rule: 2, kind: "expire" });
+  });
+});
+
+describe("decideRefresh, rule 3: the current token", () => {
+  it("rotates the current token of a live session", () => {
+    expect(decideRefresh(session(0), authentic(0), policy(), T0)).toEqual({ rule: 3, kind: "rotate" });
+    expect(decideRefresh(session(5), authentic(5), policy(), ROTATED + 13 * DAY)).toEqual({ rule: 3, kind: "rotate" });
+  });
+});
+
+describe("decideRefresh, rule 4: grace replay", () => {
+  it("replays for the token rotated just before the current one, up to REFRESH_REUSE_GRACE_SECONDS after the rotation", () => {
+    expect(decideRefresh(session(5), authentic(4), policy(), ROTATED)).toEqual({ rule: 4, kind: "grace_replay" });
+    expect(decideRefresh(session(5), authentic(4), policy(), ROTATED + 10 * SECOND)).toEqual({ rule: 4, kind: "grace_replay" });
+  });
+
+  it("is reuse one millisecond after the grace window", () => {
+    expect(decideRefresh(session(5), authentic(4), policy(), ROTATED + 10 * SECOND + 1)).toMatchObject({ rule: 5, kind: "reuse" });
+  });
+
+  it("follows a longer REFRESH_REUSE_GRACE_SECONDS", () => {
+    expect(decideRefresh(session(5), authentic(4), policy({ refreshReuseGraceSeconds: 60 }), ROTATED + 59 * SECOND)).toMatchObject({ rule: 4 });
+    expect(decideRefresh(session(5), authentic(4), policy({ refreshReuseGraceSeconds: 60 }), ROTATED + 61 * SECOND)).toMatchObject({ rule: 5 });
+  });
+
+  it("never applies to a token two or more generations back", () => {
+    expect(decideRefresh(session(5), authentic(3), policy(), ROTATED + 1)).toMatchObject({ rule: 5 });
+    expect(decideRefresh(session(5), authentic(0), policy(), ROTATED + 1)).toMatchObject({ rule: 5 });
+  });
+
+  it("is off when REFRESH_REUSE_GRACE_SECONDS is 0: the previous token is reuse at once", () => {
+    expect(decideRefresh(session(5), authentic(4), policy({ refreshReuseGraceSeconds: 0 }), ROTATED)).toMatchObject({ rule: 5, kind: "reuse" });
+  });
+});
+
+describe("decideRefresh, rule 5: reuse", () => {
+  it("revokes the scope REUSE_REVOKES names and says how far behind the token was and when it was rotated", () => {
+    expect(decideRefresh(session(5), authentic(2), policy(), ROTATED + 60 * SECOND)).toEqual({
+      rule: 5,
+      kind: "reuse",
+      scope: "user",
+      generationsBehind: 3,
+      successorIssuedAt: T0 + 3 * SECOND,
+    });
+    expect(decideRefresh(session(5), authentic(2), policy({ reuseRevokes: "session" }), ROTATED + 60 * SECOND)).toMatchObject({ scope: "session" });
+  });
+
+  it("dates the previous token's rotation as the current token's issue time (generations_behind 1)", () => {
+    expect(decideRefresh(session(5), authentic(4), policy(), ROTATED + 11 * SECOND)).toMatchObject({ generationsBehind: 1, successorIssuedAt: ROTATED });
+  });
+
+  it("cannot date a rotation older than the kept issue times, but still detects the reuse", () => {
+    expect(decideRefresh(session(200), authentic(3), policy(), T0 + 300 * SECOND)).toMatchObject({
+      rule: 5,
+      generationsBehind: 197,
+      successorIssuedAt: null,
+    });
+  });
+});
+
+describe("rotatedAt", () => {
+  // Generations 0..3 issued at T0, T0+1s, T0+2s, T0+3s; generation 3 is current.
+  const times = [T0, T0 + 1 * SECOND, T0 + 2 * SECOND, T0 + 3 * SECOND];
+
+  it("dates each used token's rotation by the issue time of its successor", () => {
+    expect(rotatedAt(times, 3, 2)).toBe(T0 + 3 * SECOND);
+    expect(rotatedAt(times, 3, 1)).toBe(T0 + 2 * SECOND);
+    expect(rotatedAt(times, 3, 0)).toBe(T0 + 1 * SECOND);
+  });
+
+  it("returns null for a rotation older than the kept window", () => {
+    // Generation 100 is current; only generations 37..100 have issue times left.
+    const kept = Array.from({ length: ISSUE_TIMES_KEPT }, (_, index) => T0 + (37 + index) * SECOND);
+    expect(rotatedAt(kept, 100, 99)).toBe(T0 + 100 * SECOND);
+    expect(rotatedAt(kept, 100, 36)).toBe(T0 + 37 * SECOND);
+    expect(rotatedAt(kept, 100, 35)).toBeNull();
+    expect(rotatedAt(kept, 100, 0)).toBeNull();
+  });
+});
+
+describe("withIssueTime", () => {
+  it("appends the new generation's issue time last", () => {
+    expect(withIssueTime([T0], T0 + SECOND)).toEqual([T0, T0 + SECOND]);
+  });
+
+  it("keeps at most ISSUE_TIMES_KEPT entries, dropping the oldest, however many rotations happen", () => {
+    let times = [T0];
+    for (let generation = 1; generation <= 1000; generation += 1) times = withIssueTime(times, T0 + generation * SECOND);
+    expect(times).toHaveLength(ISSUE_TIMES_KEPT);
+    expect(times.at(-1)).toBe(T0 + 1000 * SECOND);
+    expect(times[0]).toBe(T0 + (1000 - ISSUE_TIMES_KEPT + 1) * SECOND);
+    // Still dates the last kept rotations correctly after truncation.
+    expect(rotatedAt(times, 1000, 999)).toBe(T0 + 1000 * SECOND);
+    expect(rotatedAt(times, 1000, 1000 - ISSUE_TIMES_KEPT)).toBe(T0 + (1000 - ISSUE_TIMES_KEPT + 1) * SECOND);
+    expect(rotatedAt(times, 1000, 1000 - ISSUE_TIMES_KEPT - 1)).toBeNull();
+  });
+
+  it("does not modify the list it is given", () => {
+    const times = [T0];
+    withIssueTime(times, T0 + SECOND);
+    expect(times).toEqual([T0]);
+  });
+});
