@@ -11,6 +11,17 @@ export interface SessionSettings {
   reuseRevokes: ReuseRevokes;
   /** How long a revoked or expired session is kept (so its tokens still answer invalid_grant) before it is purged. */
   sessionRetentionSeconds: number;
+  /** Active sessions a user may hold; opening one more revokes the least recently used. */
+  maxSessionsPerUser: number;
+}
+
+/** The brute-force limits of the built-in login, applied by the LoginThrottle objects. */
+export interface LoginLimits {
+  maxFailuresPerUsernameAndIp: number;
+  maxFailuresPerUsername: number;
+  maxFailuresPerIp: number;
+  failureWindowSeconds: number;
+  registrationsPerIpPerHour: number;
 }
 
 /** The validated configuration of the gateway. */
@@ -27,10 +38,7 @@ export interface Config {
   allowRegistration: boolean;
   refreshCookie: boolean;
   allowedOrigins: string[];
-  loginMaxFailuresPerUsername: number;
-  loginMaxFailuresPerIp: number;
-  loginFailureWindowSeconds: number;
-  registrationsPerIpPerHour: number;
+  login: LoginLimits;
   auditRetentionSeconds: number;
   /** The raw `SIGNING_KEYS` secret, checked and imported by `keys.ts`; null when unset. */
   signingKeys: string | null;
@@ -145,6 +153,7 @@ function buildConfig(env: Env): Config {
       refreshReuseGraceSeconds: seconds("REFRESH_REUSE_GRACE_SECONDS", 10),
       reuseRevokes,
       sessionRetentionSeconds: seconds("SESSION_RETENTION_SECONDS", 604_800),
+      maxSessionsPerUser: count("MAX_SESSIONS_PER_USER", 100),
     },
     originUrl,
     publicPathPrefixes,
@@ -152,10 +161,13 @@ function buildConfig(env: Env): Config {
     allowRegistration: flag("ALLOW_REGISTRATION", true),
     refreshCookie: flag("REFRESH_COOKIE", false),
     allowedOrigins,
-    loginMaxFailuresPerUsername: count("LOGIN_MAX_FAILURES_PER_USERNAME", 5),
-    loginMaxFailuresPerIp: count("LOGIN_MAX_FAILURES_PER_IP", 50),
-    loginFailureWindowSeconds: seconds("LOGIN_FAILURE_WINDOW_SECONDS", 900, { min: 1 }),
-    registrationsPerIpPerHour: count("REGISTRATIONS_PER_IP_PER_HOUR", 20),
+    login: {
+      maxFailuresPerUsernameAndIp: count("LOGIN_MAX_FAILURES_PER_USERNAME_AND_IP", 5),
+      maxFailuresPerUsername: count("LOGIN_MAX_FAILURES_PER_USERNAME", 100),
+      maxFailuresPerIp: count("LOGIN_MAX_FAILURES_PER_IP", 50),
+      failureWindowSeconds: seconds("LOGIN_FAILURE_WINDOW_SECONDS", 900, { min: 1 }),
+      registrationsPerIpPerHour: count("REGISTRATIONS_PER_IP_PER_HOUR", 20),
+    },
     auditRetentionSeconds: seconds("AUDIT_RETENTION_SECONDS", 7_776_000),
     signingKeys: text("SIGNING_KEYS", "") || null,
     adminApiToken: text("ADMIN_API_TOKEN", "") || null,

@@ -11,6 +11,7 @@ import { purgeEndedSessions } from "./db/sessions";
 import type { Env } from "./env";
 import { AuthError, errorBody, misconfigured, notFound } from "./http/errors";
 import { gateway } from "./gateway";
+import { allowedMethods } from "./http/allowed-methods";
 import { loadKeyRing } from "./tokens/key-ring";
 import { accountRoutes } from "./routes/accounts";
 import { adminRoutes } from "./routes/admin";
@@ -68,7 +69,12 @@ app.route("/auth", accountRoutes);
 app.route("/auth", sessionRoutes);
 app.route("/auth/admin", adminRoutes);
 app.route("/.well-known", jwksRoutes);
-app.all("/auth/*", () => {
+app.all("/auth/*", function unservedAuthRoute(c) {
+  // A known path with a method it does not serve is 405 with `Allow`, not 404.
+  const allowed = allowedMethods(app.routes, c.req.path);
+  if (allowed.length > 0) {
+    throw new AuthError("method_not_allowed", 405, `Use ${allowed.join(" or ")} for this path.`, { Allow: allowed.join(", ") });
+  }
   throw notFound("No such /auth route.");
 });
 app.all("*", gateway);

@@ -22,6 +22,7 @@ function policy(overrides: Partial<SessionSettings> = {}): SessionSettings {
     refreshReuseGraceSeconds: 10,
     reuseRevokes: "user",
     sessionRetentionSeconds: 7 * 86_400,
+    maxSessionsPerUser: 100,
     ...overrides,
   };
 }

@@ -1,56 +1,86 @@
-import type { Config } from "../config";
 import type { AuditEvent } from "../db/events";
 import type { Env } from "../env";
 import { tooManyRequests } from "../http/errors";
 import { ipThrottleKey } from "./client-address";
-import type { LoginThrottle } from "./login-throttle";
+import type { LoginThrottle, ThrottleKind } from "./login-throttle";
+
+/** One counter of a login: its object and the attempt reserved there. */
+interface Counter {
+  kind: ThrottleKind;
+  stub: DurableObjectStub<LoginThrottle>;
+  attempt: number | null;
+}
+
 /**
- * The brute-force limits of one login: per normalized username and, when the request carries
- * `CF-Connecting-IP`, per client address. Both are checked, and the attempt counted, before the
- * password is looked at.
+ * The brute-force limits of one login, checked and counted before the password is looked at:
+ * failures of this username from this address (low: one attacker's address cannot lock the user
+ * out from everywhere else), of this username from every address (high: it only stops a guesser
+ * spread over many addresses), and from this address for any username. Without
+ * `CF-Connecting-IP` only the per-username limit applies.
  */
 export class LoginGuard {
-  readonly #user: DurableObjectStub<LoginThrottle>;
-  readonly #ip: DurableObjectStub<LoginThrottle> | null;
-  #userAttempt: number | null = null;
-  #ipAttempt: number | null = null;
+  readonly #counters: Counter[];
 
   constructor(env: Env, usernameNormalized: string, ip: string | null) {
-    this.#user = env.LOGIN_THROTTLE.get(env.LOGIN_THROTTLE.idFromName(`user:${usernameNormalized}`));
-    this.#ip = ip === null ? null : env.LOGIN_THROTTLE.get(env.LOGIN_THROTTLE.idFromName(`ip:${ipThrottleKey(ip)}`));
+    const counter = (kind: ThrottleKind, name: string): Counter => ({
+      kind,
+      stub: env.LOGIN_THROTTLE.get(env.LOGIN_THROTTLE.idFromName(name)),
+      attempt: null,
+    });
+    const address = ip === null ? null : ipThrottleKey(ip);
+    this.#counters = [
+      counter("username", `user:${usernameNormalized}`),
+      ...(address === null
+        ? []
+        : [counter("username_and_ip", `user-ip:${usernameNormalized}|${address}`), counter("ip", `ip:${address}`)]),
+    ];
   }
 
   /** Counts this attempt, or throws 429 `too_many_requests` with `Retry-After` when a limit is reached. */
-  async begin(config: Config): Promise<void> {
-    const window = config.loginFailureWindowSeconds;
-    const [user, ip] = await Promise.all([
-      this.#user.begin(config.loginMaxFailuresPerUsername, window),
-      this.#ip?.begin(config.loginMaxFailuresPerIp, window) ?? null,
-    ]);
-    if (user.allowed) this.#userAttempt = user.attemptId;
-    if (ip?.allowed) this.#ipAttempt = ip.attemptId;
-    const refusals = [user, ip].flatMap((grant) => (grant && !grant.allowed ? [grant.retryAfterSeconds] : []));
+  async begin(): Promise<void> {
+    const grants = await Promise.all(this.#counters.map((counter) => counter.stub.begin(counter.kind)));
+    grants.forEach((grant, index) => {
+      if (grant.allowed) this.#counters[index]!.attempt = grant.attemptId;
+    });
+    const refusals = grants.flatMap((grant) => (grant.allowed ? [] : [grant.retryAfterSeconds]));
     if (refusals.length === 0) return;
-    // Refused: the password is not checked, so the other counter must not keep this attempt.
+    // Refused: the password is not checked, so the other counters must not keep this attempt.
     await this.abandon();
     throw tooManyRequests("Too many failed logins.", Math.max(...refusals));
   }
 
-  /** The password was wrong or the user unknown: the attempt stays counted, the event is recorded. */
+  /**
+   * The password was wrong or the user unknown: the attempt stays counted everywhere, and the
+   * event is recorded by the per-username object, in the same commit as its count.
+   */
   async failed(event: AuditEvent): Promise<void> {
-    await this.#user.fail(event);
+    await this.#counter("username").stub.fail(event);
   }
 
-  /** The password was right: the username's count starts over, and this attempt leaves the IP's. */
+  /**
+   * The password was right: this username's failures from this address are forgotten, and this
+   * attempt leaves the per-username and per-address counts. Failures from other addresses stay.
+   */
   async succeeded(): Promise<void> {
-    await Promise.all([this.#user.reset(), this.#ipAttempt === null ? null : this.#ip?.release(this.#ipAttempt)]);
+    await Promise.all(
+      this.#counters.map((counter) =>
+        counter.kind === "username_and_ip" ? counter.stub.reset() : counter.attempt === null ? null : counter.stub.release(counter.attempt),
+      ),
+    );
   }
 
-  /** The attempt got no verdict (refused by the other limit, or an internal error): uncount it. */
+  /** The attempt got no verdict (refused by another limit, or an internal error): uncount it. */
   async abandon(): Promise<void> {
-    const user = this.#userAttempt;
-    const ip = this.#ipAttempt;
-    this.#userAttempt = this.#ipAttempt = null;
-    await Promise.all([user === null ? null : this.#user.release(user), ip === null ? null : this.#ip?.release(ip)]);
+    await Promise.all(
+      this.#counters.map((counter) => {
+        const attempt = counter.attempt;
+        counter.attempt = null;
+        return attempt === null ? null : counter.stub.release(attempt);
+      }),
+    );
+  }
+
+  #counter(kind: ThrottleKind): Counter {
+    return this.#counters.find((counter) => counter.kind === kind)!;
   }
 }

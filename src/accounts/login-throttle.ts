@@ -1,8 +1,30 @@
 import { DurableObject } from "cloudflare:workers";
+import { readConfig, type LoginLimits } from "../config";
 import { AlarmSchedule } from "../durable/alarm-schedule";
 import type { AuditEvent } from "../db/events";
 import type { Env } from "../env";
 import { Outbox } from "../durable/outbox";
+
+/**
+ * What one LoginThrottle object counts: failed logins of one username from one address, of one
+ * username from everywhere, from one address, or registrations from one address.
+ */
+export type ThrottleKind = "username_and_ip" | "username" | "ip" | "registration";
+
+/** The limit and window of each kind, from the configuration. */
+export function throttleLimit(kind: ThrottleKind, limits: LoginLimits): { limit: number; windowSeconds: number } {
+  const windowSeconds = limits.failureWindowSeconds;
+  switch (kind) {
+    case "username_and_ip":
+      return { limit: limits.maxFailuresPerUsernameAndIp, windowSeconds };
+    case "username":
+      return { limit: limits.maxFailuresPerUsername, windowSeconds };
+    case "ip":
+      return { limit: limits.maxFailuresPerIp, windowSeconds };
+    case "registration":
+      return { limit: limits.registrationsPerIpPerHour, windowSeconds: 3600 };
+  }
+}
 
 /** A reserved login attempt, or the refusal with the seconds until one is allowed again. */
 export type AttemptGrant = { allowed: true; attemptId: number } | { allowed: false; retryAfterSeconds: number };
@@ -31,12 +53,16 @@ export class LoginThrottle extends DurableObject<Env> {
   }
 
   /**
-   * Reserves one attempt when fewer than `limit` attempts counted in the last `windowSeconds`,
-   * else refuses with the seconds until the oldest of them leaves the window. A reserved attempt
+   * Reserves one attempt when fewer than the kind's limit are counted in its window (settings
+   * from this object's own env), else refuses with the seconds until the oldest of them leaves
+   * the window. A reserved attempt
    * counts as a failure until `release` or `reset` forgets it, so one that never reports back
    * (a crash mid-login) errs on the side of the limit.
    */
-  begin(limit: number, windowSeconds: number): AttemptGrant {
+  begin(kind: ThrottleKind): AttemptGrant {
+    const config = readConfig(this.env);
+    if (!config.ok) throw new Error(`configuration: ${config.problem}`);
+    const { limit, windowSeconds } = throttleLimit(kind, config.config.login);
     const now = Date.now();
     const windowMs = windowSeconds * 1000;
     this.ctx.storage.sql.exec("DELETE FROM attempts WHERE at <= ?", now - windowMs);

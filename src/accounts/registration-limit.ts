@@ -1,10 +1,6 @@
-import type { Config } from "../config";
 import type { Env } from "../env";
 import { tooManyRequests } from "../http/errors";
 import { ipThrottleKey } from "./client-address";
-
-/** One hour: the window of `REGISTRATIONS_PER_IP_PER_HOUR`. */
-const REGISTRATION_WINDOW_SECONDS = 3600;
 
 /**
  * Counts a registration from the client's address and throws 429 `too_many_requests` once
@@ -12,9 +8,9 @@ const REGISTRATION_WINDOW_SECONDS = 3600;
  * mass sign-ups are abuse. Every attempt counts, taken usernames included, so `409` cannot be
  * used to enumerate accounts at speed. Without `CF-Connecting-IP` no limit applies.
  */
-export async function countRegistration(env: Env, ip: string | null, config: Config): Promise<void> {
+export async function countRegistration(env: Env, ip: string | null): Promise<void> {
   if (ip === null) return;
   const throttle = env.LOGIN_THROTTLE.get(env.LOGIN_THROTTLE.idFromName(`register:${ipThrottleKey(ip)}`));
-  const grant = await throttle.begin(config.registrationsPerIpPerHour, REGISTRATION_WINDOW_SECONDS);
+  const grant = await throttle.begin("registration");
   if (!grant.allowed) throw tooManyRequests("Too many registrations from this address.", grant.retryAfterSeconds);
 }

@@ -1,3 +1,4 @@
+import { requireD1 } from "./unavailable";
 /** The audit event types of the contract. */
 export const EVENT_TYPES = [
   "login",
@@ -49,14 +50,16 @@ export interface EventQuery {
 
 /** Events matching the filters, newest first. */
 export async function queryEvents(db: D1Database, query: EventQuery): Promise<AuditEvent[]> {
-  const { results } = await db
-    .prepare(
-      `SELECT id, type, sub, session_id, at, ip, detail FROM events
-       WHERE (?1 IS NULL OR sub = ?1) AND (?2 IS NULL OR type = ?2)
-       ORDER BY at DESC, rowid DESC LIMIT ?3`,
-    )
-    .bind(query.sub ?? null, query.type ?? null, query.limit)
-    .all<Omit<AuditEvent, "detail"> & { detail: string | null }>();
+  const { results } = await requireD1("query events", () =>
+    db
+      .prepare(
+        `SELECT id, type, sub, session_id, at, ip, detail FROM events
+         WHERE (?1 IS NULL OR sub = ?1) AND (?2 IS NULL OR type = ?2)
+         ORDER BY at DESC, rowid DESC LIMIT ?3`,
+      )
+      .bind(query.sub ?? null, query.type ?? null, query.limit)
+      .all<Omit<AuditEvent, "detail"> & { detail: string | null }>(),
+  );
   return results.map((row) => ({ ...row, detail: row.detail === null ? null : (JSON.parse(row.detail) as Record<string, unknown>) }));
 }
 

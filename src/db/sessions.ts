@@ -42,20 +42,6 @@ export function upsertSession(db: D1Database, record: SessionRecord, version: nu
     );
 }
 
-/** The user's sessions that are neither revoked nor past their expiry at `now`, newest first. */
-export async function listActiveSessions(db: D1Database, userId: string, now: number): Promise<SessionRecord[]> {
-  const { results } = await db
-    .prepare(
-      `SELECT id, user_id, created_at, last_used_at, expires_at, revoked_at, revoked_reason, user_agent, ip, rotation_count
-       FROM sessions
-       WHERE user_id = ?1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?2)
-       ORDER BY created_at DESC`,
-    )
-    .bind(userId, now)
-    .all<SessionRecord>();
-  return results;
-}
-
 /** Deletes the records of sessions that ended (revoked or expired) before `cutoff`. */
 export async function purgeEndedSessions(db: D1Database, cutoff: number): Promise<number> {
   const result = await db

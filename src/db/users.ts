@@ -1,3 +1,5 @@
+import { requireD1 } from "./unavailable";
+
 /** A user of the built-in password login, as stored in D1. Times in Unix ms. */
 export interface UserRecord {
   id: string;
@@ -21,26 +23,30 @@ export function normalizeUsername(username: string): string {
  * in one statement, so two registrations racing for one name cannot both win.
  */
 export async function insertUser(db: D1Database, user: UserRecord): Promise<boolean> {
-  const result = await db
-    .prepare(
-      `INSERT INTO users (id, username, username_normalized, password_hash, created_at, password_updated_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-       ON CONFLICT (username_normalized) DO NOTHING`,
-    )
-    .bind(user.id, user.username, user.username_normalized, user.password_hash, user.created_at, user.password_updated_at)
-    .run();
+  const result = await requireD1("insert user", () =>
+    db
+      .prepare(
+        `INSERT INTO users (id, username, username_normalized, password_hash, created_at, password_updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (username_normalized) DO NOTHING`,
+      )
+      .bind(user.id, user.username, user.username_normalized, user.password_hash, user.created_at, user.password_updated_at)
+      .run(),
+  );
   return result.meta.changes === 1;
 }
 
 /** The user with that normalized username, or null. */
 export async function findUserByUsername(db: D1Database, usernameNormalized: string): Promise<UserRecord | null> {
-  return db
-    .prepare(
-      `SELECT id, username, username_normalized, password_hash, created_at, password_updated_at
-       FROM users WHERE username_normalized = ?1`,
-    )
-    .bind(usernameNormalized)
-    .first<UserRecord>();
+  return requireD1("find user", () =>
+    db
+      .prepare(
+        `SELECT id, username, username_normalized, password_hash, created_at, password_updated_at
+         FROM users WHERE username_normalized = ?1`,
+      )
+      .bind(usernameNormalized)
+      .first<UserRecord>(),
+  );
 }
 
 /**

@@ -13,6 +13,8 @@ export type ErrorCode =
   | "forbidden_origin"
   | "unauthorized"
   | "not_found"
+  | "method_not_allowed"
+  | "temporarily_unavailable"
   | "bad_gateway"
   | "server_misconfigured"
   | "server_error";

@@ -1,11 +1,12 @@
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Config } from "../config";
 import type { AppContext } from "./context";
-import { AuthError } from "./errors";
+import { AuthError, invalidGrant } from "./errors";
+import { REFRESH_COOKIE_NAME } from "./refresh-cookie-name";
 
-/** The refresh-token cookie of `REFRESH_COOKIE=true`, scoped to the routes that read it. */
-const COOKIE = "refresh_token";
-const OPTIONS = { httpOnly: true, secure: true, sameSite: "Strict", path: "/auth" } as const;
+/** The refresh-token cookie of `REFRESH_COOKIE=true`; `__Host-` requires `Secure`, `Path=/` and no `Domain`. */
+const COOKIE = REFRESH_COOKIE_NAME;
+const OPTIONS = { httpOnly: true, secure: true, sameSite: "Strict", path: "/" } as const;
 // Browsers cap cookie lifetimes at 400 days (RFC 6265bis); used when the session has no limit.
 const MAX_COOKIE_AGE_SECONDS = 400 * 24 * 3600;
 
@@ -29,6 +30,12 @@ export function clearRefreshCookie(c: AppContext) {
 export function refreshTokenFromCookie(c: AppContext): string | null {
   const config = c.get("config");
   if (!config.refreshCookie) return null;
+  // Two copies mean someone planted one (cookie tossing): which is real cannot be told, so
+  // neither is used, and the browser is told to drop it.
+  if (cookieCount(c.req.header("Cookie"), COOKIE) > 1) {
+    clearRefreshCookie(c);
+    throw invalidGrant();
+  }
   const token = getCookie(c, COOKIE);
   if (!token) return null;
   if (!isAllowedOrigin(config, c.req.header("Origin"), new URL(c.req.url).origin)) {
@@ -39,4 +46,10 @@ export function refreshTokenFromCookie(c: AppContext): string | null {
 
 export function isAllowedOrigin(config: Config, origin: string | undefined, ownOrigin: string): boolean {
   return origin !== undefined && (origin === ownOrigin || config.allowedOrigins.includes(origin));
+}
+
+/** How many times the Cookie header names `name` (RFC 6265 section 4.2.1: `name=value` pairs joined by "; "). */
+function cookieCount(header: string | undefined, name: string): number {
+  if (!header) return 0;
+  return header.split(";").filter((pair) => pair.trim().startsWith(`${name}=`)).length;
 }

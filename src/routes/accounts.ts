@@ -34,7 +34,7 @@ const registrationOpen = createMiddleware<AppEnv>(async function registrationOpe
 
 accountRoutes.post("/register", registrationOpen, bodyOf(RegisterBody), async (c) => {
   const { username, password } = validBody(c, RegisterBody);
-  await countRegistration(c.env, clientInfo(c).ip, c.get("config"));
+  await countRegistration(c.env, clientInfo(c).ip);
   const now = Date.now();
   const user = {
     id: crypto.randomUUID(),
@@ -57,7 +57,7 @@ accountRoutes.post("/login", bodyOf(LoginBody), async (c) => {
 
   const normalized = normalizeUsername(username);
   const guard = new LoginGuard(c.env, normalized, client.ip);
-  await guard.begin(config);
+  await guard.begin();
 
   let user: Awaited<ReturnType<typeof findUserByUsername>>;
   let check: Awaited<ReturnType<typeof verifyPassword>>;

@@ -3,7 +3,6 @@ import { z } from "zod";
 import { authenticate, bearerToken, requireAccessToken } from "../http/bearer";
 import { bodyOf, bodyWithoutFields, validBody } from "../http/body";
 import { clientInfo, type AppEnv } from "../http/context";
-import { listActiveSessions } from "../db/sessions";
 import { AuthError, invalidGrant, invalidRequest, notFound } from "../http/errors";
 import { loadKeyRing } from "../tokens/key-ring";
 import { clearRefreshCookie, refreshTokenFromCookie } from "../http/refresh-cookie";
@@ -79,15 +78,17 @@ sessionRoutes.post("/logout-all", bodyWithoutFields, requireAccessToken, async (
 
 sessionRoutes.get("/sessions", requireAccessToken, async (c) => {
   const claims = c.get("auth");
-  const sessions = await listActiveSessions(c.env.DB, claims.sub, Date.now());
+  // From the user's own Durable Object, not D1: a user always sees their own writes, and the
+  // listing keeps working while D1 is away.
+  const sessions = await userAuthFor(c.env, claims.sub).listSessions();
   c.header("Cache-Control", "no-store");
   return c.json({
     sessions: sessions.map((session) => ({
       id: session.id,
-      created_at: iso(session.created_at),
-      last_used_at: iso(session.last_used_at),
-      expires_at: session.expires_at === null ? null : iso(session.expires_at),
-      user_agent: session.user_agent,
+      created_at: iso(session.createdAt),
+      last_used_at: iso(session.lastUsedAt),
+      expires_at: session.expiresAt === null ? null : iso(session.expiresAt),
+      user_agent: session.userAgent,
       ip: session.ip,
       current: session.id === claims.sid,
     })),

@@ -26,3 +26,13 @@ export type RefreshRefusal = RefusalReason | ExpiryReason | "reuse";
 export type RefreshOutcome =
   | { ok: true; session: IssuedSession; rule: 3 | 4 }
   | { ok: false; reason: RefreshRefusal; rule: 1 | 2 | 5 };
+
+/** An active session as the user's own listing shows it. Times in Unix ms. */
+export interface ActiveSession {
+  id: string;
+  createdAt: number;
+  lastUsedAt: number;
+  expiresAt: number | null;
+  userAgent: string | null;
+  ip: string | null;
+}

@@ -15,9 +15,9 @@ import {
   type RefreshTokenParts,
 } from "../tokens/refresh";
 import { decideRefresh, expiredReason, wasIssued, sessionExpiry, withIssueTime, type ExpiryReason, type SessionState } from "./refresh-rules";
-import type { ClientInfo, IssuedSession, RefreshOutcome } from "./rpc";
+import type { ActiveSession, ClientInfo, IssuedSession, RefreshOutcome } from "./rpc";
 
-export type RevokeReason = "logout" | "logout_all" | "session_revoked" | "admin_revoke" | "reuse" | ExpiryReason;
+export type RevokeReason = "logout" | "logout_all" | "session_revoked" | "session_limit" | "admin_revoke" | "reuse" | ExpiryReason;
 
 type SessionRow = {
   id: string;
@@ -85,9 +85,27 @@ export class UserAuth extends DurableObject<Env> {
       );
       this.#record(row);
       this.#audit(input.event, row, now, input.client.ip, null);
+      this.#enforceSessionLimit(now);
     });
     this.#alarm.noLaterThan(sessionExpiry(stateOf(row), this.#settings)?.at ?? null);
     return this.#settled(await this.#issued(row, row.generation));
+  }
+
+  /** The user's active sessions, newest first: what `GET /auth/sessions` lists, read here so the user always sees their own writes. */
+  listSessions(): ActiveSession[] {
+    const now = Date.now();
+    const settings = this.#settings;
+    return this.#activeSessions()
+      .filter((session) => expiredReason(stateOf(session), settings, now) === null)
+      .sort((a, b) => b.created_at - a.created_at)
+      .map((session) => ({
+        id: session.id,
+        createdAt: session.created_at,
+        lastUsedAt: session.last_used_at,
+        expiresAt: sessionExpiry(stateOf(session), settings)?.at ?? null,
+        userAgent: session.user_agent,
+        ip: session.ip,
+      }));
   }
 
   /**
@@ -304,6 +322,25 @@ export class UserAuth extends DurableObject<Env> {
     this.#record(rotated);
     this.#audit("refresh", rotated, now, client.ip, { generation: rotated.generation });
     return rotated;
+  }
+
+  /**
+   * `MAX_SESSIONS_PER_USER`: sessions past their limits are ended first, then, while too many
+   * remain, the least recently used is revoked (`session_revoked`, reason `session_limit`).
+   */
+  #enforceSessionLimit(now: number) {
+    const settings = this.#settings;
+    const active: SessionRow[] = [];
+    for (const session of this.#activeSessions()) {
+      const expired = expiredReason(stateOf(session), settings, now);
+      if (expired) this.#expire(session, expired, now, null);
+      else active.push(session);
+    }
+    active.sort((a, b) => a.last_used_at - b.last_used_at || a.created_at - b.created_at);
+    for (const session of active.slice(0, Math.max(0, active.length - settings.maxSessionsPerUser))) {
+      this.#revoke([session], "session_limit", now);
+      this.#audit("session_revoked", session, now, null, { reason: "session_limit" });
+    }
   }
 
   /** The one place a session is ended for running past its limits, with its `session_expired` event. */
