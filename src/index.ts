@@ -68,12 +68,12 @@ app.route("/auth", accountRoutes);
 app.route("/auth", sessionRoutes);
 app.route("/auth/admin", adminRoutes);
 app.route("/.well-known", jwksRoutes);
-app.all("/auth/*", () => {
+app.all("/auth/*", function unknownAuthRoute() {
   throw notFound("No such /auth route.");
 });
 app.all("*", gateway);
 
-app.onError((error, c) => {
+app.onError(function errorResponse(error, c) {
   if (error instanceof AuthError) {
     return c.json(errorBody(error), error.status, { ...error.headers, "Cache-Control": "no-store" });
   }

@@ -32,7 +32,7 @@ const registrationOpen = createMiddleware<AppEnv>(async function registrationOpe
   await next();
 });
 
-accountRoutes.post("/register", registrationOpen, bodyOf(RegisterBody), async (c) => {
+accountRoutes.post("/register", registrationOpen, bodyOf(RegisterBody), async function register(c) {
   const { username, password } = validBody(c, RegisterBody);
   await countRegistration(c.env, clientInfo(c).ip, c.get("config"));
   const now = Date.now();
@@ -48,7 +48,7 @@ accountRoutes.post("/register", registrationOpen, bodyOf(RegisterBody), async (c
   return c.json({ user_id: user.id }, 201);
 });
 
-accountRoutes.post("/login", bodyOf(LoginBody), async (c) => {
+accountRoutes.post("/login", bodyOf(LoginBody), async function login(c) {
   const { username, password } = validBody(c, LoginBody);
   const config = c.get("config");
   const client = clientInfo(c);

@@ -38,7 +38,7 @@ const OpenSessionBody = z.object({
     .optional(),
 });
 
-adminRoutes.post("/sessions", bodyOf(OpenSessionBody), requireAdmin, async (c) => {
+adminRoutes.post("/sessions", bodyOf(OpenSessionBody), requireAdmin, async function openSession(c) {
   const body = validBody(c, OpenSessionBody);
   // Keys first: a session whose tokens cannot be signed must not be opened.
   await loadKeyRing(c.get("config").signingKeys);
@@ -52,7 +52,7 @@ adminRoutes.post("/sessions", bodyOf(OpenSessionBody), requireAdmin, async (c) =
   return tokenResponse(c, issued, 201);
 });
 
-adminRoutes.post("/users/:sub/revoke", bodyWithoutFields, requireAdmin, async (c) => {
+adminRoutes.post("/users/:sub/revoke", bodyWithoutFields, requireAdmin, async function revokeUser(c) {
   const sub = Sub.safeParse(c.req.param("sub"));
   if (!sub.success) throw invalidRequest("The user id is not valid.");
   await userAuthFor(c.env, sub.data).revokeAllSessions({
@@ -71,7 +71,7 @@ const EventsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
-adminRoutes.get("/events", requireAdmin, async (c) => {
+adminRoutes.get("/events", requireAdmin, async function listEvents(c) {
   const query = EventsQuery.safeParse(c.req.query());
   if (!query.success) throw invalidRequest(query.error.issues[0]?.message ?? "Bad query.");
   const events = await queryEvents(c.env.DB, query.data);

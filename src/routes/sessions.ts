@@ -22,7 +22,7 @@ const RefreshBody = z.object({
   refresh_token: z.string().optional(),
 });
 
-sessionRoutes.post("/refresh", bodyOf(RefreshBody, { form: true }), async (c) => {
+sessionRoutes.post("/refresh", bodyOf(RefreshBody, { form: true }), async function refresh(c) {
   const body = validBody(c, RefreshBody);
   const presented = body.refresh_token ?? refreshTokenFromCookie(c);
   if (!presented) throw invalidRequest("refresh_token is required.");
@@ -41,7 +41,7 @@ sessionRoutes.post("/refresh", bodyOf(RefreshBody, { form: true }), async (c) =>
 
 const LogoutBody = z.object({ refresh_token: z.string().optional() });
 
-sessionRoutes.post("/logout", bodyOf(LogoutBody), async (c) => {
+sessionRoutes.post("/logout", bodyOf(LogoutBody), async function logout(c) {
   const body = validBody(c, LogoutBody);
   const client = clientInfo(c);
   const policy = c.get("config").session;
@@ -65,7 +65,7 @@ sessionRoutes.post("/logout", bodyOf(LogoutBody), async (c) => {
   return c.body(null, 204);
 });
 
-sessionRoutes.post("/logout-all", bodyWithoutFields, requireAccessToken, async (c) => {
+sessionRoutes.post("/logout-all", bodyWithoutFields, requireAccessToken, async function logoutAll(c) {
   const claims = c.get("auth");
   await userAuthFor(c.env, claims.sub).revokeAllSessions({
     event: "logout_all",
@@ -78,7 +78,7 @@ sessionRoutes.post("/logout-all", bodyWithoutFields, requireAccessToken, async (
   return c.body(null, 204);
 });
 
-sessionRoutes.get("/sessions", requireAccessToken, async (c) => {
+sessionRoutes.get("/sessions", requireAccessToken, async function listSessions(c) {
   const claims = c.get("auth");
   const sessions = await listActiveSessions(c.env.DB, claims.sub, Date.now());
   c.header("Cache-Control", "no-store");
@@ -95,7 +95,7 @@ sessionRoutes.get("/sessions", requireAccessToken, async (c) => {
   });
 });
 
-sessionRoutes.delete("/sessions/:id", bodyWithoutFields, requireAccessToken, async (c) => {
+sessionRoutes.delete("/sessions/:id", bodyWithoutFields, requireAccessToken, async function revokeOwnSession(c) {
   const claims = c.get("auth");
   const revoked = await userAuthFor(c.env, claims.sub).revokeSession({
     sessionId: c.req.param("id"),
