@@ -2,11 +2,10 @@ import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import { bodyOf, validBody } from "../http/body";
-import { clientInfo, type AppEnv } from "../http/context";
+import { clientInfo, keyRing, type AppEnv } from "../http/context";
 import { auditEvent } from "../db/events";
 import { findUserByUsername, insertUser, normalizeUsername, replacePasswordHash } from "../db/users";
 import { AuthError, notFound } from "../http/errors";
-import { loadKeyRing } from "../tokens/key-ring";
 import { LoginGuard } from "../accounts/login-guard";
 import { countRegistration } from "../accounts/registration-limit";
 import { hashPassword, verifyPassword } from "../accounts/passwords";
@@ -53,7 +52,7 @@ accountRoutes.post("/login", bodyOf(LoginBody), async function login(c) {
   const config = c.get("config");
   const client = clientInfo(c);
   // Keys first: a server that cannot sign tokens must not count or judge attempts.
-  await loadKeyRing(config.signingKeys);
+  keyRing(c);
 
   const normalized = normalizeUsername(username);
   const guard = new LoginGuard(c.env, normalized, client.ip);

@@ -2,10 +2,9 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { requireAdmin } from "../http/admin-token";
 import { bodyOf, bodyWithoutFields, validBody } from "../http/body";
-import { clientInfo, type AppEnv } from "../http/context";
+import { clientInfo, keyRing, type AppEnv } from "../http/context";
 import { EVENT_TYPES, queryEvents } from "../db/events";
 import { invalidRequest } from "../http/errors";
-import { loadKeyRing } from "../tokens/key-ring";
 import { tokenResponse } from "../http/token-response";
 import { REGISTERED_CLAIMS } from "../tokens/access";
 import { userAuthFor } from "../sessions/lookup";
@@ -41,7 +40,7 @@ const OpenSessionBody = z.object({
 adminRoutes.post("/sessions", bodyOf(OpenSessionBody), requireAdmin, async function openSession(c) {
   const body = validBody(c, OpenSessionBody);
   // Keys first: a session whose tokens cannot be signed must not be opened.
-  await loadKeyRing(c.get("config").signingKeys);
+  keyRing(c);
   const issued = await userAuthFor(c.env, body.sub).openSession({
     sub: body.sub,
     claims: body.claims ?? {},

@@ -2,10 +2,9 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { authenticate, bearerToken, requireAccessToken } from "../http/bearer";
 import { bodyOf, bodyWithoutFields, validBody } from "../http/body";
-import { clientInfo, type AppEnv } from "../http/context";
+import { clientInfo, keyRing, type AppEnv } from "../http/context";
 import { listActiveSessions } from "../db/sessions";
 import { AuthError, invalidGrant, invalidRequest, notFound } from "../http/errors";
-import { loadKeyRing } from "../tokens/key-ring";
 import { clearRefreshCookie, refreshTokenFromCookie } from "../http/refresh-cookie";
 import { tokenResponse } from "../http/token-response";
 import { parseRefreshToken } from "../tokens/refresh";
@@ -26,7 +25,8 @@ sessionRoutes.post("/refresh", bodyOf(RefreshBody, { form: true }), async functi
   const body = validBody(c, RefreshBody);
   const presented = body.refresh_token ?? refreshTokenFromCookie(c);
   if (!presented) throw invalidRequest("refresh_token is required.");
-  await loadKeyRing(c.get("config").signingKeys);
+  // Keys first: a refresh whose new access token cannot be signed must not spend the refresh token.
+  keyRing(c);
 
   const token = parseRefreshToken(presented);
   const stub = token && userAuthOfToken(c.env, token);
