@@ -14,8 +14,6 @@ export type AppEnv = {
     keyRing: KeyRing | null;
     /** Set by `requireAccessToken`. */
     auth: AccessClaims;
-    /** Set by `validBody`. */
-    body: unknown;
   };
 };
 

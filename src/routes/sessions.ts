@@ -1,7 +1,7 @@
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { authenticate, bearerToken, requireAccessToken } from "../http/bearer";
-import { bodyOf, bodyWithoutFields, validBody } from "../http/body";
+import { bodyOf, bodyWithoutFields } from "../http/body";
 import { clientInfo, keyRing, type AppEnv } from "../http/context";
 import { listActiveSessions } from "../db/sessions";
 import { AuthError, invalidGrant, invalidRequest, notFound } from "../http/errors";
@@ -9,20 +9,25 @@ import { clearRefreshCookie, refreshTokenFromCookie } from "../http/refresh-cook
 import { tokenResponse } from "../http/token-response";
 import { parseRefreshToken } from "../tokens/refresh";
 import { userAuthFor, userAuthOfToken } from "../sessions/lookup";
+import { rule } from "../http/validation";
 
 /** Refresh, logout and the caller's own sessions: `/auth/refresh`, `/auth/logout*`, `/auth/sessions*`. */
 export const sessionRoutes = new Hono<AppEnv>();
 
-const RefreshBody = z.object({
-  // RFC 6749 section 6: form requests carry grant_type=refresh_token.
-  grant_type: z.literal("refresh_token").optional(),
-  // No length limit here: an over-long token is simply not ours (invalid_grant); the body limit
-  // bounds it.
-  refresh_token: z.string().optional(),
-});
+// No length limit: an over-long token is simply not ours (invalid_grant); the body limit bounds it.
+const RefreshToken = z.string(rule("must be a single string"));
 
-sessionRoutes.post("/refresh", bodyOf(RefreshBody, { form: true }), async function refresh(c) {
-  const body = validBody(c, RefreshBody);
+const refreshBody = bodyOf(
+  z.object({
+    // RFC 6749 section 6: form requests carry grant_type=refresh_token.
+    grant_type: z.optional(z.literal("refresh_token", rule("must be refresh_token"))),
+    refresh_token: z.optional(RefreshToken),
+  }),
+  { form: true },
+);
+
+sessionRoutes.post("/refresh", refreshBody, async function refresh(c) {
+  const body = c.req.valid("json");
   const presented = body.refresh_token ?? refreshTokenFromCookie(c);
   if (!presented) throw invalidRequest("refresh_token is required.");
   // Keys first: a refresh whose new access token cannot be signed must not spend the refresh token.
@@ -39,10 +44,10 @@ sessionRoutes.post("/refresh", bodyOf(RefreshBody, { form: true }), async functi
   return tokenResponse(c, outcome.session);
 });
 
-const LogoutBody = z.object({ refresh_token: z.string().optional() });
+const logoutBody = bodyOf(z.object({ refresh_token: z.optional(RefreshToken) }));
 
-sessionRoutes.post("/logout", bodyOf(LogoutBody), async function logout(c) {
-  const body = validBody(c, LogoutBody);
+sessionRoutes.post("/logout", logoutBody, async function logout(c) {
+  const body = c.req.valid("json");
   const client = clientInfo(c);
   const policy = c.get("config").session;
   const presented = body.refresh_token ?? (bearerToken(c) === null ? refreshTokenFromCookie(c) : null);
