@@ -28,10 +28,16 @@ const app = new Hono<AppEnv>();
 app.use("*", async function loadConfig(c, next) {
   const result = readConfig(c.env);
   if (!result.ok) throw misconfigured(result.problem);
-  // A SIGNING_KEYS that is set but unusable is a bad value like any other; unset is allowed
-  // until a token has to be issued or verified.
-  if (result.config.signingKeys !== null) await loadKeyRing(result.config.signingKeys);
   c.set("config", result.config);
+  await next();
+});
+
+// Once per request, for every handler and helper to read with `keyRing(c)`. A SIGNING_KEYS that is
+// set but unusable is a bad value like any other (503 on every request); unset is allowed until a
+// token has to be issued or verified, which `keyRing(c)` refuses.
+app.use("*", async function loadKeys(c, next) {
+  const raw = c.get("config").signingKeys;
+  c.set("keyRing", raw === null ? null : await loadKeyRing(raw));
   await next();
 });
 
@@ -79,7 +85,7 @@ app.all("/auth/*", function unservedAuthRoute(c) {
 });
 app.all("*", gateway);
 
-app.onError((error, c) => {
+app.onError(function errorResponse(error, c) {
   if (error instanceof AuthError) {
     return c.json(errorBody(error), error.status, { ...error.headers, "Cache-Control": "no-store" });
   }

@@ -110,6 +110,20 @@ describe("POST /auth/register", () => {
     expect(results).toHaveLength(0);
   });
 
+  it("says in its own words which field is wrong and what it takes", async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ username: "ab", password: PASSWORD }, "username must be 3 to 64 characters of letters, digits and . _ @ -"],
+      [{ username: "bad/name", password: PASSWORD }, "username must be 3 to 64 characters of letters, digits and . _ @ -"],
+      [{ password: PASSWORD }, "username must be 3 to 64 characters of letters, digits and . _ @ -"],
+      [{ username: "validname", password: "1234567" }, "password must be 8 to 256 characters"],
+      [{ username: "validname", password: 12345678 }, "password must be 8 to 256 characters"],
+      [[], "The request body must be a JSON object."],
+    ];
+    for (const [body, description] of cases) {
+      expect(await (await postJson("/auth/register", body)).json(), JSON.stringify(body)).toEqual({ error: "invalid_request", error_description: description });
+    }
+  });
+
   it("answers 404 with ALLOW_REGISTRATION=false and creates nobody, while existing users still log in", async () => {
     const existing = await registered();
     const username = uniqueUsername("closed");

@@ -148,6 +148,27 @@ describe("POST /auth/admin/sessions", () => {
       expect(response.status, body).toBe(400);
     }
   });
+
+  it("says in its own words what is wrong with the claims, naming the claim", async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ iat: 1 }, "claims must not name a registered claim (iss, sub, aud, exp, nbf, iat, jti, sid)"],
+      [{ profile: { name: "x" } }, "claims.profile must be a string, number, boolean or an array of up to 100 of them"],
+      [{ scopes: Array.from({ length: 101 }, () => "x") }, "claims.scopes must be a string, number, boolean or an array of up to 100 of them"],
+      [{ "": "x" }, "claim names must be 1 to 128 characters"],
+      [{ ["x".repeat(129)]: "x" }, "claim names must be 1 to 128 characters"],
+      ["role=admin", "claims must be a JSON object"],
+    ];
+    for (const [claims, description] of cases) {
+      const response = await postJson("/auth/admin/sessions", { sub: uniqueSub(), claims }, adminHeaders);
+      expect(await response.json()).toEqual({ error: "invalid_request", error_description: description });
+    }
+    const proto = await call("/auth/admin/sessions", {
+      method: "POST",
+      headers: { ...adminHeaders, "Content-Type": "application/json" },
+      body: `{"sub":"${uniqueSub()}","claims":{"__proto__":"x"}}`,
+    });
+    expect(await proto.json()).toEqual({ error: "invalid_request", error_description: "claims must not name __proto__" });
+  });
 });
 
 describe("POST /auth/admin/users/:sub/revoke", () => {
@@ -269,5 +290,16 @@ describe("GET /auth/admin/events", () => {
     for (const query of ["?limit=1", "?limit=1000", "?type=login_failed", "?sub=x&type=admin_revoke&limit=5"]) {
       expect((await adminEvents(query)).status, query).toBe(200);
     }
+  });
+
+  it("says in its own words which query parameter is wrong and what it takes", async () => {
+    const described = async (query: string) => ((await (await adminEvents(query)).json()) as { error_description: string }).error_description;
+    for (const query of ["?limit=abc", "?limit=0", "?limit=1.5", "?limit=1&limit=2"]) {
+      expect(await described(query), query).toBe("limit must be a whole number from 1 to 1000");
+    }
+    expect(await described("?type=login_succeeded")).toBe(
+      "type must be one of login, login_failed, session_created, refresh, refresh_grace_replay, refresh_token_reuse, logout, logout_all, session_revoked, admin_revoke, session_expired",
+    );
+    expect(await described("?sub=")).toBe('sub must be 1 to 256 characters, and not "." or ".."');
   });
 });

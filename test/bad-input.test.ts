@@ -99,6 +99,16 @@ describe.each(routes)("%s", (path, route) => {
     }
   });
 
+  it("names the field of the wrong type in the description, in the gateway's words rather than the validator's", async () => {
+    for (const body of route.wrongType) {
+      const response = await send(path, { headers: json, body: JSON.stringify(body) });
+      const { error_description } = (await response.json()) as { error_description: string };
+      const fields = Object.keys(body as object);
+      expect(fields.some((field) => error_description.startsWith(`${field} must `)), error_description).toBe(true);
+      expect(error_description).not.toMatch(/invalid input|expected|received/i);
+    }
+  });
+
   it("accepts a JSON Content-Type with parameters and any case", async () => {
     for (const type of ["application/json; charset=utf-8", "Application/JSON"]) {
       const response = await send(path, { headers: { ...route.headers, "Content-Type": type }, body: "[]" });
@@ -130,7 +140,10 @@ describe("malformed input elsewhere", () => {
   it("takes a form-encoded body on /auth/refresh only (RFC 6749 section 6)", async () => {
     const form = { "Content-Type": "application/x-www-form-urlencoded" };
     await expectError(await send("/auth/refresh", { headers: form, body: "grant_type=refresh_token&refresh_token=rt1.bad" }), 400, "invalid_grant");
-    await expectError(await send("/auth/refresh", { headers: form, body: "grant_type=password&refresh_token=x" }), 400, "invalid_request");
+    const wrongGrant = await send("/auth/refresh", { headers: form, body: "grant_type=password&refresh_token=x" });
+    expect(await wrongGrant.json()).toEqual({ error: "invalid_request", error_description: "grant_type must be refresh_token" });
+    const twoTokens = await send("/auth/refresh", { headers: form, body: "refresh_token=a&refresh_token=b" });
+    expect(await twoTokens.json()).toEqual({ error: "invalid_request", error_description: "refresh_token must be a single string" });
     await expectError(await send("/auth/login", { headers: form, body: "username=someone&password=whatever" }), 415, "unsupported_media_type");
     await expectError(await send("/auth/register", { headers: form, body: "username=someone&password=whatever" }), 415, "unsupported_media_type");
   });

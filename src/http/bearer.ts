@@ -1,7 +1,6 @@
 import { createMiddleware } from "hono/factory";
-import type { AppContext, AppEnv } from "./context";
+import { keyRing, type AppContext, type AppEnv } from "./context";
 import { AuthError } from "./errors";
-import { loadKeyRing } from "../tokens/key-ring";
 import { verifyAccessToken, type AccessClaims } from "../tokens/access";
 
 // RFC 6750 section 2.1: b64token.
@@ -33,8 +32,7 @@ export async function authenticate(c: AppContext, { allowExpired = false } = {})
       "WWW-Authenticate": `Bearer realm="${quoted(config.realm)}"`,
     });
   }
-  const ring = await loadKeyRing(config.signingKeys);
-  const result = await verifyAccessToken(token, ring, config, Date.now() / 1000);
+  const result = await verifyAccessToken(token, keyRing(c), config, Date.now() / 1000);
   if (result.ok) return result.claims;
   if (allowExpired && result.expiredClaims) return result.expiredClaims;
   const description = result.problem === "expired" ? "The access token expired" : "The access token is invalid";

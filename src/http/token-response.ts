@@ -1,5 +1,4 @@
-import type { AppContext } from "./context";
-import { loadKeyRing } from "../tokens/key-ring";
+import { keyRing, type AppContext } from "./context";
 import { setRefreshCookie } from "./refresh-cookie";
 import { signAccessToken } from "../tokens/access";
 import type { IssuedSession } from "../sessions/rpc";
@@ -11,8 +10,7 @@ import type { IssuedSession } from "../sessions/rpc";
  */
 export async function tokenResponse(c: AppContext, issued: IssuedSession, status: 200 | 201 = 200) {
   const config = c.get("config");
-  const ring = await loadKeyRing(config.signingKeys);
-  const accessToken = await signAccessToken(ring, config, { sub: issued.sub, sid: issued.sessionId, claims: issued.claims }, Date.now() / 1000);
+  const accessToken = await signAccessToken(keyRing(c), config, { sub: issued.sub, sid: issued.sessionId, claims: issued.claims }, Date.now() / 1000);
   c.header("Cache-Control", "no-store");
   c.header("Pragma", "no-cache");
   setRefreshCookie(c, issued.refreshToken);

@@ -1,30 +1,39 @@
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
-import { z } from "zod";
-import { bodyOf, validBody } from "../http/body";
-import { clientInfo, type AppEnv } from "../http/context";
+import * as z from "zod/mini";
+import { bodyOf } from "../http/body";
+import { clientInfo, keyRing, type AppEnv } from "../http/context";
 import { auditEvent } from "../db/events";
 import { findUserByUsername, insertUser, normalizeUsername, replacePasswordHash } from "../db/users";
 import { AuthError, notFound } from "../http/errors";
-import { loadKeyRing } from "../tokens/key-ring";
 import { LoginGuard } from "../accounts/login-guard";
 import { countRegistration } from "../accounts/registration-limit";
 import { hashPassword, verifyPassword } from "../accounts/passwords";
 import { tokenResponse } from "../http/token-response";
 import { userAuthFor } from "../sessions/lookup";
+import { rule } from "../http/validation";
 
 /** The built-in password login: `POST /auth/register` and `POST /auth/login`. */
 export const accountRoutes = new Hono<AppEnv>();
 
 const Username = z
-  .string()
-  .min(3)
-  .max(64)
-  .regex(/^[A-Za-z0-9._@-]+$/, "may only hold letters, digits and . _ @ -");
+  .string(rule("must be 3 to 64 characters of letters, digits and . _ @ -"))
+  .check(z.minLength(3), z.maxLength(64), z.regex(/^[A-Za-z0-9._@-]+$/));
 
-const RegisterBody = z.object({ username: Username, password: z.string().min(8).max(256) });
-// Any password up to the longest one registration takes: a short one is just wrong (401).
-const LoginBody = z.object({ username: Username, password: z.string().min(1).max(256) });
+const registerBody = bodyOf(
+  z.object({
+    username: Username,
+    password: z.string(rule("must be 8 to 256 characters")).check(z.minLength(8), z.maxLength(256)),
+  }),
+);
+
+const loginBody = bodyOf(
+  z.object({
+    username: Username,
+    // Any password up to the longest one registration takes: a short one is just wrong (401).
+    password: z.string(rule("must be 1 to 256 characters")).check(z.minLength(1), z.maxLength(256)),
+  }),
+);
 
 /** With `ALLOW_REGISTRATION=false` the route does not exist, whatever the body. */
 const registrationOpen = createMiddleware<AppEnv>(async function registrationOpen(c, next) {
@@ -32,8 +41,8 @@ const registrationOpen = createMiddleware<AppEnv>(async function registrationOpe
   await next();
 });
 
-accountRoutes.post("/register", registrationOpen, bodyOf(RegisterBody), async (c) => {
-  const { username, password } = validBody(c, RegisterBody);
+accountRoutes.post("/register", registrationOpen, registerBody, async function register(c) {
+  const { username, password } = c.req.valid("json");
   await countRegistration(c.env, clientInfo(c).ip);
   const now = Date.now();
   const user = {
@@ -48,12 +57,12 @@ accountRoutes.post("/register", registrationOpen, bodyOf(RegisterBody), async (c
   return c.json({ user_id: user.id }, 201);
 });
 
-accountRoutes.post("/login", bodyOf(LoginBody), async (c) => {
-  const { username, password } = validBody(c, LoginBody);
+accountRoutes.post("/login", loginBody, async function login(c) {
+  const { username, password } = c.req.valid("json");
   const config = c.get("config");
   const client = clientInfo(c);
   // Keys first: a server that cannot sign tokens must not count or judge attempts.
-  await loadKeyRing(config.signingKeys);
+  keyRing(c);
 
   const normalized = normalizeUsername(username);
   const guard = new LoginGuard(c.env, normalized, client.ip);

@@ -1,14 +1,14 @@
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { requireAdmin } from "../http/admin-token";
-import { bodyOf, bodyWithoutFields, validBody } from "../http/body";
-import { clientInfo, type AppEnv } from "../http/context";
+import { bodyOf, bodyWithoutFields } from "../http/body";
+import { clientInfo, keyRing, type AppEnv } from "../http/context";
 import { EVENT_TYPES, queryEvents } from "../db/events";
 import { invalidRequest } from "../http/errors";
-import { loadKeyRing } from "../tokens/key-ring";
 import { tokenResponse } from "../http/token-response";
 import { REGISTERED_CLAIMS } from "../tokens/access";
 import { userAuthFor } from "../sessions/lookup";
+import { queryOf, rule } from "../http/validation";
 
 /** `/auth/admin/*`: for the origin's back end, behind `ADMIN_API_TOKEN`. */
 export const adminRoutes = new Hono<AppEnv>();
@@ -17,31 +17,39 @@ export const adminRoutes = new Hono<AppEnv>();
 // fields before authentication.
 
 // "." and ".." could not be named in `/auth/admin/users/:sub/revoke` (URLs drop dot segments).
+const SUB_RULE = 'must be 1 to 256 characters, and not "." or ".."';
 const Sub = z
-  .string()
-  .min(1)
-  .max(256)
-  .refine((sub) => sub !== "." && sub !== "..", 'must not be "." or ".."');
-const ClaimValue = z.union([z.string(), z.number(), z.boolean()]);
+  .string(rule(SUB_RULE))
+  .check(z.minLength(1), z.maxLength(256), z.refine((sub) => sub !== "." && sub !== ".."));
+
+const CLAIM_VALUE = "must be a string, number, boolean or an array of up to 100 of them";
+const ClaimScalar = z.union([z.string(), z.number(), z.boolean()], rule(CLAIM_VALUE));
 const reserved = new Set<string>(REGISTERED_CLAIMS);
 
-const OpenSessionBody = z.object({
-  sub: Sub,
-  claims: z
-    // zod's record drops a `__proto__` key without a word; refuse it instead of losing a claim.
-    .unknown()
-    .refine((claims) => typeof claims !== "object" || claims === null || !Object.hasOwn(claims, "__proto__"), "__proto__ is not a claim name")
-    .pipe(z.record(z.string().min(1).max(128), z.union([ClaimValue, z.array(ClaimValue).max(100)])))
-    .refine((claims) => Object.keys(claims).every((name) => !reserved.has(name)), {
-      message: `must not name a registered claim (${REGISTERED_CLAIMS.join(", ")})`,
-    })
-    .optional(),
-});
+const Claims = z.pipe(
+  // zod's record drops a `__proto__` key without a word; refuse it instead of losing a claim.
+  z.unknown().check(z.refine((claims) => !isObjectWithOwn(claims, "__proto__"), rule("must not name __proto__"))),
+  z
+    .record(
+      z.string(),
+      z.union([ClaimScalar, z.array(ClaimScalar, rule(CLAIM_VALUE)).check(z.maxLength(100))], rule(CLAIM_VALUE)),
+      rule("must be a JSON object"),
+    )
+    .check(
+      z.refine((claims) => Object.keys(claims).every((name) => name.length >= 1 && name.length <= 128), "claim names must be 1 to 128 characters"),
+      z.refine(
+        (claims) => Object.keys(claims).every((name) => !reserved.has(name)),
+        rule(`must not name a registered claim (${REGISTERED_CLAIMS.join(", ")})`),
+      ),
+    ),
+);
 
-adminRoutes.post("/sessions", bodyOf(OpenSessionBody), requireAdmin, async (c) => {
-  const body = validBody(c, OpenSessionBody);
+const openSessionBody = bodyOf(z.object({ sub: Sub, claims: z.optional(Claims) }));
+
+adminRoutes.post("/sessions", openSessionBody, requireAdmin, async function openSession(c) {
+  const body = c.req.valid("json");
   // Keys first: a session whose tokens cannot be signed must not be opened.
-  await loadKeyRing(c.get("config").signingKeys);
+  keyRing(c);
   const issued = await userAuthFor(c.env, body.sub).openSession({
     sub: body.sub,
     claims: body.claims ?? {},
@@ -51,9 +59,9 @@ adminRoutes.post("/sessions", bodyOf(OpenSessionBody), requireAdmin, async (c) =
   return tokenResponse(c, issued, 201);
 });
 
-adminRoutes.post("/users/:sub/revoke", bodyWithoutFields, requireAdmin, async (c) => {
+adminRoutes.post("/users/:sub/revoke", bodyWithoutFields, requireAdmin, async function revokeUser(c) {
   const sub = Sub.safeParse(c.req.param("sub"));
-  if (!sub.success) throw invalidRequest("The user id is not valid.");
+  if (!sub.success) throw invalidRequest(`The user id (sub) in the path ${SUB_RULE}`);
   await userAuthFor(c.env, sub.data).revokeAllSessions({
     event: "admin_revoke",
     sub: sub.data,
@@ -63,16 +71,19 @@ adminRoutes.post("/users/:sub/revoke", bodyWithoutFields, requireAdmin, async (c
   return c.body(null, 204);
 });
 
-const EventsQuery = z.object({
-  sub: Sub.optional(),
-  type: z.enum(EVENT_TYPES).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-});
+const eventsQuery = queryOf(
+  z.object({
+    sub: z.optional(Sub),
+    type: z.optional(z.enum(EVENT_TYPES, rule(`must be one of ${EVENT_TYPES.join(", ")}`))),
+    limit: z._default(
+      z.coerce.number(rule("must be a whole number from 1 to 1000")).check(z.int(), z.minimum(1), z.maximum(1000)),
+      100,
+    ),
+  }),
+);
 
-adminRoutes.get("/events", requireAdmin, async (c) => {
-  const query = EventsQuery.safeParse(c.req.query());
-  if (!query.success) throw invalidRequest(query.error.issues[0]?.message ?? "Bad query.");
-  const events = await queryEvents(c.env.DB, query.data);
+adminRoutes.get("/events", requireAdmin, eventsQuery, async function listEvents(c) {
+  const events = await queryEvents(c.env.DB, c.req.valid("query"));
   c.header("Cache-Control", "no-store");
   return c.json({
     events: events.map((event) => ({
@@ -85,3 +96,7 @@ adminRoutes.get("/events", requireAdmin, async (c) => {
     })),
   });
 });
+
+function isObjectWithOwn(value: unknown, name: string): boolean {
+  return typeof value === "object" && value !== null && Object.hasOwn(value, name);
+}

@@ -1,32 +1,37 @@
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { authenticate, bearerToken, requireAccessToken } from "../http/bearer";
-import { bodyOf, bodyWithoutFields, validBody } from "../http/body";
-import { clientInfo, type AppEnv } from "../http/context";
+import { bodyOf, bodyWithoutFields } from "../http/body";
+import { clientInfo, keyRing, type AppEnv } from "../http/context";
 import { AuthError, invalidGrant, invalidRequest, notFound } from "../http/errors";
-import { loadKeyRing } from "../tokens/key-ring";
 import { clearRefreshCookie, refreshTokenFromCookie } from "../http/refresh-cookie";
 import { tokenResponse } from "../http/token-response";
 import { parseRefreshToken } from "../tokens/refresh";
 import { userAuthFor, userAuthOfToken } from "../sessions/lookup";
 import type { RefreshOutcome } from "../sessions/rpc";
+import { rule } from "../http/validation";
 
 /** Refresh, logout and the caller's own sessions: `/auth/refresh`, `/auth/logout*`, `/auth/sessions*`. */
 export const sessionRoutes = new Hono<AppEnv>();
 
-const RefreshBody = z.object({
-  // RFC 6749 section 6: form requests carry grant_type=refresh_token.
-  grant_type: z.literal("refresh_token").optional(),
-  // No length limit here: an over-long token is simply not ours (invalid_grant); the body limit
-  // bounds it.
-  refresh_token: z.string().optional(),
-});
+// No length limit: an over-long token is simply not ours (invalid_grant); the body limit bounds it.
+const RefreshToken = z.string(rule("must be a single string"));
 
-sessionRoutes.post("/refresh", bodyOf(RefreshBody, { form: true }), async (c) => {
-  const body = validBody(c, RefreshBody);
+const refreshBody = bodyOf(
+  z.object({
+    // RFC 6749 section 6: form requests carry grant_type=refresh_token.
+    grant_type: z.optional(z.literal("refresh_token", rule("must be refresh_token"))),
+    refresh_token: z.optional(RefreshToken),
+  }),
+  { form: true },
+);
+
+sessionRoutes.post("/refresh", refreshBody, async function refresh(c) {
+  const body = c.req.valid("json");
   const presented = body.refresh_token ?? refreshTokenFromCookie(c);
   if (!presented) throw invalidRequest("refresh_token is required.");
-  await loadKeyRing(c.get("config").signingKeys);
+  // Keys first: a refresh whose new access token cannot be signed must not spend the refresh token.
+  keyRing(c);
 
   const token = parseRefreshToken(presented);
   const stub = token && userAuthOfToken(c.env, token);
@@ -39,10 +44,10 @@ sessionRoutes.post("/refresh", bodyOf(RefreshBody, { form: true }), async (c) =>
   return tokenResponse(c, outcome.session);
 });
 
-const LogoutBody = z.object({ refresh_token: z.string().optional() });
+const logoutBody = bodyOf(z.object({ refresh_token: z.optional(RefreshToken) }));
 
-sessionRoutes.post("/logout", bodyOf(LogoutBody), async (c) => {
-  const body = validBody(c, LogoutBody);
+sessionRoutes.post("/logout", logoutBody, async function logout(c) {
+  const body = c.req.valid("json");
   const client = clientInfo(c);
   const presented = body.refresh_token ?? (bearerToken(c) === null ? refreshTokenFromCookie(c) : null);
 
@@ -64,7 +69,7 @@ sessionRoutes.post("/logout", bodyOf(LogoutBody), async (c) => {
   return c.body(null, 204);
 });
 
-sessionRoutes.post("/logout-all", bodyWithoutFields, requireAccessToken, async (c) => {
+sessionRoutes.post("/logout-all", bodyWithoutFields, requireAccessToken, async function logoutAll(c) {
   const claims = c.get("auth");
   await userAuthFor(c.env, claims.sub).revokeAllSessions({
     event: "logout_all",
@@ -76,7 +81,7 @@ sessionRoutes.post("/logout-all", bodyWithoutFields, requireAccessToken, async (
   return c.body(null, 204);
 });
 
-sessionRoutes.get("/sessions", requireAccessToken, async (c) => {
+sessionRoutes.get("/sessions", requireAccessToken, async function listSessions(c) {
   const claims = c.get("auth");
   // From the user's own Durable Object, not D1: a user always sees their own writes, and the
   // listing keeps working while D1 is away.
@@ -95,7 +100,7 @@ sessionRoutes.get("/sessions", requireAccessToken, async (c) => {
   });
 });
 
-sessionRoutes.delete("/sessions/:id", bodyWithoutFields, requireAccessToken, async (c) => {
+sessionRoutes.delete("/sessions/:id", bodyWithoutFields, requireAccessToken, async function revokeOwnSession(c) {
   const claims = c.get("auth");
   const revoked = await userAuthFor(c.env, claims.sub).revokeSession({
     sessionId: c.req.param("id"),

@@ -1,10 +1,18 @@
 import { importJWK, type JWK } from "jose";
 import { misconfigured } from "../http/errors";
 
-/** The algorithms an operator may sign with (DESIGN.md: ES256 by default, EdDSA allowed). */
+/** The algorithms an operator may sign with (docs/api.md: ES256 by default, EdDSA allowed). */
 export type SigningAlgorithm = "ES256" | "EdDSA";
 
+/** A public key that verifies the tokens signed under its `kid`. */
 export interface VerificationKey {
+  kid: string;
+  alg: SigningAlgorithm;
+  key: CryptoKey;
+}
+
+/** The private key that signs new tokens, under its `kid`. It never verifies: `byKid` holds its public half. */
+export interface SigningKey {
   kid: string;
   alg: SigningAlgorithm;
   key: CryptoKey;
@@ -12,7 +20,7 @@ export interface VerificationKey {
 
 /** The imported `SIGNING_KEYS`: the first key signs, every key verifies. */
 export interface KeyRing {
-  signer: VerificationKey;
+  signer: SigningKey;
   byKid: Map<string, VerificationKey>;
   algorithms: SigningAlgorithm[];
   /** The public halves, as served at `/.well-known/jwks.json`. */
@@ -29,12 +37,10 @@ const PRIVATE_MEMBERS = new Set(["d", "p", "q", "dp", "dq", "qi", "oth", "k"]);
 let cached: { raw: string; ring: Promise<KeyRing> } | null = null;
 
 /**
- * Imports the `SIGNING_KEYS` secret once per isolate. Throws 503 `server_misconfigured` naming
- * `SIGNING_KEYS` when it is unset or unusable: without keys the gateway can neither issue nor
- * verify a token, and it says how to make them.
+ * Imports the `SIGNING_KEYS` secret once per isolate. Rejects with 503 `server_misconfigured`
+ * naming `SIGNING_KEYS`, and saying how to make keys, when it is unusable.
  */
-export function loadKeyRing(raw: string | null): Promise<KeyRing> {
-  if (raw === null) return Promise.reject(misconfigured(`SIGNING_KEYS is not set. ${HOW_TO_MAKE_KEYS}`));
+export function loadKeyRing(raw: string): Promise<KeyRing> {
   if (cached?.raw !== raw) {
     const ring = importKeyRing(raw);
     // A failed import is cached too: the secret cannot change within an isolate, so importing
@@ -43,6 +49,12 @@ export function loadKeyRing(raw: string | null): Promise<KeyRing> {
   }
   return cached.ring;
 }
+
+/**
+ * 503 `server_misconfigured` for a request that must issue or verify a token while `SIGNING_KEYS`
+ * is unset: without keys the gateway can do neither, and it says how to make them.
+ */
+export const signingKeysNotSet = () => misconfigured(`SIGNING_KEYS is not set. ${HOW_TO_MAKE_KEYS}`);
 
 async function importKeyRing(raw: string): Promise<KeyRing> {
   const bad = (problem: string) => misconfigured(`SIGNING_KEYS ${problem} ${HOW_TO_MAKE_KEYS}`);
@@ -55,6 +67,7 @@ async function importKeyRing(raw: string): Promise<KeyRing> {
   const jwks = Array.isArray(parsed) ? parsed : (parsed as { keys?: unknown } | null)?.keys;
   if (!Array.isArray(jwks) || jwks.length === 0) throw bad('must be a JWK set {"keys":[...]} with at least one key.');
 
+  let signer: SigningKey | undefined;
   const byKid = new Map<string, VerificationKey>();
   const published: JWK[] = [];
   for (const [index, entry] of jwks.entries()) {
@@ -69,8 +82,9 @@ async function importKeyRing(raw: string): Promise<KeyRing> {
     const publicJwk = Object.fromEntries(Object.entries(jwk).filter(([name]) => !PRIVATE_MEMBERS.has(name))) as JWK;
     let key: CryptoKey;
     try {
-      // Only the first key signs; the others are imported from their public halves.
-      key = (await importJWK(index === 0 ? { ...jwk, alg } : { ...publicJwk, alg }, alg)) as CryptoKey;
+      // Every key verifies with its public half; only the first one's private half is imported, to sign.
+      key = (await importJWK({ ...publicJwk, alg }, alg)) as CryptoKey;
+      if (index === 0) signer = { kid: jwk.kid, alg, key: (await importJWK({ ...jwk, alg }, alg)) as CryptoKey };
     } catch {
       throw bad(`key "${jwk.kid}" could not be imported.`);
     }
@@ -78,15 +92,10 @@ async function importKeyRing(raw: string): Promise<KeyRing> {
     published.push({ ...publicJwk, alg, use: "sig" });
   }
 
-  const verificationKeys = [...byKid.values()];
-  const signing = verificationKeys[0]!;
-  // The signing key object is private; verification uses the public half of it.
-  const signerPublic = { ...signing, key: (await importJWK({ ...published[0]!, alg: signing.alg }, signing.alg)) as CryptoKey };
-  byKid.set(signing.kid, signerPublic);
   return {
-    signer: signing,
+    signer: signer!,
     byKid,
-    algorithms: [...new Set(verificationKeys.map((entry) => entry.alg))],
+    algorithms: [...new Set([...byKid.values()].map((entry) => entry.alg))],
     jwks: { keys: published },
   };
 }
