@@ -16,15 +16,21 @@ export const adminRoutes = new Hono<AppEnv>();
 // Each route runs requireAdmin after its body checks: the contract checks size, media type and
 // fields before authentication.
 
-// "." and ".." could not be named in `/auth/admin/users/:sub/revoke` (URLs drop dot segments).
-const SUB_RULE = 'must be 1 to 256 characters, and not "." or ".."';
-const Sub = z
-  .string(rule(SUB_RULE))
-  .check(z.minLength(1), z.maxLength(256), z.refine((sub) => sub !== "." && sub !== ".."));
+// A user id becomes the X-Auth-User header and the name of the user's Durable Object: 1 to 255
+// printable ASCII characters (OpenID Connect's limit), so no space, control character or
+// non-ASCII byte can turn it into another user's id or a broken header. "." and ".." could not be
+// named in `/auth/admin/users/:sub/revoke` (URLs drop dot segments).
+const SUB_RULE = 'must be 1 to 255 printable ASCII characters (no spaces), and not "." or ".."';
+const Sub = z.string(rule(SUB_RULE)).check(z.regex(/^[!-~]{1,255}$/), z.refine((sub) => sub !== "." && sub !== ".."));
 
 const CLAIM_VALUE = "must be a string, number, boolean or an array of up to 100 of them";
 const ClaimScalar = z.union([z.string(), z.number(), z.boolean()], rule(CLAIM_VALUE));
-const reserved = new Set<string>(REGISTERED_CLAIMS);
+// `cnf` is set by the gateway itself for sender-constrained (DPoP) sessions.
+const RESERVED_CLAIMS = [...REGISTERED_CLAIMS, "cnf"];
+const reserved = new Set<string>(RESERVED_CLAIMS);
+// Every access token of the session carries the claims: bounded so that a token always stays
+// well under the verifier's size cap.
+const MAX_CLAIMS_BYTES = 4096;
 
 const Claims = z.pipe(
   // zod's record drops a `__proto__` key without a word; refuse it instead of losing a claim.
@@ -39,7 +45,11 @@ const Claims = z.pipe(
       z.refine((claims) => Object.keys(claims).every((name) => name.length >= 1 && name.length <= 128), "claim names must be 1 to 128 characters"),
       z.refine(
         (claims) => Object.keys(claims).every((name) => !reserved.has(name)),
-        rule(`must not name a registered claim (${REGISTERED_CLAIMS.join(", ")})`),
+        rule(`must not name a registered claim (${RESERVED_CLAIMS.join(", ")})`),
+      ),
+      z.refine(
+        (claims) => new TextEncoder().encode(JSON.stringify(claims)).byteLength <= MAX_CLAIMS_BYTES,
+        rule(`must be at most ${MAX_CLAIMS_BYTES} bytes of JSON`),
       ),
     ),
 );
