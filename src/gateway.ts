@@ -18,7 +18,10 @@ export async function gateway(c: AppContext): Promise<Response> {
     if (name.replace(/[_.]/g, "-").startsWith("x-auth-")) headers.delete(name);
   }
 
-  if (!isPublicPath(url.pathname, config.publicPathPrefixes)) {
+  // Both the path as the client sent it and the one that is forwarded must be public: the
+  // runtime's URL parser resolves dot segments and backslashes, a proxy in front may not.
+  const isPublic = isPublicPath(rawPathOf(c.req.url), config.publicPathPrefixes) && isPublicPath(url.pathname, config.publicPathPrefixes);
+  if (!isPublic) {
     const claims = await authenticate(c);
     headers.set("X-Auth-User", claims.sub);
     headers.set("X-Auth-Session", claims.sid);
@@ -59,10 +62,28 @@ export async function gateway(c: AppContext): Promise<Response> {
 /**
  * Whether `path` falls under one of the public prefixes, matched on whole segments: `/public`
  * covers `/public` and `/public/x`, not `/publicity`. Prefixes arrive without a trailing slash.
+ * Only a plain path can be public (see `isPlainPath`).
  */
 export function isPublicPath(path: string, prefixes: string[]): boolean {
-  // An encoded `/`, `\` or `.` could resolve differently at an origin that decodes before it
-  // normalises (`/public/..%2fadmin`): such a path is never public, so it needs a token.
-  if (/%(2f|5c|2e)/i.test(path)) return false;
+  if (!isPlainPath(path)) return false;
   return prefixes.some((prefix) => prefix === "" || path === prefix || path.startsWith(`${prefix}/`));
+}
+
+// Servers disagree about what a path that is not plain means: Java servlet containers drop
+// `;...` path parameters (`/public/..;/admin` is `/admin` to Tomcat), Windows servers read `\`
+// as `/`, some proxies merge `//` or resolve dot segments, and origins that decode before they
+// normalise turn `%2f`, `%5c`, `%2e` or `%3b` into the real thing. Whatever such a path means at
+// the origin, it needs a token.
+function isPlainPath(path: string): boolean {
+  if (/[;\\]|\/\/|%(2f|5c|2e|3b)/i.test(path)) return false;
+  return !path.split("/").some((segment) => segment === "." || segment === "..");
+}
+
+// The path of the request URL as it reached the worker, before `new URL()` resolves anything.
+function rawPathOf(url: string): string {
+  const afterScheme = url.indexOf("//");
+  const start = url.indexOf("/", afterScheme === -1 ? 0 : afterScheme + 2);
+  if (start === -1) return "/";
+  const end = url.slice(start).search(/[?#]/);
+  return end === -1 ? url.slice(start) : url.slice(start, start + end);
 }

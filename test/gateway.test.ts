@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { importJWK, SignJWT, type JWK } from "jose";
 import { describe, expect, it } from "vitest";
-import { bearer, call, openSession, uniqueSub, type Vars } from "./helpers";
+import { bearer, call, callAsSent, openSession, uniqueSub, type Vars } from "./helpers";
 
 /** A request as the recording origin (test/origin-server.mjs) received it. */
 interface Recorded {
@@ -326,6 +326,41 @@ describe("gateway: PUBLIC_PATH_PREFIXES", () => {
       expect(response.status, path).toBe(401);
     }
     expect(await origin.requests()).toEqual([]);
+  });
+
+  it("asks for a token when a public path holds a semicolon, an empty segment or an encoded semicolon", async () => {
+    const origin = recordingOrigin();
+    // Java servlet containers read `/public/..;/private/admin` as `/private/admin`.
+    for (const path of ["/public/..;/private/admin", "/public/x;jsessionid=1", "/public/.;/admin", "/public//admin", "/public/..%3b/admin", "/public/%3B/x"]) {
+      const response = await call(path, {}, publicVars(origin));
+      expect(response.status, path).toBe(401);
+    }
+    expect(await origin.requests()).toEqual([]);
+  });
+
+  it("asks for a token when a public path arrives with dot segments or backslashes the runtime did not normalise", async () => {
+    const origin = recordingOrigin();
+    const rawPaths = ["/public/../private/admin", "/public/./x", "/public/x/..", "/public/.%2e/admin", "/public\\..\\admin", "/public/x\\y", "/public/..;/admin"];
+    for (const path of rawPaths) {
+      const response = await callAsSent(path, {}, publicVars(origin));
+      expect(response.status, path).toBe(401);
+    }
+    expect(await origin.requests()).toEqual([]);
+  });
+
+  it("still lets plain public paths through when the runtime passes the path as sent", async () => {
+    const origin = recordingOrigin();
+    for (const path of ["/public", "/public/", "/public/x/y.txt", "/docs/a..b/.well", "/public/x?next=/a/../b;c"]) {
+      const response = await callAsSent(path, {}, publicVars(origin));
+      expect(response.status, path).toBe(200);
+    }
+    expect((await origin.requests()).map((entry) => `${entry.path}${entry.search}`)).toEqual([
+      "/public",
+      "/public/",
+      "/public/x/y.txt",
+      "/docs/a..b/.well",
+      "/public/x?next=/a/../b;c",
+    ]);
   });
 
   it("still strips client X-Auth-* headers on public paths and adds no identity", async () => {
