@@ -167,6 +167,21 @@ describe("gateway: forwarding a verified request to the origin", () => {
     expect(Object.fromEntries(authHeaders)).toEqual({ "x-auth-user": sub, "x-auth-session": session_id });
   });
 
+  it("removes X-Original-URL and X-Rewrite-URL, which an origin might route on instead of the path", async () => {
+    const origin = recordingOrigin();
+    const { access_token } = await session();
+    const overrides = { "X-Original-URL": "/admin", "x-rewrite-url": "/admin", X_Original_URL: "/admin", "X.Rewrite.URL": "/admin" };
+    const verified = await call("/api/x", { headers: { ...bearer(access_token), ...overrides } }, { ORIGIN_URL: origin.url });
+    expect(verified.status).toBe(200);
+    const open = await call("/public/x", { headers: overrides }, { ORIGIN_URL: origin.url, PUBLIC_PATH_PREFIXES: "/public" });
+    expect(open.status).toBe(200);
+    const received = await origin.requests();
+    expect(received).toHaveLength(2);
+    for (const entry of received) {
+      expect(Object.keys(entry.headers).filter((name) => /original|rewrite/.test(name)), entry.path).toEqual([]);
+    }
+  });
+
   it("forwards the Authorization header by default", async () => {
     const origin = recordingOrigin();
     const { access_token } = await session();
