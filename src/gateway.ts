@@ -1,15 +1,16 @@
-import { authenticate } from "./http/bearer";
+import { authenticate, bearerToken } from "./http/bearer";
 import type { AppContext } from "./http/context";
 import { AuthError } from "./http/errors";
+import type { AccessClaims } from "./tokens/access";
 
 const URL_OVERRIDE_HEADERS = new Set(["x-original-url", "x-rewrite-url"]);
 
 /**
- * The gateway for every path that is not the gateway's own: verifies the access token (unless the
- * path is public), strips any `X-Auth-*`, `X-Original-URL` or `X-Rewrite-URL` header the client
- * sent, adds `X-Auth-User` and `X-Auth-Session`, and forwards the request to `ORIGIN_URL` with
- * method, path, query and body intact. Without `ORIGIN_URL`, a built-in echo origin answers with
- * what it would have forwarded.
+ * The gateway for every path that is not the gateway's own: verifies the access token (optional
+ * on a public path, where one that does not verify is dropped), strips any `X-Auth-*`,
+ * `X-Original-URL` or `X-Rewrite-URL` header the client sent, adds `X-Auth-User` and
+ * `X-Auth-Session`, and forwards the request to `ORIGIN_URL` with method, path, query and body
+ * intact. Without `ORIGIN_URL`, a built-in echo origin answers with what it would have forwarded.
  */
 export async function gateway(c: AppContext): Promise<Response> {
   const config = c.get("config");
@@ -26,11 +27,15 @@ export async function gateway(c: AppContext): Promise<Response> {
 
   // Both the path as the client sent it and the one that is forwarded must be public: the
   // runtime's URL parser resolves dot segments and backslashes, a proxy in front may not.
-  const isPublic = isPublicPath(rawPathOf(c.req.url), config.publicPathPrefixes) && isPublicPath(url.pathname, config.publicPathPrefixes);
-  if (!isPublic) {
-    const claims = await authenticate(c);
+  const prefixes = config.publicPathPrefixes;
+  const isPublic = isPublicPath(rawPathOf(c.req.url), prefixes) && isPublicPath(url.pathname, prefixes);
+  const claims = isPublic ? await optionalIdentity(c) : await authenticate(c);
+  if (claims) {
     headers.set("X-Auth-User", claims.sub);
     headers.set("X-Auth-Session", claims.sid);
+  } else if (bearerToken(c) !== null) {
+    // A public path forwards no token the gateway did not verify: the origin might trust it.
+    headers.delete("Authorization");
   }
   if (!config.forwardAuthorization) headers.delete("Authorization");
   headers.delete("Host");
@@ -62,6 +67,20 @@ export async function gateway(c: AppContext): Promise<Response> {
   } catch (error) {
     console.warn(`origin unreachable: ${(error as Error).message}`);
     throw new AuthError("bad_gateway", 502, "The origin could not be reached.");
+  }
+}
+
+/**
+ * On a public path a Bearer token is optional: the caller's claims when it verifies, null when
+ * there is none or it does not verify (expired, forged, malformed, or no keys to check it with).
+ */
+async function optionalIdentity(c: AppContext): Promise<AccessClaims | null> {
+  if (bearerToken(c) === null) return null;
+  try {
+    return await authenticate(c);
+  } catch (error) {
+    if (error instanceof AuthError) return null;
+    throw error;
   }
 }
 

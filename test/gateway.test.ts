@@ -378,6 +378,63 @@ describe("gateway: PUBLIC_PATH_PREFIXES", () => {
     ]);
   });
 
+  it("names the caller on a public path when a valid access token comes along", async () => {
+    const origin = recordingOrigin();
+    const { sub, access_token, session_id } = await session();
+    const response = await call("/public/feed", { headers: { ...bearer(access_token), "X-Auth-User": "admin" } }, publicVars(origin));
+    expect(response.status).toBe(200);
+    const [received] = await origin.requests();
+    expect(received!.headers["x-auth-user"]).toBe(sub);
+    expect(received!.headers["x-auth-session"]).toBe(session_id);
+    expect(received!.headers.authorization).toBe(`Bearer ${access_token}`);
+  });
+
+  it("drops an access token that does not verify on a public path and forwards the request without identity", async () => {
+    const origin = recordingOrigin();
+    const { access_token } = await session();
+    const [header, payload, signature] = access_token.split(".");
+    const forged = `${header}.${payload}.${signature!.startsWith("A") ? "B" : "A"}${signature!.slice(1)}`;
+    const now = Math.floor(Date.now() / 1000);
+    const expired = await signedWithTestKey({
+      iss: env.ISSUER,
+      aud: env.AUDIENCE,
+      sub: uniqueSub("gw"),
+      sid: crypto.randomUUID(),
+      jti: crypto.randomUUID(),
+      iat: now - 400,
+      exp: now - 100,
+    });
+    const authorizations = [`Bearer ${forged}`, `Bearer ${expired}`, "Bearer not-a-jwt", "Bearer a b", "bearer   "];
+    for (const authorization of authorizations) {
+      const response = await call("/public/feed", { headers: { Authorization: authorization } }, publicVars(origin));
+      expect(response.status, authorization).toBe(200);
+    }
+    const received = await origin.requests();
+    expect(received).toHaveLength(authorizations.length);
+    for (const entry of received) {
+      expect(entry.headers).not.toHaveProperty("authorization");
+      expect(Object.keys(entry.headers).filter((name) => name.startsWith("x-auth-"))).toEqual([]);
+    }
+  });
+
+  it("drops an access token on a public path when no signing keys are set, instead of failing", async () => {
+    const origin = recordingOrigin();
+    const { access_token } = await session();
+    const response = await call("/public/feed", { headers: bearer(access_token) }, { ...publicVars(origin), SIGNING_KEYS: "" });
+    expect(response.status).toBe(200);
+    const [received] = await origin.requests();
+    expect(received!.headers).not.toHaveProperty("authorization");
+    expect(received!.headers).not.toHaveProperty("x-auth-user");
+  });
+
+  it("leaves another scheme's credentials on a public path to the origin", async () => {
+    const origin = recordingOrigin();
+    const response = await call("/public/feed", { headers: { Authorization: "Basic dXNlcjpwYXNz" } }, publicVars(origin));
+    expect(response.status).toBe(200);
+    const [received] = await origin.requests();
+    expect(received!.headers.authorization).toBe("Basic dXNlcjpwYXNz");
+  });
+
   it("still strips client X-Auth-* headers on public paths and adds no identity", async () => {
     const origin = recordingOrigin();
     const response = await call(
