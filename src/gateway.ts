@@ -1,6 +1,7 @@
 import { authenticate, bearerToken } from "./http/bearer";
 import type { AppContext } from "./http/context";
 import { AuthError } from "./http/errors";
+import { LEGACY_REFRESH_COOKIE_NAME, REFRESH_COOKIE_NAME } from "./http/refresh-cookie-name";
 import type { AccessClaims } from "./tokens/access";
 
 const URL_OVERRIDE_HEADERS = new Set(["x-original-url", "x-rewrite-url"]);
@@ -39,6 +40,7 @@ export async function gateway(c: AppContext): Promise<Response> {
   }
   if (!config.forwardAuthorization) headers.delete("Authorization");
   headers.delete("Host");
+  withoutRefreshCookie(headers);
 
   if (config.originUrl === null) {
     return c.json({
@@ -57,8 +59,9 @@ export async function gateway(c: AppContext): Promise<Response> {
   target.search = url.search;
   target.hash = "";
   const hasBody = c.req.method !== "GET" && c.req.method !== "HEAD";
+  let response: Response;
   try {
-    return await fetch(target, {
+    response = await fetch(target, {
       method: c.req.method,
       headers,
       body: hasBody ? c.req.raw.body : null,
@@ -68,6 +71,48 @@ export async function gateway(c: AppContext): Promise<Response> {
     console.warn(`origin unreachable: ${(error as Error).message}`);
     throw new AuthError("bad_gateway", 502, "The origin could not be reached.");
   }
+  return withoutRefreshSetCookie(response);
+}
+
+// The refresh cookie is between the browser and the gateway, whether or not REFRESH_COOKIE is
+// on: an origin that could read it could refresh as the user, one that could set it could plant a
+// token of its choosing (session fixation).
+function isRefreshCookieName(name: string): boolean {
+  const lower = name.trim().toLowerCase();
+  return lower === REFRESH_COOKIE_NAME.toLowerCase() || lower === LEGACY_REFRESH_COOKIE_NAME;
+}
+
+/** Removes the refresh cookie from the `Cookie` header; leaves a header without it as it was. */
+function withoutRefreshCookie(headers: Headers): void {
+  const cookie = headers.get("Cookie");
+  if (cookie === null) return;
+  // `;` separates cookies (RFC 6265 section 5.4); `,` too where a proxy joined several headers.
+  const pairs = cookie.split(/[;,]/);
+  const kept = pairs.filter((pair) => !isRefreshCookieName(pair.split("=", 1)[0]!));
+  if (kept.length === pairs.length) return;
+  const joined = kept.map((pair) => pair.trim()).filter((pair) => pair !== "").join("; ");
+  if (joined === "") headers.delete("Cookie");
+  else headers.set("Cookie", joined);
+}
+
+/** The origin's response without any `Set-Cookie` for the refresh cookie. */
+function withoutRefreshSetCookie(response: Response): Response {
+  const setCookies = response.headers.getSetCookie();
+  const kept = setCookies.filter((setCookie) => !isRefreshCookieName(setCookieName(setCookie)));
+  if (kept.length === setCookies.length) return response;
+  const headers = new Headers(response.headers);
+  headers.delete("Set-Cookie");
+  for (const setCookie of kept) headers.append("Set-Cookie", setCookie);
+  // `webSocket` keeps an upgraded (101) response usable.
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers, webSocket: response.webSocket });
+}
+
+// A nameless cookie (`=__Host-refresh_token=x`) comes back from some browsers as
+// `__Host-refresh_token=x`, so its value's name counts too.
+function setCookieName(setCookie: string): string {
+  const pair = setCookie.split(";", 1)[0]!;
+  const [name, ...value] = pair.split("=");
+  return name!.trim() === "" && value.length > 1 ? value[0]! : name!;
 }
 
 /**

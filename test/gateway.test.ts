@@ -449,6 +449,59 @@ describe("gateway: PUBLIC_PATH_PREFIXES", () => {
   });
 });
 
+describe("gateway: the refresh cookie stays between the browser and the gateway", () => {
+  const browserCookies = "theme=dark; __Host-refresh_token=rt1.current; refresh_token=rt1.old; lang=en";
+
+  it.each(["true", "false"])("never shows the origin a refresh cookie the browser sent (REFRESH_COOKIE=%s)", async (refreshCookie) => {
+    const origin = recordingOrigin();
+    const { access_token } = await session();
+    const vars = { ORIGIN_URL: origin.url, PUBLIC_PATH_PREFIXES: "/public", REFRESH_COOKIE: refreshCookie };
+    expect((await call("/api/x", { headers: { ...bearer(access_token), Cookie: browserCookies } }, vars)).status).toBe(200);
+    expect((await call("/public/x", { headers: { Cookie: browserCookies } }, vars)).status).toBe(200);
+    expect((await call("/public/x", { headers: { Cookie: "__Host-refresh_token=rt1.current" } }, vars)).status).toBe(200);
+    const received = await origin.requests();
+    expect(received.map((entry) => entry.headers.cookie)).toEqual(["theme=dark; lang=en", "theme=dark; lang=en", undefined]);
+  });
+
+  it("leaves a Cookie header without a refresh cookie exactly as sent", async () => {
+    const origin = recordingOrigin();
+    const { access_token } = await session();
+    const cookie = "theme=dark;lang=en; my_refresh_token=kept";
+    expect((await call("/api/x", { headers: { ...bearer(access_token), Cookie: cookie } }, { ORIGIN_URL: origin.url })).status).toBe(200);
+    const [received] = await origin.requests();
+    expect(received!.headers.cookie).toBe(cookie);
+  });
+
+  it.each(["true", "false"])("never lets the origin set or clear the refresh cookie (REFRESH_COOKIE=%s)", async (refreshCookie) => {
+    const origin = recordingOrigin();
+    const { access_token } = await session();
+    const fromOrigin = [
+      "__Host-refresh_token=planted; Path=/; Secure; HttpOnly",
+      "refresh_token=planted; Path=/auth",
+      "__Host-refresh_token=; Max-Age=0; Path=/; Secure",
+      // A nameless cookie that a browser would send back as `__Host-refresh_token=planted`.
+      "=__Host-refresh_token=planted; Path=/",
+      "cart=3; Path=/",
+    ];
+    const response = await call(
+      "/api/x",
+      { headers: { ...bearer(access_token), "X-Test-Set-Cookie": JSON.stringify(fromOrigin), "X-Test-Status": "201" } },
+      { ORIGIN_URL: origin.url, REFRESH_COOKIE: refreshCookie },
+    );
+    expect(response.status).toBe(201);
+    expect(response.headers.getSetCookie()).toEqual(["origin=1; Path=/", "cart=3; Path=/"]);
+    expect(response.headers.get("X-Origin")).toBe("test-origin");
+    expect(await response.text()).toBe("origin saw GET /api/x");
+  });
+
+  it("shows no refresh cookie in the echo origin's forwarded headers", async () => {
+    const { access_token } = await session();
+    const response = await call("/api/echo", { headers: { ...bearer(access_token), Cookie: browserCookies } });
+    const echo = (await response.json()) as { headers: Record<string, string> };
+    expect(echo.headers.cookie).toBe("theme=dark; lang=en");
+  });
+});
+
 describe("gateway: built-in echo origin", () => {
   it("answers 200 with the method, path, query and the headers it would have forwarded when ORIGIN_URL is unset", async () => {
     const { sub, access_token, session_id } = await session();
