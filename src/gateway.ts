@@ -46,7 +46,7 @@ export async function gateway(c: AppContext): Promise<Response> {
     return c.json({
       method: c.req.method,
       path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
+      query: queryOf(url.searchParams),
       headers: Object.fromEntries(headers),
     });
   }
@@ -113,6 +113,17 @@ function setCookieName(setCookie: string): string {
   const pair = setCookie.split(";", 1)[0]!;
   const [name, ...value] = pair.split("=");
   return name!.trim() === "" && value.length > 1 ? value[0]! : name!;
+}
+
+/** The echo origin's `query`: each key maps to its value, or to all its values in order when repeated. */
+function queryOf(params: URLSearchParams): Record<string, string | string[]> {
+  // `fromEntries` defines own properties, so a key named `__proto__` is echoed like any other.
+  return Object.fromEntries(
+    [...new Set(params.keys())].map((key) => {
+      const values = params.getAll(key);
+      return [key, values.length === 1 ? values[0]! : values];
+    }),
+  );
 }
 
 /**

@@ -519,6 +519,19 @@ describe("gateway: built-in echo origin", () => {
     expect(echo.headers.authorization).toBe(`Bearer ${access_token}`);
   });
 
+  it("echoes every value of a repeated query key, in order", async () => {
+    const { access_token } = await session();
+    const response = await call("/api/echo?x=1&y=only&x=3&x=&z=%20a&__proto__=p", { headers: bearer(access_token) });
+    expect(response.status).toBe(200);
+    const echo = (await response.json()) as { query: Record<string, unknown> };
+    expect(Object.entries(echo.query)).toEqual([
+      ["x", ["1", "3", ""]],
+      ["y", "only"],
+      ["z", " a"],
+      ["__proto__", "p"],
+    ]);
+  });
+
   it("still requires a token in front of the echo origin", async () => {
     const response = await call("/api/echo");
     expect(response.status).toBe(401);
