@@ -45,6 +45,17 @@ const BAD_VALUES: Array<[keyof Env, string]> = [
   ["ORIGIN_URL", "ftp://files.example.com"],
   ["PUBLIC_PATH_PREFIXES", "/public, docs"],
   ["ALLOWED_ORIGINS", "app.example.com"],
+  ["ALLOWED_ORIGINS", "https://app.example.com, localhost:3000"],
+  ["ALLOWED_ORIGINS", "null"],
+  ["ALLOWED_ORIGINS", "*"],
+  ["ALLOWED_ORIGINS", "https://*.example.com"],
+  ["ALLOWED_ORIGINS", "ftp://app.example.com"],
+  ["ALLOWED_ORIGINS", "https://app.example.com/app"],
+  ["ALLOWED_ORIGINS", "https://app.example.com/?x=1"],
+  ["ALLOWED_ORIGINS", "https://app.example.com#top"],
+  ["ALLOWED_ORIGINS", "https://user@app.example.com"],
+  ["ALLOWED_ORIGINS", "https:app.example.com"],
+  ["ALLOWED_ORIGINS", "https://"],
   ["SIGNING_KEYS", "{not json"],
   ["SIGNING_KEYS", JSON.stringify({ keys: [publicOnly(testKeys[0]!), testKeys[1]] })],
   ["SIGNING_KEYS", JSON.stringify({ keys: [] })],
@@ -83,6 +94,22 @@ describe("a bad configuration value", () => {
     const text = await response.text();
     expect(text).not.toContain(testKeys[0]!.x!);
     expect(text).not.toContain(testKeys[0]!.d!);
+  });
+});
+
+describe("ALLOWED_ORIGINS", () => {
+  it("takes full origins, with a port or a trailing slash, and allows exactly those", async () => {
+    const vars: Vars = { ALLOWED_ORIGINS: "http://localhost:3000/, https://App.Example.com:8443, https://admin.example.com:443" };
+    const preflight = (origin: string) =>
+      call("/auth/refresh", { method: "OPTIONS", headers: { Origin: origin, "Access-Control-Request-Method": "POST" } }, vars);
+    for (const origin of ["http://localhost:3000", "https://app.example.com:8443", "https://admin.example.com"]) {
+      const response = await preflight(origin);
+      expect(response.status, origin).toBe(204);
+      expect(response.headers.get("Access-Control-Allow-Origin"), origin).toBe(origin);
+    }
+    for (const origin of ["https://localhost:3000", "http://localhost:3001", "https://app.example.com", "null"]) {
+      expect((await preflight(origin)).headers.get("Access-Control-Allow-Origin"), origin).toBeNull();
+    }
   });
 });
 
