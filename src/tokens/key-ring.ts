@@ -1,7 +1,7 @@
 import { importJWK, type JWK } from "jose";
 import { misconfigured } from "../http/errors";
 
-/** The algorithms an operator may sign with (DESIGN.md: ES256 by default, EdDSA allowed). */
+/** The algorithms an operator may sign with: ES256 by default, EdDSA allowed. */
 export type SigningAlgorithm = "ES256" | "EdDSA";
 
 export interface VerificationKey {
