@@ -137,8 +137,14 @@ function buildConfig(env: Env): Config {
   });
 
   const allowedOrigins = list("ALLOWED_ORIGINS").map((entry) => {
-    if (!URL.canParse(entry)) throw new BadVariable("ALLOWED_ORIGINS", `entries must be origins like https://app.example.com, got "${entry}".`);
-    return new URL(entry).origin;
+    const origin = fullOrigin(entry);
+    if (origin === null) {
+      throw new BadVariable(
+        "ALLOWED_ORIGINS",
+        `entries must be full origins like https://app.example.com or http://localhost:3000 (scheme, host, optional port), got "${entry}".`,
+      );
+    }
+    return origin;
   });
 
   return {
@@ -172,4 +178,18 @@ function buildConfig(env: Env): Config {
     signingKeys: text("SIGNING_KEYS", "") || null,
     adminApiToken: text("ADMIN_API_TOKEN", "") || null,
   };
+}
+
+// Scheme, `//`, host and optional port, and at most a trailing `/`: no path, query, fragment or
+// userinfo. `new URL()` alone would take `localhost:3000` as a URL of scheme `localhost:` whose
+// origin is the string "null", which is exactly what a sandboxed page sends as its Origin.
+const ORIGIN_SHAPE = /^https?:\/\/[^/?#@\\\s]+\/?$/i;
+// After `new URL()`: a DNS name (IDN already in punycode), an IPv4 or a bracketed IPv6 address.
+const HOSTNAME = /^(?:[a-z0-9_-]+\.)*[a-z0-9_-]+$|^\[[0-9a-f:.]+\]$/;
+
+/** The origin an `ALLOWED_ORIGINS` entry names, as browsers send it in `Origin`; null when it is not one. */
+function fullOrigin(entry: string): string | null {
+  if (!ORIGIN_SHAPE.test(entry) || !URL.canParse(entry)) return null;
+  const url = new URL(entry);
+  return HOSTNAME.test(url.hostname) ? url.origin : null;
 }

@@ -1,10 +1,15 @@
-import { authenticate } from "./http/bearer";
+import { authenticate, bearerToken } from "./http/bearer";
 import type { AppContext } from "./http/context";
 import { AuthError } from "./http/errors";
+import { LEGACY_REFRESH_COOKIE_NAME, REFRESH_COOKIE_NAME } from "./http/refresh-cookie-name";
+import type { AccessClaims } from "./tokens/access";
+
+const URL_OVERRIDE_HEADERS = new Set(["x-original-url", "x-rewrite-url"]);
 
 /**
- * The gateway for every path that is not the gateway's own: verifies the access token (unless the
- * path is public), strips any `X-Auth-*` header the client sent, adds `X-Auth-User` and
+ * The gateway for every path that is not the gateway's own: verifies the access token (optional
+ * on a public path, where one that does not verify is dropped), strips any `X-Auth-*`,
+ * `X-Original-URL` or `X-Rewrite-URL` header the client sent, adds `X-Auth-User` and
  * `X-Auth-Session`, and forwards the request to `ORIGIN_URL` with method, path, query and body
  * intact. Without `ORIGIN_URL`, a built-in echo origin answers with what it would have forwarded.
  */
@@ -12,25 +17,36 @@ export async function gateway(c: AppContext): Promise<Response> {
   const config = c.get("config");
   const url = new URL(c.req.url);
   const headers = new Headers(c.req.raw.headers);
-  // Identity headers are ours alone: a client must never be able to choose them. Lookalikes go
-  // too (`X_Auth_User`, `X.Auth.User`): CGI-style origins read them as the same header.
+  // Identity headers are ours alone: a client must never be able to choose them. So are the
+  // headers some origins (IIS, Symfony, Zend) route on instead of the path, which would let a
+  // public path stand in for any other. Lookalikes go too (`X_Auth_User`, `X.Auth.User`):
+  // CGI-style origins read them as the same header.
   for (const name of [...headers.keys()]) {
-    if (name.replace(/[_.]/g, "-").startsWith("x-auth-")) headers.delete(name);
+    const canonical = name.replace(/[_.]/g, "-");
+    if (canonical.startsWith("x-auth-") || URL_OVERRIDE_HEADERS.has(canonical)) headers.delete(name);
   }
 
-  if (!isPublicPath(url.pathname, config.publicPathPrefixes)) {
-    const claims = await authenticate(c);
+  // Both the path as the client sent it and the one that is forwarded must be public: the
+  // runtime's URL parser resolves dot segments and backslashes, a proxy in front may not.
+  const prefixes = config.publicPathPrefixes;
+  const isPublic = isPublicPath(rawPathOf(c.req.url), prefixes) && isPublicPath(url.pathname, prefixes);
+  const claims = isPublic ? await optionalIdentity(c) : await authenticate(c);
+  if (claims) {
     headers.set("X-Auth-User", claims.sub);
     headers.set("X-Auth-Session", claims.sid);
+  } else if (bearerToken(c) !== null) {
+    // A public path forwards no token the gateway did not verify: the origin might trust it.
+    headers.delete("Authorization");
   }
   if (!config.forwardAuthorization) headers.delete("Authorization");
   headers.delete("Host");
+  withoutRefreshCookie(headers);
 
   if (config.originUrl === null) {
     return c.json({
       method: c.req.method,
       path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
+      query: queryOf(url.searchParams),
       headers: Object.fromEntries(headers),
     });
   }
@@ -43,8 +59,9 @@ export async function gateway(c: AppContext): Promise<Response> {
   target.search = url.search;
   target.hash = "";
   const hasBody = c.req.method !== "GET" && c.req.method !== "HEAD";
+  let response: Response;
   try {
-    return await fetch(target, {
+    response = await fetch(target, {
       method: c.req.method,
       headers,
       body: hasBody ? c.req.raw.body : null,
@@ -54,15 +71,100 @@ export async function gateway(c: AppContext): Promise<Response> {
     console.warn(`origin unreachable: ${(error as Error).message}`);
     throw new AuthError("bad_gateway", 502, "The origin could not be reached.");
   }
+  return withoutRefreshSetCookie(response);
+}
+
+// The refresh cookie is between the browser and the gateway, whether or not REFRESH_COOKIE is
+// on: an origin that could read it could refresh as the user, one that could set it could plant a
+// token of its choosing (session fixation).
+function isRefreshCookieName(name: string): boolean {
+  const lower = name.trim().toLowerCase();
+  return lower === REFRESH_COOKIE_NAME.toLowerCase() || lower === LEGACY_REFRESH_COOKIE_NAME;
+}
+
+/** Removes the refresh cookie from the `Cookie` header; leaves a header without it as it was. */
+function withoutRefreshCookie(headers: Headers): void {
+  const cookie = headers.get("Cookie");
+  if (cookie === null) return;
+  // `;` separates cookies (RFC 6265 section 5.4); `,` too where a proxy joined several headers.
+  const pairs = cookie.split(/[;,]/);
+  const kept = pairs.filter((pair) => !isRefreshCookieName(pair.split("=", 1)[0]!));
+  if (kept.length === pairs.length) return;
+  const joined = kept.map((pair) => pair.trim()).filter((pair) => pair !== "").join("; ");
+  if (joined === "") headers.delete("Cookie");
+  else headers.set("Cookie", joined);
+}
+
+/** The origin's response without any `Set-Cookie` for the refresh cookie. */
+function withoutRefreshSetCookie(response: Response): Response {
+  const setCookies = response.headers.getSetCookie();
+  const kept = setCookies.filter((setCookie) => !isRefreshCookieName(setCookieName(setCookie)));
+  if (kept.length === setCookies.length) return response;
+  const headers = new Headers(response.headers);
+  headers.delete("Set-Cookie");
+  for (const setCookie of kept) headers.append("Set-Cookie", setCookie);
+  // `webSocket` keeps an upgraded (101) response usable.
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers, webSocket: response.webSocket });
+}
+
+// A nameless cookie (`=__Host-refresh_token=x`) comes back from some browsers as
+// `__Host-refresh_token=x`, so its value's name counts too.
+function setCookieName(setCookie: string): string {
+  const pair = setCookie.split(";", 1)[0]!;
+  const [name, ...value] = pair.split("=");
+  return name!.trim() === "" && value.length > 1 ? value[0]! : name!;
+}
+
+/** The echo origin's `query`: each key maps to its value, or to all its values in order when repeated. */
+function queryOf(params: URLSearchParams): Record<string, string | string[]> {
+  // `fromEntries` defines own properties, so a key named `__proto__` is echoed like any other.
+  return Object.fromEntries(
+    [...new Set(params.keys())].map((key) => {
+      const values = params.getAll(key);
+      return [key, values.length === 1 ? values[0]! : values];
+    }),
+  );
+}
+
+/**
+ * On a public path a Bearer token is optional: the caller's claims when it verifies, null when
+ * there is none or it does not verify (expired, forged, malformed, or no keys to check it with).
+ */
+async function optionalIdentity(c: AppContext): Promise<AccessClaims | null> {
+  if (bearerToken(c) === null) return null;
+  try {
+    return await authenticate(c);
+  } catch (error) {
+    if (error instanceof AuthError) return null;
+    throw error;
+  }
 }
 
 /**
  * Whether `path` falls under one of the public prefixes, matched on whole segments: `/public`
  * covers `/public` and `/public/x`, not `/publicity`. Prefixes arrive without a trailing slash.
+ * Only a plain path can be public (see `isPlainPath`).
  */
 export function isPublicPath(path: string, prefixes: string[]): boolean {
-  // An encoded `/`, `\` or `.` could resolve differently at an origin that decodes before it
-  // normalises (`/public/..%2fadmin`): such a path is never public, so it needs a token.
-  if (/%(2f|5c|2e)/i.test(path)) return false;
+  if (!isPlainPath(path)) return false;
   return prefixes.some((prefix) => prefix === "" || path === prefix || path.startsWith(`${prefix}/`));
+}
+
+// Servers disagree about what a path that is not plain means: Java servlet containers drop
+// `;...` path parameters (`/public/..;/admin` is `/admin` to Tomcat), Windows servers read `\`
+// as `/`, some proxies merge `//` or resolve dot segments, and origins that decode before they
+// normalise turn `%2f`, `%5c`, `%2e` or `%3b` into the real thing. Whatever such a path means at
+// the origin, it needs a token.
+function isPlainPath(path: string): boolean {
+  if (/[;\\]|\/\/|%(2f|5c|2e|3b)/i.test(path)) return false;
+  return !path.split("/").some((segment) => segment === "." || segment === "..");
+}
+
+// The path of the request URL as it reached the worker, before `new URL()` resolves anything.
+function rawPathOf(url: string): string {
+  const afterScheme = url.indexOf("//");
+  const start = url.indexOf("/", afterScheme === -1 ? 0 : afterScheme + 2);
+  if (start === -1) return "/";
+  const end = url.slice(start).search(/[?#]/);
+  return end === -1 ? url.slice(start) : url.slice(start, start + end);
 }

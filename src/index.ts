@@ -87,6 +87,7 @@ app.all("*", gateway);
 
 app.onError(function errorResponse(error, c) {
   if (error instanceof AuthError) {
+    if (error.code === "server_misconfigured") logMisconfigurationOnce(error.description);
     return c.json(errorBody(error), error.status, { ...error.headers, "Cache-Control": "no-store" });
   }
   if (error instanceof HTTPException && error.status === 400) {
@@ -97,6 +98,21 @@ app.onError(function errorResponse(error, c) {
   console.error(`unhandled ${error.name}: ${error.message}`);
   return c.json(errorBody(new AuthError("server_error", 500, "Internal error.")), 500);
 });
+
+// The clients of a misconfigured worker are told why; the operator reads it in the worker's log,
+// once per isolate per distinct problem rather than once per request. The set stays small: in
+// production the variables of an isolate never change.
+const loggedMisconfigurations = new Set<string>();
+const MAX_LOGGED_MISCONFIGURATIONS = 64;
+
+function logMisconfigurationOnce(description: string): void {
+  if (loggedMisconfigurations.has(description)) return;
+  if (loggedMisconfigurations.size >= MAX_LOGGED_MISCONFIGURATIONS) {
+    loggedMisconfigurations.delete(loggedMisconfigurations.values().next().value!);
+  }
+  loggedMisconfigurations.add(description);
+  console.error(`server_misconfigured: ${description}`);
+}
 
 /** Daily housekeeping (wrangler.toml `[triggers]`): drops old session rows and audit events from D1. */
 async function scheduled(_controller: ScheduledController, env: Env): Promise<void> {

@@ -61,6 +61,20 @@ function decodePart(part: string): Record<string, unknown> {
   return JSON.parse(atob(part.replace(/-/g, "+").replace(/_/g, "/")));
 }
 
+const BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/**
+ * The same base64url text with the unused low bits of its last character set in every other way:
+ * each decodes to the same bytes, but only `part` itself is the canonical spelling.
+ */
+function otherSpellingsOfLastCharacter(part: string): string[] {
+  const unusedBits = { 0: 0, 2: 4, 3: 2 }[part.length % 4 as 0 | 2 | 3];
+  const last = BASE64URL_ALPHABET.indexOf(part.at(-1)!);
+  const spellings: string[] = [];
+  for (let low = 1; low < 2 ** unusedBits; low++) spellings.push(`${part.slice(0, -1)}${BASE64URL_ALPHABET[last ^ low]}`);
+  return spellings;
+}
+
 /** Sends `token` through the gateway to a fresh recording origin. */
 async function present(token: string, vars: Vars = {}) {
   const origin = recordingOrigin();
@@ -266,6 +280,33 @@ describe("access tokens the gateway refuses without reaching the origin", () => 
       base64url(crypto.getRandomValues(new Uint8Array(200))),
     ];
     for (const token of garbage) await expectRefused(token);
+  });
+
+  it("refuses a token with base64url padding", async () => {
+    const { access_token } = await openSession(uniqueSub("at"));
+    const [header, payload, signature] = access_token.split(".") as [string, string, string];
+    for (const padded of [`${access_token}==`, `${access_token}=`, `${header}==.${payload}.${signature}`, `${header}.${payload}=.${signature}`]) {
+      await expectRefused(padded);
+    }
+  });
+
+  it("refuses every other spelling of the last character of the header, the payload and the signature", async () => {
+    // A payload whose length leaves unused bits in its last base64url character, like the header
+    // (49 bytes) and an ES256 signature (64 bytes) do.
+    let payload = claims();
+    for (let pad = ""; encoder.encode(JSON.stringify(payload)).length % 3 === 0; pad += "x") payload = claims({ pad });
+    const token = await sign(payload, await es256Private());
+    await expectAccepted(token, payload.sub);
+
+    const parts = token.split(".");
+    for (const [index, part] of parts.entries()) {
+      const spellings = otherSpellingsOfLastCharacter(part);
+      expect(spellings.length, `part ${index}`).toBeGreaterThan(0);
+      for (const spelling of spellings) {
+        const variant = parts.map((original, position) => (position === index ? spelling : original)).join(".");
+        await expectRefused(variant);
+      }
+    }
   });
 
   it("refuses a 20 KB token, signed or not", async () => {

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import type { JWK } from "jose";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { parseConfig, type Config } from "../src/config";
 import type { Env } from "../src/env";
 import { adminHeaders, bearer, call, openSession, postJson, refresh, uniqueSub, type Vars } from "./helpers";
@@ -45,6 +45,17 @@ const BAD_VALUES: Array<[keyof Env, string]> = [
   ["ORIGIN_URL", "ftp://files.example.com"],
   ["PUBLIC_PATH_PREFIXES", "/public, docs"],
   ["ALLOWED_ORIGINS", "app.example.com"],
+  ["ALLOWED_ORIGINS", "https://app.example.com, localhost:3000"],
+  ["ALLOWED_ORIGINS", "null"],
+  ["ALLOWED_ORIGINS", "*"],
+  ["ALLOWED_ORIGINS", "https://*.example.com"],
+  ["ALLOWED_ORIGINS", "ftp://app.example.com"],
+  ["ALLOWED_ORIGINS", "https://app.example.com/app"],
+  ["ALLOWED_ORIGINS", "https://app.example.com/?x=1"],
+  ["ALLOWED_ORIGINS", "https://app.example.com#top"],
+  ["ALLOWED_ORIGINS", "https://user@app.example.com"],
+  ["ALLOWED_ORIGINS", "https:app.example.com"],
+  ["ALLOWED_ORIGINS", "https://"],
   ["SIGNING_KEYS", "{not json"],
   ["SIGNING_KEYS", JSON.stringify({ keys: [publicOnly(testKeys[0]!), testKeys[1]] })],
   ["SIGNING_KEYS", JSON.stringify({ keys: [] })],
@@ -83,6 +94,60 @@ describe("a bad configuration value", () => {
     const text = await response.text();
     expect(text).not.toContain(testKeys[0]!.x!);
     expect(text).not.toContain(testKeys[0]!.d!);
+  });
+});
+
+describe("a misconfigured worker's log", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  /** What the worker wrote to console.error that mentions `marker`. */
+  function logged(spy: { mock: { calls: unknown[][] } }, marker: string): string[] {
+    return spy.mock.calls.map((args) => args.map(String).join(" ")).filter((line) => line.includes(marker));
+  }
+
+  it("tells the operator why once, not on every request", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    // A value no other test uses, so this isolate has not seen the problem yet.
+    const ttl = `${crypto.randomUUID()}s`;
+    const descriptions = new Set<string>();
+    for (const path of ["/api/orders", "/public/status", "/.well-known/jwks.json", "/auth/refresh"]) {
+      const response = await call(path, { method: "POST" }, { ACCESS_TOKEN_TTL_SECONDS: ttl, PUBLIC_PATH_PREFIXES: "/public" });
+      expect(response.status, path).toBe(503);
+      descriptions.add(((await response.json()) as { error_description: string }).error_description);
+    }
+    const [description] = [...descriptions];
+    expect(descriptions.size).toBe(1);
+    expect(logged(errors, ttl)).toEqual([expect.stringContaining(description!)]);
+    expect(logged(errors, ttl)[0]).toContain("ACCESS_TOKEN_TTL_SECONDS");
+  });
+
+  it("logs each distinct problem once, a bad signing key set included", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const grace = `${crypto.randomUUID()}s`;
+    const kid = crypto.randomUUID();
+    const badKeys = JSON.stringify({ keys: [{ ...publicOnly(testKeys[0]!), kid }] });
+    for (let round = 0; round < 3; round++) {
+      expect((await call("/api/x", {}, { REFRESH_REUSE_GRACE_SECONDS: grace })).status).toBe(503);
+      expect((await call("/api/x", {}, { SIGNING_KEYS: badKeys })).status).toBe(503);
+    }
+    expect(logged(errors, grace)).toEqual([expect.stringContaining("REFRESH_REUSE_GRACE_SECONDS")]);
+    expect(logged(errors, kid)).toEqual([expect.stringContaining("SIGNING_KEYS")]);
+  });
+});
+
+describe("ALLOWED_ORIGINS", () => {
+  it("takes full origins, with a port or a trailing slash, and allows exactly those", async () => {
+    const vars: Vars = { ALLOWED_ORIGINS: "http://localhost:3000/, https://App.Example.com:8443, https://admin.example.com:443" };
+    const preflight = (origin: string) =>
+      call("/auth/refresh", { method: "OPTIONS", headers: { Origin: origin, "Access-Control-Request-Method": "POST" } }, vars);
+    for (const origin of ["http://localhost:3000", "https://app.example.com:8443", "https://admin.example.com"]) {
+      const response = await preflight(origin);
+      expect(response.status, origin).toBe(204);
+      expect(response.headers.get("Access-Control-Allow-Origin"), origin).toBe(origin);
+    }
+    for (const origin of ["https://localhost:3000", "http://localhost:3001", "https://app.example.com", "null"]) {
+      expect((await preflight(origin)).headers.get("Access-Control-Allow-Origin"), origin).toBeNull();
+    }
   });
 });
 

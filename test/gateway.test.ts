@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { importJWK, SignJWT, type JWK } from "jose";
 import { describe, expect, it } from "vitest";
-import { bearer, call, openSession, uniqueSub, type Vars } from "./helpers";
+import { bearer, call, callAsSent, openSession, uniqueSub, type Vars } from "./helpers";
 
 /** A request as the recording origin (test/origin-server.mjs) received it. */
 interface Recorded {
@@ -167,6 +167,21 @@ describe("gateway: forwarding a verified request to the origin", () => {
     expect(Object.fromEntries(authHeaders)).toEqual({ "x-auth-user": sub, "x-auth-session": session_id });
   });
 
+  it("removes X-Original-URL and X-Rewrite-URL, which an origin might route on instead of the path", async () => {
+    const origin = recordingOrigin();
+    const { access_token } = await session();
+    const overrides = { "X-Original-URL": "/admin", "x-rewrite-url": "/admin", X_Original_URL: "/admin", "X.Rewrite.URL": "/admin" };
+    const verified = await call("/api/x", { headers: { ...bearer(access_token), ...overrides } }, { ORIGIN_URL: origin.url });
+    expect(verified.status).toBe(200);
+    const open = await call("/public/x", { headers: overrides }, { ORIGIN_URL: origin.url, PUBLIC_PATH_PREFIXES: "/public" });
+    expect(open.status).toBe(200);
+    const received = await origin.requests();
+    expect(received).toHaveLength(2);
+    for (const entry of received) {
+      expect(Object.keys(entry.headers).filter((name) => /original|rewrite/.test(name)), entry.path).toEqual([]);
+    }
+  });
+
   it("forwards the Authorization header by default", async () => {
     const origin = recordingOrigin();
     const { access_token } = await session();
@@ -328,6 +343,98 @@ describe("gateway: PUBLIC_PATH_PREFIXES", () => {
     expect(await origin.requests()).toEqual([]);
   });
 
+  it("asks for a token when a public path holds a semicolon, an empty segment or an encoded semicolon", async () => {
+    const origin = recordingOrigin();
+    // Java servlet containers read `/public/..;/private/admin` as `/private/admin`.
+    for (const path of ["/public/..;/private/admin", "/public/x;jsessionid=1", "/public/.;/admin", "/public//admin", "/public/..%3b/admin", "/public/%3B/x"]) {
+      const response = await call(path, {}, publicVars(origin));
+      expect(response.status, path).toBe(401);
+    }
+    expect(await origin.requests()).toEqual([]);
+  });
+
+  it("asks for a token when a public path arrives with dot segments or backslashes the runtime did not normalise", async () => {
+    const origin = recordingOrigin();
+    const rawPaths = ["/public/../private/admin", "/public/./x", "/public/x/..", "/public/.%2e/admin", "/public\\..\\admin", "/public/x\\y", "/public/..;/admin"];
+    for (const path of rawPaths) {
+      const response = await callAsSent(path, {}, publicVars(origin));
+      expect(response.status, path).toBe(401);
+    }
+    expect(await origin.requests()).toEqual([]);
+  });
+
+  it("still lets plain public paths through when the runtime passes the path as sent", async () => {
+    const origin = recordingOrigin();
+    for (const path of ["/public", "/public/", "/public/x/y.txt", "/docs/a..b/.well", "/public/x?next=/a/../b;c"]) {
+      const response = await callAsSent(path, {}, publicVars(origin));
+      expect(response.status, path).toBe(200);
+    }
+    expect((await origin.requests()).map((entry) => `${entry.path}${entry.search}`)).toEqual([
+      "/public",
+      "/public/",
+      "/public/x/y.txt",
+      "/docs/a..b/.well",
+      "/public/x?next=/a/../b;c",
+    ]);
+  });
+
+  it("names the caller on a public path when a valid access token comes along", async () => {
+    const origin = recordingOrigin();
+    const { sub, access_token, session_id } = await session();
+    const response = await call("/public/feed", { headers: { ...bearer(access_token), "X-Auth-User": "admin" } }, publicVars(origin));
+    expect(response.status).toBe(200);
+    const [received] = await origin.requests();
+    expect(received!.headers["x-auth-user"]).toBe(sub);
+    expect(received!.headers["x-auth-session"]).toBe(session_id);
+    expect(received!.headers.authorization).toBe(`Bearer ${access_token}`);
+  });
+
+  it("drops an access token that does not verify on a public path and forwards the request without identity", async () => {
+    const origin = recordingOrigin();
+    const { access_token } = await session();
+    const [header, payload, signature] = access_token.split(".");
+    const forged = `${header}.${payload}.${signature!.startsWith("A") ? "B" : "A"}${signature!.slice(1)}`;
+    const now = Math.floor(Date.now() / 1000);
+    const expired = await signedWithTestKey({
+      iss: env.ISSUER,
+      aud: env.AUDIENCE,
+      sub: uniqueSub("gw"),
+      sid: crypto.randomUUID(),
+      jti: crypto.randomUUID(),
+      iat: now - 400,
+      exp: now - 100,
+    });
+    const authorizations = [`Bearer ${forged}`, `Bearer ${expired}`, "Bearer not-a-jwt", "Bearer a b", "bearer   "];
+    for (const authorization of authorizations) {
+      const response = await call("/public/feed", { headers: { Authorization: authorization } }, publicVars(origin));
+      expect(response.status, authorization).toBe(200);
+    }
+    const received = await origin.requests();
+    expect(received).toHaveLength(authorizations.length);
+    for (const entry of received) {
+      expect(entry.headers).not.toHaveProperty("authorization");
+      expect(Object.keys(entry.headers).filter((name) => name.startsWith("x-auth-"))).toEqual([]);
+    }
+  });
+
+  it("drops an access token on a public path when no signing keys are set, instead of failing", async () => {
+    const origin = recordingOrigin();
+    const { access_token } = await session();
+    const response = await call("/public/feed", { headers: bearer(access_token) }, { ...publicVars(origin), SIGNING_KEYS: "" });
+    expect(response.status).toBe(200);
+    const [received] = await origin.requests();
+    expect(received!.headers).not.toHaveProperty("authorization");
+    expect(received!.headers).not.toHaveProperty("x-auth-user");
+  });
+
+  it("leaves another scheme's credentials on a public path to the origin", async () => {
+    const origin = recordingOrigin();
+    const response = await call("/public/feed", { headers: { Authorization: "Basic dXNlcjpwYXNz" } }, publicVars(origin));
+    expect(response.status).toBe(200);
+    const [received] = await origin.requests();
+    expect(received!.headers.authorization).toBe("Basic dXNlcjpwYXNz");
+  });
+
   it("still strips client X-Auth-* headers on public paths and adds no identity", async () => {
     const origin = recordingOrigin();
     const response = await call(
@@ -339,6 +446,59 @@ describe("gateway: PUBLIC_PATH_PREFIXES", () => {
     const [received] = await origin.requests();
     expect(received!.body).toBe("hello");
     expect(Object.keys(received!.headers).filter((name) => /^x[-_.]auth[-_.]/.test(name))).toEqual([]);
+  });
+});
+
+describe("gateway: the refresh cookie stays between the browser and the gateway", () => {
+  const browserCookies = "theme=dark; __Host-refresh_token=rt1.current; refresh_token=rt1.old; lang=en";
+
+  it.each(["true", "false"])("never shows the origin a refresh cookie the browser sent (REFRESH_COOKIE=%s)", async (refreshCookie) => {
+    const origin = recordingOrigin();
+    const { access_token } = await session();
+    const vars = { ORIGIN_URL: origin.url, PUBLIC_PATH_PREFIXES: "/public", REFRESH_COOKIE: refreshCookie };
+    expect((await call("/api/x", { headers: { ...bearer(access_token), Cookie: browserCookies } }, vars)).status).toBe(200);
+    expect((await call("/public/x", { headers: { Cookie: browserCookies } }, vars)).status).toBe(200);
+    expect((await call("/public/x", { headers: { Cookie: "__Host-refresh_token=rt1.current" } }, vars)).status).toBe(200);
+    const received = await origin.requests();
+    expect(received.map((entry) => entry.headers.cookie)).toEqual(["theme=dark; lang=en", "theme=dark; lang=en", undefined]);
+  });
+
+  it("leaves a Cookie header without a refresh cookie exactly as sent", async () => {
+    const origin = recordingOrigin();
+    const { access_token } = await session();
+    const cookie = "theme=dark;lang=en; my_refresh_token=kept";
+    expect((await call("/api/x", { headers: { ...bearer(access_token), Cookie: cookie } }, { ORIGIN_URL: origin.url })).status).toBe(200);
+    const [received] = await origin.requests();
+    expect(received!.headers.cookie).toBe(cookie);
+  });
+
+  it.each(["true", "false"])("never lets the origin set or clear the refresh cookie (REFRESH_COOKIE=%s)", async (refreshCookie) => {
+    const origin = recordingOrigin();
+    const { access_token } = await session();
+    const fromOrigin = [
+      "__Host-refresh_token=planted; Path=/; Secure; HttpOnly",
+      "refresh_token=planted; Path=/auth",
+      "__Host-refresh_token=; Max-Age=0; Path=/; Secure",
+      // A nameless cookie that a browser would send back as `__Host-refresh_token=planted`.
+      "=__Host-refresh_token=planted; Path=/",
+      "cart=3; Path=/",
+    ];
+    const response = await call(
+      "/api/x",
+      { headers: { ...bearer(access_token), "X-Test-Set-Cookie": JSON.stringify(fromOrigin), "X-Test-Status": "201" } },
+      { ORIGIN_URL: origin.url, REFRESH_COOKIE: refreshCookie },
+    );
+    expect(response.status).toBe(201);
+    expect(response.headers.getSetCookie()).toEqual(["origin=1; Path=/", "cart=3; Path=/"]);
+    expect(response.headers.get("X-Origin")).toBe("test-origin");
+    expect(await response.text()).toBe("origin saw GET /api/x");
+  });
+
+  it("shows no refresh cookie in the echo origin's forwarded headers", async () => {
+    const { access_token } = await session();
+    const response = await call("/api/echo", { headers: { ...bearer(access_token), Cookie: browserCookies } });
+    const echo = (await response.json()) as { headers: Record<string, string> };
+    expect(echo.headers.cookie).toBe("theme=dark; lang=en");
   });
 });
 
@@ -357,6 +517,19 @@ describe("gateway: built-in echo origin", () => {
     expect(echo.headers["x-auth-session"]).toBe(session_id);
     expect(echo.headers["x-custom"]).toBe("kept");
     expect(echo.headers.authorization).toBe(`Bearer ${access_token}`);
+  });
+
+  it("echoes every value of a repeated query key, in order", async () => {
+    const { access_token } = await session();
+    const response = await call("/api/echo?x=1&y=only&x=3&x=&z=%20a&__proto__=p", { headers: bearer(access_token) });
+    expect(response.status).toBe(200);
+    const echo = (await response.json()) as { query: Record<string, unknown> };
+    expect(Object.entries(echo.query)).toEqual([
+      ["x", ["1", "3", ""]],
+      ["y", "only"],
+      ["z", " a"],
+      ["__proto__", "p"],
+    ]);
   });
 
   it("still requires a token in front of the echo origin", async () => {

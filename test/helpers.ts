@@ -108,3 +108,18 @@ export async function withD1TableOffline(table: "sessions" | "events" | "users",
     await env.DB.prepare(`ALTER TABLE ${table}_offline RENAME TO ${table}`).run();
   }
 }
+
+/**
+ * Like `call`, but the worker sees `rawPath` exactly as a client wrote it on the request line
+ * (`curl --path-as-is`), dot segments and backslashes included: `new Request()` would normalise
+ * them away, while a runtime or proxy in front of the worker need not.
+ */
+export function callAsSent(rawPath: string, init: RequestInit = {}, vars?: Vars): Promise<Response> {
+  const request = new Request(BASE, init);
+  Object.defineProperty(request, "url", { value: `${BASE}${rawPath}` });
+  return Promise.resolve(worker.fetch(request, { ...env, ...(vars ?? {}) } as Env, {
+    waitUntil() {},
+    passThroughOnException() {},
+    props: {},
+  } as unknown as ExecutionContext));
+}

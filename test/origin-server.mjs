@@ -12,7 +12,8 @@
 //
 // Every other request is recorded and answered with status `X-Test-Status` (default 200), the
 // headers `X-Origin: test-origin` and `Set-Cookie: origin=1`, and a text body naming what it saw.
-// An `X-Test-Location` header makes it answer with that `Location` (to check redirects pass back).
+// An `X-Test-Location` header makes it answer with that `Location` (to check redirects pass back),
+// and `X-Test-Set-Cookie` (a JSON array of strings) adds those `Set-Cookie` headers after its own.
 import { createServer } from "node:http";
 
 /** @typedef {{ method: string, path: string, search: string, query: Record<string, string[]>, headers: Record<string, string>, body: string, bodyBase64: string }} Recorded */
@@ -65,10 +66,12 @@ export default async function startOrigin(project) {
     }
 
     const status = Number(request.headers["x-test-status"] ?? 200);
-    /** @type {Record<string, string>} */
+    /** @type {Record<string, string | string[]>} */
     const headers = { "Content-Type": "text/plain", "X-Origin": "test-origin", "Set-Cookie": "origin=1; Path=/" };
     const location = request.headers["x-test-location"];
     if (typeof location === "string") headers.Location = location;
+    const setCookies = request.headers["x-test-set-cookie"];
+    if (typeof setCookies === "string") headers["Set-Cookie"] = ["origin=1; Path=/", ...JSON.parse(setCookies)];
     response.writeHead(status, headers);
     response.end(status === 204 || status === 304 || request.method === "HEAD" ? undefined : `origin saw ${entry.method} ${entry.path}`);
   });

@@ -1,7 +1,10 @@
-import { calculateJwkThumbprint, exportJWK, generateKeyPair } from "jose";
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK } from "jose";
 
-/** The algorithms the gateway signs with (DESIGN.md: ES256 by default, EdDSA allowed). */
+/** The algorithms the gateway signs with (ES256 by default, EdDSA allowed). */
 export const ALGORITHMS = ["ES256", "EdDSA"];
+
+// Private members of EC and OKP keys, plus those of RSA and symmetric keys (as src/tokens/key-ring.ts).
+const PRIVATE_MEMBERS = new Set(["d", "p", "q", "dp", "dq", "qi", "oth", "k"]);
 
 /**
  * A new private signing key as a JWK with `kid`, `alg` and `use`. Without an explicit `kid`, the
@@ -17,9 +20,58 @@ export async function newSigningKey({ alg = "ES256", kid, kidPrefix = "" } = {})
   return { kid: kid ?? `${kidPrefix}${date}-${thumbprint.slice(0, 8)}`, alg, use: "sig", ...jwk };
 }
 
-/** A JWK set (`{"keys":[...]}`) whose first key signs; `previous` keys stay as verification keys. */
-export async function newSigningKeySet({ alg, kid, kidPrefix, previous = [] } = {}) {
+/**
+ * A JWK set (`{"keys":[...]}`) whose first key signs. With `previous`, the new key goes first
+ * (`position: "first"`, it signs from now on) or second (`position: "second"`, it verifies and is
+ * published but does not sign yet). Throws a `KeySetError` when the new kid is already taken.
+ */
+export async function newSigningKeySet({ alg, kid, kidPrefix, previous = [], position = "first" } = {}) {
   const key = await newSigningKey({ alg, kid, kidPrefix });
-  if (previous.some((old) => old.kid === key.kid)) throw new Error(`kid "${key.kid}" is already in the key set.`);
+  if (previous.some((old) => old.kid === key.kid)) throw new KeySetError(`kid "${key.kid}" is already in the key set; choose another --kid.`);
+  if (position === "second" && previous.length > 0) return { keys: [previous[0], key, ...previous.slice(1)] };
   return { keys: [key, ...previous] };
+}
+
+/** A key set the worker would refuse; its message is one line, fit for the terminal. */
+export class KeySetError extends Error {}
+
+/**
+ * The keys of a `SIGNING_KEYS` value, checked with the rules the worker applies when it imports
+ * the secret (src/tokens/key-ring.ts): a JWK set (or array) of at least one key, each an object
+ * with a non-empty unique string `kid`, an EC P-256 (ES256) or OKP Ed25519 (EdDSA) key that
+ * imports, the first one private because it signs. Throws a `KeySetError` naming the first
+ * problem: a set the worker would refuse takes the gateway down for every request.
+ */
+export async function checkedKeySet(json) {
+  let parsed;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    throw new KeySetError("it is not JSON.");
+  }
+  const keys = Array.isArray(parsed) ? parsed : parsed?.keys;
+  if (!Array.isArray(keys) || keys.length === 0) throw new KeySetError('it must be a JWK set {"keys":[...]} with at least one key.');
+  const kids = new Set();
+  for (const [index, jwk] of keys.entries()) {
+    if (typeof jwk !== "object" || jwk === null || Array.isArray(jwk)) throw new KeySetError(`key ${index} is not an object.`);
+    if (typeof jwk.kid !== "string" || jwk.kid === "") throw new KeySetError(`key ${index} has no "kid".`);
+    if (kids.has(jwk.kid)) throw new KeySetError(`it has the kid "${jwk.kid}" twice.`);
+    kids.add(jwk.kid);
+    const alg = algorithmOf(jwk);
+    if (!alg) throw new KeySetError(`key "${jwk.kid}" must be an EC P-256 (ES256) or OKP Ed25519 (EdDSA) key.`);
+    if (index === 0 && typeof jwk.d !== "string") throw new KeySetError(`key "${jwk.kid}" signs, so it must be a private key.`);
+    const publicJwk = Object.fromEntries(Object.entries(jwk).filter(([name]) => !PRIVATE_MEMBERS.has(name)));
+    try {
+      await importJWK(index === 0 ? { ...jwk, alg } : { ...publicJwk, alg }, alg);
+    } catch {
+      throw new KeySetError(`key "${jwk.kid}" could not be imported.`);
+    }
+  }
+  return keys;
+}
+
+function algorithmOf(jwk) {
+  if (jwk.kty === "EC" && jwk.crv === "P-256" && (jwk.alg === undefined || jwk.alg === "ES256")) return "ES256";
+  if (jwk.kty === "OKP" && jwk.crv === "Ed25519" && (jwk.alg === undefined || jwk.alg === "EdDSA" || jwk.alg === "Ed25519")) return "EdDSA";
+  return null;
 }

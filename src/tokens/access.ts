@@ -1,4 +1,4 @@
-import { SignJWT, errors, jwtVerify, type JWTHeaderParameters, type JWTPayload } from "jose";
+import { SignJWT, base64url, errors, jwtVerify, type JWTHeaderParameters, type JWTPayload } from "jose";
 import type { KeyRing } from "./key-ring";
 
 /** Custom claims an origin attached to a session (`POST /auth/admin/sessions`). */
@@ -68,7 +68,8 @@ export async function signAccessToken(
 /**
  * Verifies an access token statelessly: signature under a known `kid` with that key's algorithm,
  * `typ`, `iss`, `aud`, `exp`, `nbf` and `iat` with `clockSkewSeconds` of tolerance. Fails closed:
- * anything it cannot parse or check is `invalid`. The one verification used by the gateway and by
+ * anything it cannot parse or check, or that is not in its one canonical compact form, is
+ * `invalid`. The one verification used by the gateway and by
  * every Bearer route.
  */
 export async function verifyAccessToken(
@@ -77,7 +78,7 @@ export async function verifyAccessToken(
   settings: AccessTokenSettings,
   nowSeconds: number,
 ): Promise<AccessTokenResult> {
-  if (token.length > MAX_TOKEN_LENGTH) return { ok: false, problem: "invalid" };
+  if (token.length > MAX_TOKEN_LENGTH || !isCanonicalCompact(token)) return { ok: false, problem: "invalid" };
   try {
     const { payload } = await jwtVerify(token, (header) => keyFor(ring, header), {
       algorithms: ring.algorithms,
@@ -105,6 +106,24 @@ function keyFor(ring: KeyRing, header: JWTHeaderParameters): CryptoKey {
   const entry = typeof header.kid === "string" ? ring.byKid.get(header.kid) : undefined;
   if (!entry || entry.alg !== header.alg) throw new errors.JWKSNoMatchingKey();
   return entry.key;
+}
+
+// One token, one spelling (RFC 7515 section 2: base64url without padding). Decoders forgive
+// `=` padding and set low bits in the last character, so `${token}==` or a token with another
+// last letter would verify as the same token: a different string the gateway would accept, which
+// breaks anything that compares, caches or deny-lists tokens as strings.
+function isCanonicalCompact(token: string): boolean {
+  const parts = token.split(".");
+  return parts.length === 3 && parts.every(isCanonicalBase64url);
+}
+
+function isCanonicalBase64url(part: string): boolean {
+  if (!/^[A-Za-z0-9_-]*$/.test(part)) return false;
+  try {
+    return base64url.encode(base64url.decode(part)) === part;
+  } catch {
+    return false;
+  }
 }
 
 function hasSessionClaims(payload: JWTPayload): payload is AccessClaims {
