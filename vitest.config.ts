@@ -77,6 +77,17 @@ export default defineConfig(async () => {
       globalSetup: ["./test/origin-server.mjs"],
       setupFiles: ["./test/apply-migrations.ts"],
       testTimeout: 30_000,
+      // Each Vitest worker is a workerd (Miniflare) with its own in-memory D1 and Durable Objects.
+      // Without isolation a worker runs test files one after another instead of starting a new
+      // workerd (about a second) per file. The files share that worker's storage, which is safe
+      // because every test uses its own user ids, usernames and client addresses, and a worker
+      // runs one file at a time: test/schema.test.ts (drops the tables and re-creates them) and
+      // withD1TableOffline (renames a table for a moment) never overlap another file's tests.
+      isolate: false,
+      // Two workers, each with its own storage, whatever the core count (the default is one fewer
+      // than the cores: a single worker on a 2-core machine). Much of the tests' time is waiting
+      // for a Durable Object, D1 or the test origin, so two overlap well even on two cores.
+      maxWorkers: 2,
     },
   });
 

@@ -7,7 +7,9 @@
 //   c. POST /auth/refresh: refresh-token rotation chains (one session per worker, each request uses
 //      the token the previous one returned), through the user's Durable Object and its D1 write
 //   d. GET /.well-known/jwks.json
-// and prints requests/s, p50 and p99 latency, and (b), (c), (d) relative to (a) from the same run.
+//   e. POST /auth/login with the right password: one PBKDF2-SHA256 check at the production
+//      iteration count (the cost of a password hash in workerd), then a new session
+// and prints requests/s, p50 and p99 latency, and (b) to (e) relative to (a) from the same run.
 // Every scenario is bounded in requests and in time; wrangler is started on a free port with its
 // own temporary state and stopped at the end.
 import { randomBytes } from "node:crypto";
@@ -24,6 +26,7 @@ const { values: options } = parseArgs({
     concurrency: { type: "string", default: "8" },
     requests: { type: "string", default: "2000" },
     "refresh-requests": { type: "string", default: "1000" },
+    "login-requests": { type: "string", default: "500" },
     seconds: { type: "string", default: "15" },
     warmup: { type: "string", default: "100" },
     rounds: { type: "string", default: "5" },
@@ -31,8 +34,8 @@ const { values: options } = parseArgs({
   },
 });
 if (options.help) {
-  console.log(`Usage: npm run bench [-- --concurrency 8 --requests 2000 --refresh-requests 1000 --seconds 15 --warmup 100 --rounds 5]
-Each scenario stops at --requests (refresh: --refresh-requests) or after --seconds, whichever comes first.
+  console.log(`Usage: npm run bench [-- --concurrency 8 --requests 2000 --refresh-requests 1000 --login-requests 500 --seconds 15 --warmup 100 --rounds 5]
+Each scenario stops at --requests (refresh: --refresh-requests, login: --login-requests) or after --seconds, whichever comes first.
 The scenarios take turns in --rounds rounds, so a change in the machine's load hits them all alike.`);
   process.exit(0);
 }
@@ -47,6 +50,7 @@ const number = (name, min, max) => {
 const CONCURRENCY = number("concurrency", 1, 64);
 const REQUESTS = number("requests", 10, 100_000);
 const REFRESH_REQUESTS = number("refresh-requests", 10, 100_000);
+const LOGIN_REQUESTS = number("login-requests", 10, 100_000);
 const SECONDS = number("seconds", 1, 120);
 const WARMUP = number("warmup", 0, 10_000);
 const ROUNDS = number("rounds", 1, 50);
@@ -86,6 +90,9 @@ try {
       "--log-level", "warn",
       "--var", "PUBLIC_PATH_PREFIXES:/public",
       "--var", `ADMIN_API_TOKEN:${adminToken}`,
+      // Every bench request comes from 127.0.0.1: the per-address limits would cut (e) short.
+      "--var", "REGISTRATIONS_PER_IP_PER_HOUR:1000",
+      "--var", "LOGIN_MAX_FAILURES_PER_IP:1000",
     ],
     { detached: true, stdio: ["ignore", output, output] },
   );
@@ -97,6 +104,13 @@ try {
   const chains = [];
   for (let index = 0; index < CONCURRENCY; index += 1) {
     chains.push((await openSession(base, `bench-refresh-user-${index}`)).refresh_token);
+  }
+  // One account per worker for (e): logins of one username in flight at once count against its
+  // failure limit before their password is checked.
+  const password = randomBytes(12).toString("hex");
+  const usernames = [];
+  for (let index = 0; index < CONCURRENCY; index += 1) {
+    usernames.push(await registerUser(base, `bench.login.${index}.${randomBytes(4).toString("hex")}`, password));
   }
 
   const scenarios = [
@@ -133,6 +147,17 @@ try {
       name: "GET /.well-known/jwks.json",
       limit: REQUESTS,
       send: () => fetch(`${base}/.well-known/jwks.json`),
+    },
+    {
+      key: "e",
+      name: "POST /auth/login: PBKDF2-SHA256 password check + new session",
+      limit: LOGIN_REQUESTS,
+      send: (worker) =>
+        fetch(`${base}/auth/login`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ username: usernames[worker], password }),
+        }),
     },
   ];
 
@@ -247,6 +272,17 @@ async function openSession(base, sub) {
   });
   if (response.status !== 201) throw new Error(`POST /auth/admin/sessions answered ${response.status}: ${await response.text()}`);
   return response.json();
+}
+
+async function registerUser(base, username, password) {
+  const response = await fetch(`${base}/auth/register`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ username, password }),
+  });
+  if (response.status !== 201) throw new Error(`POST /auth/register answered ${response.status}: ${await response.text()}`);
+  await response.arrayBuffer();
+  return username;
 }
 
 async function waitUntilReady(url, timeoutMs) {

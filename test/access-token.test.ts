@@ -1,30 +1,14 @@
 import { env } from "cloudflare:workers";
-import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type JWTHeaderParameters } from "jose";
+import { decodeJwt, exportJWK, generateKeyPair, importJWK, SignJWT, type JWTHeaderParameters } from "jose";
 import { describe, expect, it } from "vitest";
-import { bearer, call, openSession, uniqueSub, type Vars } from "./helpers";
+import { bearer, call, openSession, publicHalf, recordingOrigin, TEST_SIGNING_KEYS, uniqueSub, type Vars } from "./helpers";
 
-// The real HTTP origin on 127.0.0.1 started by the Vitest globalSetup (test-only binding).
-const ORIGIN = (env as unknown as { TEST_ORIGIN_URL: string }).TEST_ORIGIN_URL;
-
-/** A corner of the recording origin of its own (see test/origin-server.mjs). */
-function recordingOrigin() {
-  const id = crypto.randomUUID();
-  return {
-    url: `${ORIGIN}/scope/${id}`,
-    async requests(): Promise<Array<{ path: string; headers: Record<string, string> }>> {
-      return (await fetch(`${ORIGIN}/__log/${id}`)).json();
-    },
-  };
-}
-
-// The test signing keys (private JWKs) from the SIGNING_KEYS test binding: forging tokens with the
-// real keys is how the claim checks are proven, and the public halves feed the confusion attacks.
-const testKeys = (JSON.parse(env.SIGNING_KEYS!) as { keys: JWK[] }).keys;
-const es256Jwk = testKeys.find((key) => key.kid === "test-es256")!;
-const eddsaJwk = testKeys.find((key) => key.kid === "test-eddsa")!;
+// Forging tokens with the real test signing keys is how the claim checks are proven, and the public
+// halves feed the confusion attacks.
+const es256Jwk = TEST_SIGNING_KEYS.find((key) => key.kid === "test-es256")!;
+const eddsaJwk = TEST_SIGNING_KEYS.find((key) => key.kid === "test-eddsa")!;
 const es256Private = () => importJWK(es256Jwk, "ES256") as Promise<CryptoKey>;
 const eddsaPrivate = () => importJWK(eddsaJwk, "EdDSA") as Promise<CryptoKey>;
-const publicHalf = ({ d: _d, ...rest }: JWK): JWK => rest;
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -56,9 +40,6 @@ const encoder = new TextEncoder();
 function base64url(data: Uint8Array | string | object): string {
   const bytes = data instanceof Uint8Array ? data : encoder.encode(typeof data === "string" ? data : JSON.stringify(data));
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-function decodePart(part: string): Record<string, unknown> {
-  return JSON.parse(atob(part.replace(/-/g, "+").replace(/_/g, "/")));
 }
 
 const BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -189,7 +170,7 @@ describe("access tokens the gateway refuses without reaching the origin", () => 
   it("refuses a token whose payload was changed after signing", async () => {
     const { access_token } = await openSession(uniqueSub("at"));
     const [header, payload, signature] = access_token.split(".") as [string, string, string];
-    const tampered = base64url({ ...decodePart(payload), sub: "someone-else" });
+    const tampered = base64url({ ...decodeJwt<Record<string, unknown>>(access_token), sub: "someone-else" });
     await expectRefused(`${header}.${tampered}.${signature}`);
     // Changing the header (here: dropping typ) breaks the signature just the same.
     const otherHeader = base64url({ alg: "ES256", kid: "test-es256", typ: "JWT" });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MAX_BODY_BYTES } from "../src/http/body";
-import { adminHeaders, call, openSession, uniqueSub } from "./helpers";
+import { adminHeaders, call, expectError, expectInvalidGrant, openSession, uniqueSub } from "./helpers";
 
 /** The routes that read a body, each with headers it needs and a body with a field of the wrong type. */
 const ROUTES: Array<{ path: string; headers: Record<string, string>; wrongType: unknown[] }> = [
@@ -34,11 +34,6 @@ function streamed(text: string): ReadableStream<Uint8Array> {
       offset += 1000;
     },
   });
-}
-
-async function expectError(response: Response, status: number, error: string) {
-  expect(response.status).toBe(status);
-  expect(await response.json()).toEqual({ error, error_description: expect.any(String) });
 }
 
 describe.each(routes)("%s", (path, route) => {
@@ -139,7 +134,7 @@ describe.each(routes)("%s", (path, route) => {
 describe("malformed input elsewhere", () => {
   it("takes a form-encoded body on /auth/refresh only (RFC 6749 section 6)", async () => {
     const form = { "Content-Type": "application/x-www-form-urlencoded" };
-    await expectError(await send("/auth/refresh", { headers: form, body: "grant_type=refresh_token&refresh_token=rt1.bad" }), 400, "invalid_grant");
+    await expectInvalidGrant(await send("/auth/refresh", { headers: form, body: "grant_type=refresh_token&refresh_token=rt1.bad" }));
     const wrongGrant = await send("/auth/refresh", { headers: form, body: "grant_type=password&refresh_token=x" });
     expect(await wrongGrant.json()).toEqual({ error: "invalid_request", error_description: "grant_type must be refresh_token" });
     const twoTokens = await send("/auth/refresh", { headers: form, body: "refresh_token=a&refresh_token=b" });
@@ -205,7 +200,7 @@ describe("routes that take no fields", () => {
 describe("over-long tokens", () => {
   it("answers a refresh token of 2,000 characters as a token it did not issue: invalid_grant, and 401 on logout", async () => {
     const long = "a".repeat(2000);
-    await expectError(await send("/auth/refresh", { headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refresh_token: long }) }), 400, "invalid_grant");
+    await expectInvalidGrant(await send("/auth/refresh", { headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refresh_token: long }) }));
     await expectError(await send("/auth/logout", { headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refresh_token: long }) }), 401, "invalid_token");
   });
 });

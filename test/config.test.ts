@@ -1,26 +1,21 @@
 import { env } from "cloudflare:workers";
-import type { JWK } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { parseConfig, type Config } from "../src/config";
 import type { Env } from "../src/env";
-import { adminHeaders, bearer, call, openSession, postJson, refresh, uniqueSub, type Vars } from "./helpers";
-
-// The real HTTP origin on 127.0.0.1 started by the Vitest globalSetup (test-only binding).
-const ORIGIN = (env as unknown as { TEST_ORIGIN_URL: string }).TEST_ORIGIN_URL;
-
-/** A corner of the recording origin of its own (see test/origin-server.mjs). */
-function recordingOrigin() {
-  const id = crypto.randomUUID();
-  return {
-    url: `${ORIGIN}/scope/${id}`,
-    async requests(): Promise<Array<{ path: string }>> {
-      return (await fetch(`${ORIGIN}/__log/${id}`)).json();
-    },
-  };
-}
-
-const testKeys = (JSON.parse(env.SIGNING_KEYS!) as { keys: JWK[] }).keys;
-const publicOnly = ({ d: _d, ...rest }: JWK): JWK => rest;
+import {
+  adminHeaders,
+  bearer,
+  call,
+  expectError,
+  openSession,
+  postJson,
+  publicHalf,
+  recordingOrigin,
+  refresh,
+  TEST_SIGNING_KEYS as testKeys,
+  uniqueSub,
+  type Vars,
+} from "./helpers";
 
 function configOf(vars: Partial<Record<keyof Env, string>>): Config {
   const result = parseConfig(vars as unknown as Env);
@@ -57,7 +52,7 @@ const BAD_VALUES: Array<[keyof Env, string]> = [
   ["ALLOWED_ORIGINS", "https:app.example.com"],
   ["ALLOWED_ORIGINS", "https://"],
   ["SIGNING_KEYS", "{not json"],
-  ["SIGNING_KEYS", JSON.stringify({ keys: [publicOnly(testKeys[0]!), testKeys[1]] })],
+  ["SIGNING_KEYS", JSON.stringify({ keys: [publicHalf(testKeys[0]!), testKeys[1]] })],
   ["SIGNING_KEYS", JSON.stringify({ keys: [] })],
   ["SIGNING_KEYS", JSON.stringify({ keys: [{ ...testKeys[0], kid: undefined }] })],
   ["SIGNING_KEYS", JSON.stringify({ keys: [testKeys[0], { ...testKeys[1], kid: "test-es256" }] })],
@@ -89,7 +84,7 @@ describe("a bad configuration value", () => {
   });
 
   it("never reveals a signing key in the description", async () => {
-    const response = await call("/.well-known/jwks.json", {}, { SIGNING_KEYS: JSON.stringify({ keys: [publicOnly(testKeys[0]!)] }).slice(0, -1) });
+    const response = await call("/.well-known/jwks.json", {}, { SIGNING_KEYS: JSON.stringify({ keys: [publicHalf(testKeys[0]!)] }).slice(0, -1) });
     expect(response.status).toBe(503);
     const text = await response.text();
     expect(text).not.toContain(testKeys[0]!.x!);
@@ -125,7 +120,7 @@ describe("a misconfigured worker's log", () => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     const grace = `${crypto.randomUUID()}s`;
     const kid = crypto.randomUUID();
-    const badKeys = JSON.stringify({ keys: [{ ...publicOnly(testKeys[0]!), kid }] });
+    const badKeys = JSON.stringify({ keys: [{ ...publicHalf(testKeys[0]!), kid }] });
     for (let round = 0; round < 3; round++) {
       expect((await call("/api/x", {}, { REFRESH_REUSE_GRACE_SECONDS: grace })).status).toBe(503);
       expect((await call("/api/x", {}, { SIGNING_KEYS: badKeys })).status).toBe(503);
@@ -155,11 +150,9 @@ describe("without SIGNING_KEYS", () => {
   const noKeys: Vars = { SIGNING_KEYS: "" };
 
   async function expectHowToMakeKeys(response: Response) {
-    expect(response.status).toBe(503);
-    const body = (await response.json()) as { error: string; error_description: string };
-    expect(body.error).toBe("server_misconfigured");
-    expect(body.error_description).toContain("SIGNING_KEYS");
-    expect(body.error_description).toContain("npm run keys");
+    const description = await expectError(response, 503, "server_misconfigured");
+    expect(description).toContain("SIGNING_KEYS");
+    expect(description).toContain("npm run keys");
   }
 
   it("refuses to open a session and says how to make keys", async () => {

@@ -1,45 +1,29 @@
 import { env } from "cloudflare:workers";
-import { importJWK, SignJWT, type JWK } from "jose";
+import { importJWK, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { bearer, call, callAsSent, openSession, uniqueSub, type Vars } from "./helpers";
-
-/** A request as the recording origin (test/origin-server.mjs) received it. */
-interface Recorded {
-  method: string;
-  path: string;
-  search: string;
-  query: Record<string, string[]>;
-  headers: Record<string, string>;
-  body: string;
-  bodyBase64: string;
-}
-
-// The real HTTP origin on 127.0.0.1 started by the Vitest globalSetup (test-only binding).
-const ORIGIN = (env as unknown as { TEST_ORIGIN_URL: string }).TEST_ORIGIN_URL;
-
-/**
- * A corner of the recording origin of its own: `url` is the ORIGIN_URL to give the gateway (it
- * carries a base path that the origin strips again), `requests()` is what reached it.
- */
-function recordingOrigin() {
-  const id = crypto.randomUUID();
-  return {
-    url: `${ORIGIN}/scope/${id}`,
-    async requests(): Promise<Recorded[]> {
-      return (await fetch(`${ORIGIN}/__log/${id}`)).json();
-    },
-  };
-}
+import {
+  bearer,
+  call,
+  callAsSent,
+  expectError,
+  openSession,
+  recordingOrigin,
+  TEST_ORIGIN_URL as ORIGIN,
+  TEST_SIGNING_KEYS,
+  uniqueSub,
+  type RecordedRequest,
+  type Vars,
+} from "./helpers";
 
 /** The requests that reached the origin at its root (ORIGIN_URL without base path), by marker. */
-async function rootRequests(marker: string): Promise<Recorded[]> {
-  const all: Recorded[] = await (await fetch(`${ORIGIN}/__log`)).json();
+async function rootRequests(marker: string): Promise<RecordedRequest[]> {
+  const all: RecordedRequest[] = await (await fetch(`${ORIGIN}/__log`)).json();
   return all.filter((entry) => entry.path.includes(marker) || entry.search.includes(marker));
 }
 
 /** An access token signed with the real test signing key, with the given claims. */
 async function signedWithTestKey(claims: Record<string, unknown>): Promise<string> {
-  const jwk = (JSON.parse(env.SIGNING_KEYS!) as { keys: JWK[] }).keys[0]!;
+  const jwk = TEST_SIGNING_KEYS[0]!;
   return new SignJWT(claims)
     .setProtectedHeader({ alg: "ES256", kid: "test-es256", typ: "at+jwt" })
     .sign(await importJWK(jwk, "ES256"));
@@ -227,8 +211,7 @@ describe("gateway: forwarding a verified request to the origin", () => {
   it("answers 502 bad_gateway when the origin cannot be reached", async () => {
     const { access_token } = await session();
     const response = await call("/api/x", { headers: bearer(access_token) }, { ORIGIN_URL: "http://127.0.0.1:1" });
-    expect(response.status).toBe(502);
-    expect(await response.json()).toMatchObject({ error: "bad_gateway" });
+    await expectError(response, 502, "bad_gateway");
   });
 });
 

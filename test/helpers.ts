@@ -1,5 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import type { JWK } from "jose";
+import { expect, vi } from "vitest";
 import worker from "../src/index";
 import type { Env } from "../src/env";
 
@@ -122,4 +124,118 @@ export function callAsSent(rawPath: string, init: RequestInit = {}, vars?: Vars)
     passThroughOnException() {},
     props: {},
   } as unknown as ExecutionContext));
+}
+
+/**
+ * Asserts an error answer as the gateway gives every one: `status` and a body of exactly
+ * `{ error, error_description }`. Returns the description.
+ */
+export async function expectError(response: Response, status: number, error: string): Promise<string> {
+  expect(response.status).toBe(status);
+  const body = (await response.json()) as { error: string; error_description: string };
+  expect(body).toEqual({ error, error_description: expect.any(String) });
+  return body.error_description;
+}
+
+/** Asserts a refused refresh token: 400 `invalid_grant` (RFC 6749 section 5.2). */
+export async function expectInvalidGrant(response: Response): Promise<void> {
+  await expectError(response, 400, "invalid_grant");
+}
+
+/** A request as the recording origin (test/origin-server.mjs) received it. */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  search: string;
+  query: Record<string, string[]>;
+  headers: Record<string, string>;
+  body: string;
+  bodyBase64: string;
+}
+
+/** The real HTTP origin on 127.0.0.1 started by the Vitest globalSetup (test-only binding). */
+export const TEST_ORIGIN_URL = (env as unknown as { TEST_ORIGIN_URL: string }).TEST_ORIGIN_URL;
+
+/**
+ * A corner of the recording origin of its own: `url` is the ORIGIN_URL to give the gateway (it
+ * carries a base path that the origin strips again), `requests()` is what reached it, oldest first.
+ */
+export function recordingOrigin() {
+  const id = crypto.randomUUID();
+  return {
+    url: `${TEST_ORIGIN_URL}/scope/${id}`,
+    async requests(): Promise<RecordedRequest[]> {
+      return (await fetch(`${TEST_ORIGIN_URL}/__log/${id}`)).json();
+    },
+  };
+}
+
+/**
+ * The private JWKs of the SIGNING_KEYS test binding (vitest.config.ts): ES256 `test-es256`, which
+ * signs, then EdDSA `test-eddsa`, which still verifies.
+ */
+export const TEST_SIGNING_KEYS = (JSON.parse(env.SIGNING_KEYS!) as { keys: JWK[] }).keys;
+
+/** A JWK without its private member: what a key set keeps of a retired key. */
+export function publicHalf({ d: _d, ...rest }: JWK): JWK {
+  return rest;
+}
+
+/** The `CF-Connecting-IP` header of a client at `ip`. */
+export function fromIp(ip: string): Record<string, string> {
+  return { "CF-Connecting-IP": ip };
+}
+
+/** POST /auth/register. */
+export function register(username: unknown, password: unknown = PASSWORD, headers: Record<string, string> = {}, vars?: Vars) {
+  return postJson("/auth/register", { username, password }, headers, vars);
+}
+
+/** POST /auth/login. */
+export function login(username: unknown, password: unknown, headers: Record<string, string> = {}, vars?: Vars) {
+  return postJson("/auth/login", { username, password }, headers, vars);
+}
+
+/** Registers a user (expecting 201) and returns its username and user id. */
+export async function registerUser(username = uniqueUsername(), password = PASSWORD): Promise<{ username: string; userId: string }> {
+  const response = await register(username, password);
+  expect(response.status).toBe(201);
+  return { username, userId: ((await response.json()) as { user_id: string }).user_id };
+}
+
+/** The audit events of one type from one client address, newest first (events of unknown users have no `sub`). */
+export async function eventsFrom(ip: string, type: string) {
+  const response = await call(`/auth/admin/events?type=${type}&limit=1000`, { headers: adminHeaders });
+  if (response.status !== 200) throw new Error(`events: ${response.status} ${await response.text()}`);
+  const body = (await response.json()) as { events: Awaited<ReturnType<typeof eventsOf>> };
+  return body.events.filter((event) => event.ip === ip);
+}
+
+/** One PBKDF2 key derivation, without its salt bytes. */
+export interface Pbkdf2Run {
+  hash: unknown;
+  iterations: number;
+  saltBytes: number;
+  bits: number | null | undefined;
+}
+
+/**
+ * The PBKDF2 derivations that ran while `action` did (WebCrypto's `deriveBits` is watched for its
+ * duration, in this isolate: the test, the worker and its Durable Objects). Proves that work was
+ * done without timing it.
+ */
+export async function pbkdf2RunsDuring(action: () => Promise<unknown>): Promise<Pbkdf2Run[]> {
+  const spy = vi.spyOn(crypto.subtle, "deriveBits");
+  let calls: typeof spy.mock.calls;
+  try {
+    await action();
+  } finally {
+    calls = [...spy.mock.calls];
+    spy.mockRestore();
+  }
+  return calls.flatMap(([algorithm, , length]) => {
+    if (typeof algorithm !== "object" || algorithm.name !== "PBKDF2") return [];
+    const { hash, iterations, salt } = algorithm;
+    return [{ hash, iterations: iterations ?? NaN, saltBytes: salt?.byteLength ?? 0, bits: length }];
+  });
 }

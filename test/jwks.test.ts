@@ -1,10 +1,9 @@
 import { env } from "cloudflare:workers";
 import { createLocalJWKSet, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK } from "jose";
 import { describe, expect, it } from "vitest";
-import { call, openSession, uniqueSub } from "./helpers";
+import { call, openSession, TEST_SIGNING_KEYS as testKeys, uniqueSub } from "./helpers";
 
 const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
-const testKeys = (JSON.parse(env.SIGNING_KEYS!) as { keys: JWK[] }).keys;
 
 async function jwks(vars?: Record<string, string>) {
   const response = await call("/.well-known/jwks.json", {}, vars);
