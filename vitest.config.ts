@@ -33,12 +33,13 @@ function blankedDevVars(): Record<string, string> {
  * under `test/<project name>/`.
  */
 const SETTINGS_PROJECTS: Record<string, Record<string, string>> = {
-  // No grace, reuse revokes one session, a one-minute idle limit inside a one-hour session.
+  // No grace, reuse revokes one session, a one-minute idle limit inside a five-minute session (so
+  // a few refreshes reach the absolute limit while the session is in use).
   "strict-sessions": {
     REFRESH_REUSE_GRACE_SECONDS: "0",
     REUSE_REVOKES: "session",
     REFRESH_IDLE_TTL_SECONDS: "60",
-    SESSION_MAX_TTL_SECONDS: "3600",
+    SESSION_MAX_TTL_SECONDS: "300",
   },
   // Sessions that never expire, and a longer grace window.
   "unlimited-sessions": {

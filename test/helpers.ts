@@ -239,3 +239,37 @@ export async function pbkdf2RunsDuring(action: () => Promise<unknown>): Promise<
     return [{ hash, iterations: iterations ?? NaN, saltBytes: salt?.byteLength ?? 0, bits: length }];
   });
 }
+
+/** A session's record in D1, as its Durable Object last wrote it (before answering), or null. */
+export function sessionRecord(sessionId: string) {
+  return env.DB.prepare(
+    `SELECT id, user_id, created_at, last_used_at, expires_at, revoked_at, revoked_reason, user_agent, ip, rotation_count
+     FROM sessions WHERE id = ?1`,
+  )
+    .bind(sessionId)
+    .first<import("../src/db/sessions").SessionRecord>();
+}
+
+/**
+ * Lets `ms` pass for one session, as if nobody had touched it for that long: every time stored
+ * for it moves back by `ms`, in the user's Durable Object (created, last used, each kept issue
+ * time, and the end of a revoked session) and in its D1 record (the same, and expires_at).
+ * Nothing runs meanwhile: the session is marked expired only once a request or the alarm looks.
+ */
+export async function ageSession(sub: string, sessionId: string, ms: number): Promise<void> {
+  await runInDurableObject(userAuthStub(sub), (_instance, state) => {
+    const sql = state.storage.sql;
+    const { issue_times } = sql.exec<{ issue_times: string }>("SELECT issue_times FROM sessions WHERE id = ?", sessionId).one();
+    const issueTimes = (JSON.parse(issue_times) as number[]).map((at) => at - ms);
+    sql.exec(
+      "UPDATE sessions SET created_at = created_at - ?, last_used_at = last_used_at - ?, revoked_at = revoked_at - ?, issue_times = ? WHERE id = ?",
+      ms, ms, ms, JSON.stringify(issueTimes), sessionId,
+    );
+  });
+  await env.DB.prepare(
+    `UPDATE sessions SET created_at = created_at - ?1, last_used_at = last_used_at - ?1, expires_at = expires_at - ?1, revoked_at = revoked_at - ?1
+     WHERE id = ?2`,
+  )
+    .bind(ms, sessionId)
+    .run();
+}

@@ -3,7 +3,18 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../src/env";
 import worker from "../src/index";
-import { bearer, call, openSession, refresh, runUserAlarm, uniqueSub, userAuthStub, type Vars } from "./helpers";
+import {
+  ageSession,
+  bearer,
+  call,
+  expectInvalidGrant,
+  openSession,
+  refresh,
+  runUserAlarm,
+  uniqueSub,
+  userAuthStub,
+  type Vars,
+} from "./helpers";
 
 const SECOND_MS = 1000;
 const DAY_MS = 86_400_000;
@@ -18,46 +29,32 @@ function heldSessionIds(sub: string): Promise<string[]> {
   );
 }
 
-/** Moves a revoked session's end into the past in the user's Durable Object. */
-function backdateRevocation(sub: string, sessionId: string, byMs: number) {
-  return runInDurableObject(userAuthStub(sub), (_instance, state) => {
-    state.storage.sql.exec("UPDATE sessions SET revoked_at = revoked_at - ? WHERE id = ?", byMs, sessionId);
-  });
-}
-
 function alarmOf(sub: string) {
   return runInDurableObject(userAuthStub(sub), (_instance, state) => state.storage.getAlarm());
 }
+
 
 describe("purge of ended sessions from the Durable Object (alarm)", () => {
   it("deletes only sessions that ended longer than SESSION_RETENTION_SECONDS ago", async () => {
     const sub = uniqueSub();
     const [me, oldRevoked, recentRevoked, almostDue, oldExpired, active] = await Promise.all(Array.from({ length: 6 }, () => openSession(sub)));
-    for (const pair of [oldRevoked!, recentRevoked!, almostDue!, oldExpired!]) {
+    for (const pair of [oldRevoked!, recentRevoked!, almostDue!]) {
       expect((await call(`/auth/sessions/${pair.session_id}`, { method: "DELETE", headers: bearer(me!.access_token) })).status).toBe(204);
     }
-    await backdateRevocation(sub, oldRevoked!.session_id, SESSION_RETENTION_MS + 60 * SECOND_MS);
-    await backdateRevocation(sub, recentRevoked!.session_id, 60 * SECOND_MS);
-    await backdateRevocation(sub, almostDue!.session_id, SESSION_RETENTION_MS - 60 * SECOND_MS);
-    // An idle-expired session that ended long ago.
-    await runInDurableObject(userAuthStub(sub), (_instance, state) => {
-      state.storage.sql.exec(
-        "UPDATE sessions SET revoked_reason = 'idle_timeout', revoked_at = revoked_at - ?, last_used_at = last_used_at - ? WHERE id = ?",
-        SESSION_RETENTION_MS + 60 * SECOND_MS,
-        SESSION_RETENTION_MS + 15 * DAY_MS,
-        oldExpired!.session_id,
-      );
-    });
+    // An idle-expired session (14 days idle in wrangler.toml), marked by a refresh.
+    await ageSession(sub, oldExpired!.session_id, 15 * DAY_MS);
+    await expectInvalidGrant(await refresh(oldExpired!.refresh_token));
+    // Then time passes for the ended sessions.
+    await ageSession(sub, oldRevoked!.session_id, SESSION_RETENTION_MS + 60 * SECOND_MS);
+    await ageSession(sub, recentRevoked!.session_id, 60 * SECOND_MS);
+    await ageSession(sub, almostDue!.session_id, SESSION_RETENTION_MS - 60 * SECOND_MS);
+    await ageSession(sub, oldExpired!.session_id, SESSION_RETENTION_MS + 60 * SECOND_MS);
 
     expect(await runUserAlarm(sub)).toBe(true);
 
     expect(await heldSessionIds(sub)).toEqual([me!.session_id, recentRevoked!.session_id, almostDue!.session_id, active!.session_id].sort());
     // A purged session's tokens stay dead; a retained one keeps answering invalid_grant; active ones work.
-    for (const pair of [oldRevoked!, recentRevoked!, almostDue!, oldExpired!]) {
-      const response = await refresh(pair.refresh_token);
-      expect(response.status).toBe(400);
-      expect(await response.json()).toMatchObject({ error: "invalid_grant" });
-    }
+    for (const pair of [oldRevoked!, recentRevoked!, almostDue!, oldExpired!]) await expectInvalidGrant(await refresh(pair.refresh_token));
     expect((await refresh(active!.refresh_token)).status).toBe(200);
   });
 
@@ -73,7 +70,7 @@ describe("purge of ended sessions from the Durable Object (alarm)", () => {
     // Next due: the revoked session, which comes before the active one's 14-day idle expiry.
     expect(await alarmOf(sub)).toBe(revokedAt + SESSION_RETENTION_MS);
 
-    await backdateRevocation(sub, revoked!.session_id, SESSION_RETENTION_MS);
+    await ageSession(sub, revoked!.session_id, SESSION_RETENTION_MS);
     expect(await runUserAlarm(sub)).toBe(true);
     expect(await heldSessionIds(sub)).toEqual([me!.session_id]);
   });
@@ -82,7 +79,7 @@ describe("purge of ended sessions from the Durable Object (alarm)", () => {
     const sub = uniqueSub();
     const pairs = await Promise.all(Array.from({ length: 4 }, () => openSession(sub)));
     expect((await call("/auth/logout-all", { method: "POST", headers: bearer(pairs[0]!.access_token) })).status).toBe(204);
-    for (const pair of pairs) await backdateRevocation(sub, pair.session_id, SESSION_RETENTION_MS + SECOND_MS);
+    for (const pair of pairs) await ageSession(sub, pair.session_id, SESSION_RETENTION_MS + SECOND_MS);
     expect(await runUserAlarm(sub)).toBe(true);
     expect(await heldSessionIds(sub)).toEqual([]);
     // Nothing left to look after: no alarm.

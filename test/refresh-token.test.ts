@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { formatRefreshToken, parseRefreshToken } from "../src/tokens/refresh";
-import { openSession, refresh, uniqueSub } from "./helpers";
+import { expectInvalidGrant, openSession, refresh, uniqueSub } from "./helpers";
 
 const OBJECT_ID = "a".repeat(64);
 const SESSION_ID = "0f8fad5b-d9cb-469f-a165-70867728950e";
@@ -28,10 +28,6 @@ function withPaddingBitsSet(token: string) {
   return token.slice(0, -1) + alphabet[alphabet.indexOf(token.at(-1)!) | 3];
 }
 
-async function expectInvalidGrant(response: Response) {
-  expect(response.status).toBe(400);
-  expect(await response.json()).toMatchObject({ error: "invalid_grant" });
-}
 
 describe("parseRefreshToken", () => {
   it("splits a well-formed token into object id, session id, generation and MAC", () => {
