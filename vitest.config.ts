@@ -41,6 +41,14 @@ const SETTINGS_PROJECTS: Record<string, Record<string, string>> = {
     REFRESH_IDLE_TTL_SECONDS: "60",
     SESSION_MAX_TTL_SECONDS: "300",
   },
+  // Low login limits, so that each can be reached in a few attempts: 3 failures of one username
+  // from one address, 6 of one username from anywhere, 8 from one address.
+  "login-limits": {
+    LOGIN_MAX_FAILURES_PER_USERNAME_AND_IP: "3",
+    LOGIN_MAX_FAILURES_PER_USERNAME: "6",
+    LOGIN_MAX_FAILURES_PER_IP: "8",
+    LOGIN_FAILURE_WINDOW_SECONDS: "900",
+  },
   // Sessions that never expire, and a longer grace window.
   "unlimited-sessions": {
     REFRESH_IDLE_TTL_SECONDS: "0",

@@ -1,22 +1,21 @@
 import { describe, expect, it } from "vitest";
-import { BASE, bearer, call, eventsOf, expectError, expectInvalidGrant, login, PASSWORD, postJson, registerUser, uniqueUsername, type TokenResponse } from "./helpers";
+import { adminHeaders, BASE, bearer, call, eventsOf, expectError, expectInvalidGrant, login, PASSWORD, postJson, registerUser, uniqueUsername, type TokenResponse } from "./helpers";
 
 const APP = "https://app.example.com";
 const EVIL = "https://evil.example.net";
-// Grace 0: a token that was rotated by a refused request could not be refreshed again, so a 200
-// afterwards proves the refused request rotated nothing.
-const COOKIE_MODE = { REFRESH_COOKIE: "true", ALLOWED_ORIGINS: `${APP}, https://other.example.org`, REFRESH_REUSE_GRACE_SECONDS: "0" };
+const COOKIE_MODE = { REFRESH_COOKIE: "true", ALLOWED_ORIGINS: `${APP}, https://other.example.org` };
+const COOKIE = "__Host-refresh_token";
 interface Cookie {
   value: string;
   attributes: string[];
 }
 
-/** The refresh_token cookie a response sets, or null. */
+/** The refresh cookie a response sets, or null. */
 function refreshCookie(response: Response): Cookie | null {
-  const header = response.headers.getSetCookie().find((cookie) => cookie.startsWith("refresh_token="));
+  const header = response.headers.getSetCookie().find((cookie) => cookie.startsWith(`${COOKIE}=`));
   if (!header) return null;
   const [pair, ...attributes] = header.split(";").map((part) => part.trim());
-  return { value: decodeURIComponent(pair!.slice("refresh_token=".length)), attributes };
+  return { value: decodeURIComponent(pair!.slice(COOKIE.length + 1)), attributes };
 }
 
 async function loginInCookieMode(): Promise<{ userId: string; response: Response; pair: TokenResponse; cookie: Cookie }> {
@@ -29,14 +28,15 @@ async function loginInCookieMode(): Promise<{ userId: string; response: Response
 
 /** A cookie-only call (no body token), as a browser would send it. */
 function withCookie(path: string, token: string, headers: Record<string, string> = {}) {
-  return call(path, { method: "POST", headers: { Cookie: `refresh_token=${token}`, ...headers } }, COOKIE_MODE);
+  return call(path, { method: "POST", headers: { Cookie: `${COOKIE}=${token}`, ...headers } }, COOKIE_MODE);
 }
 
 describe("cookie transport (REFRESH_COOKIE=true)", () => {
-  it("sets the refresh token from login as an HttpOnly, Secure, SameSite=Strict cookie scoped to /auth", async () => {
+  it("sets the refresh token from login as the __Host- cookie: HttpOnly, Secure, SameSite=Strict, Path=/, no Domain", async () => {
     const { pair, cookie } = await loginInCookieMode();
     expect(cookie.value).toBe(pair.refresh_token);
-    expect(cookie.attributes).toEqual(expect.arrayContaining(["HttpOnly", "Secure", "SameSite=Strict", "Path=/auth"]));
+    expect(cookie.attributes).toEqual(expect.arrayContaining(["HttpOnly", "Secure", "SameSite=Strict", "Path=/"]));
+    expect(cookie.attributes.some((attribute) => attribute.toLowerCase().startsWith("domain="))).toBe(false);
     const maxAge = Number(cookie.attributes.find((attribute) => attribute.startsWith("Max-Age="))?.slice(8));
     expect(maxAge).toBeGreaterThan(0);
   });
@@ -52,9 +52,10 @@ describe("cookie transport (REFRESH_COOKIE=true)", () => {
     const rotated = refreshCookie(response)!;
     expect(rotated.value).toBe(next.refresh_token);
     expect(rotated.value).not.toBe(cookie.value);
-    expect(rotated.attributes).toEqual(expect.arrayContaining(["HttpOnly", "Secure", "SameSite=Strict", "Path=/auth"]));
+    expect(rotated.attributes).toEqual(expect.arrayContaining(["HttpOnly", "Secure", "SameSite=Strict", "Path=/"]));
 
-    // The old cookie is used now (grace 0: reuse).
+    // The old cookie is used now: once its successor was used too, it is reuse.
+    expect((await withCookie("/auth/refresh", rotated.value, { Origin: APP })).status).toBe(200);
     await expectInvalidGrant(await withCookie("/auth/refresh", cookie.value, { Origin: APP }));
   });
 
@@ -75,8 +76,10 @@ describe("cookie transport (REFRESH_COOKIE=true)", () => {
     expect(refreshCookie(refused)).toBeNull();
     expect(await eventsOf(userId, "refresh")).toEqual([]);
 
-    // The same token still refreshes, once, from the right origin.
+    // The same token still refreshes from the right origin, as a rotation, not a replay.
     expect((await withCookie("/auth/refresh", cookie.value, { Origin: APP })).status).toBe(200);
+    expect(await eventsOf(userId, "refresh")).toHaveLength(1);
+    expect(await eventsOf(userId, "refresh_grace_replay")).toEqual([]);
   });
 
   it("logs out from the cookie for an allowed Origin and clears the cookie", async () => {
@@ -85,7 +88,7 @@ describe("cookie transport (REFRESH_COOKIE=true)", () => {
     expect(response.status).toBe(204);
     const cleared = refreshCookie(response);
     expect(cleared?.value).toBe("");
-    expect(cleared?.attributes).toEqual(expect.arrayContaining(["Max-Age=0", "Path=/auth"]));
+    expect(cleared?.attributes).toEqual(expect.arrayContaining(["Max-Age=0", "Path=/"]));
     await expectInvalidGrant(await postJson("/auth/refresh", { refresh_token: pair.refresh_token }, {}, COOKIE_MODE));
   });
 
@@ -104,7 +107,7 @@ describe("cookie transport (REFRESH_COOKIE=true)", () => {
       "/auth/refresh",
       {
         method: "POST",
-        headers: { "Content-Type": "application/json", Cookie: "refresh_token=rt1.garbage" },
+        headers: { "Content-Type": "application/json", Cookie: `${COOKIE}=rt1.garbage` },
         body: JSON.stringify({ refresh_token: pair.refresh_token }),
       },
       COOKIE_MODE,
@@ -114,10 +117,40 @@ describe("cookie transport (REFRESH_COOKIE=true)", () => {
 
   it("clears the cookie when the refresh token it holds is refused", async () => {
     const { cookie } = await loginInCookieMode();
-    expect((await withCookie("/auth/refresh", cookie.value, { Origin: APP })).status).toBe(200);
+    const rotated = refreshCookie(await withCookie("/auth/refresh", cookie.value, { Origin: APP }))!;
+    expect((await withCookie("/auth/refresh", rotated.value, { Origin: APP })).status).toBe(200);
     const reused = await withCookie("/auth/refresh", cookie.value, { Origin: APP });
     expect(refreshCookie(reused)?.attributes).toContain("Max-Age=0");
     await expectInvalidGrant(reused);
+  });
+
+  it("clears a malformed refresh cookie when refusing it", async () => {
+    const refused = await withCookie("/auth/refresh", "rt1.not-a-token", { Origin: APP });
+    await expectInvalidGrant(refused);
+    expect(refreshCookie(refused)?.attributes).toContain("Max-Age=0");
+  });
+
+  it("refuses a request carrying the cookie twice (one planted) and clears it, rotating nothing", async () => {
+    const { userId, cookie } = await loginInCookieMode();
+    for (const pair of [`${COOKIE}=${cookie.value}; ${COOKIE}=rt1.planted`, `${COOKIE}=rt1.planted; ${COOKIE}=${cookie.value}`]) {
+      const refused = await call("/auth/refresh", { method: "POST", headers: { Cookie: pair, Origin: APP } }, COOKIE_MODE);
+      await expectInvalidGrant(refused);
+      expect(refreshCookie(refused)?.attributes).toContain("Max-Age=0");
+    }
+    expect(await eventsOf(userId, "refresh")).toEqual([]);
+    expect((await withCookie("/auth/refresh", cookie.value, { Origin: APP })).status).toBe(200);
+  });
+
+  it("ignores a cookie without the __Host- prefix, which another host could have set", async () => {
+    const { cookie } = await loginInCookieMode();
+    const response = await call("/auth/refresh", { method: "POST", headers: { Cookie: `refresh_token=${cookie.value}`, Origin: APP } }, COOKIE_MODE);
+    await expectError(response, 400, "invalid_request");
+  });
+
+  it("never sets the cookie for a session the admin route opens", async () => {
+    const response = await postJson("/auth/admin/sessions", { sub: `cookie-${crypto.randomUUID()}` }, { ...adminHeaders, Origin: APP }, COOKIE_MODE);
+    expect(response.status).toBe(201);
+    expect(refreshCookie(response)).toBeNull();
   });
 });
 
@@ -162,7 +195,7 @@ describe("cookie transport off (the default)", () => {
     expect(refreshCookie(response)).toBeNull();
     const pair = (await response.json()) as TokenResponse;
 
-    const cookieOnly = await call("/auth/refresh", { method: "POST", headers: { Cookie: `refresh_token=${pair.refresh_token}`, Origin: APP } });
+    const cookieOnly = await call("/auth/refresh", { method: "POST", headers: { Cookie: `${COOKIE}=${pair.refresh_token}`, Origin: APP } });
     await expectError(cookieOnly, 400, "invalid_request");
   });
 });

@@ -66,7 +66,7 @@ adminRoutes.post("/sessions", openSessionBody, requireAdmin, async function open
     client: clientInfo(c),
     event: "session_created",
   });
-  return tokenResponse(c, issued, 201);
+  return tokenResponse(c, issued, { status: 201, cookie: false });
 });
 
 adminRoutes.post("/users/:sub/revoke", bodyWithoutFields, requireAdmin, async function revokeUser(c) {
