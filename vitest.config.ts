@@ -49,6 +49,10 @@ const SETTINGS_PROJECTS: Record<string, Record<string, string>> = {
     LOGIN_MAX_FAILURES_PER_IP: "8",
     LOGIN_FAILURE_WINDOW_SECONDS: "900",
   },
+  // A deployment too large to audit every rotation: security events only.
+  "large-deployment": {
+    AUDIT_REFRESH_EVENTS: "false",
+  },
   // Sessions that never expire, and a longer grace window.
   "unlimited-sessions": {
     REFRESH_IDLE_TTL_SECONDS: "0",

@@ -13,6 +13,8 @@ export interface SessionSettings {
   sessionRetentionSeconds: number;
   /** Active sessions a user may hold; opening one more revokes the least recently used. */
   maxSessionsPerUser: number;
+  /** Whether each rotation and grace replay is an audit event; security events always are. */
+  auditRefreshEvents: boolean;
 }
 
 /** The brute-force limits of the built-in login, applied by the LoginThrottle objects. */
@@ -160,6 +162,7 @@ function buildConfig(env: Env): Config {
       reuseRevokes,
       sessionRetentionSeconds: seconds("SESSION_RETENTION_SECONDS", 604_800),
       maxSessionsPerUser: count("MAX_SESSIONS_PER_USER", 100),
+      auditRefreshEvents: flag("AUDIT_REFRESH_EVENTS", true),
     },
     originUrl,
     publicPathPrefixes,

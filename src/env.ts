@@ -26,6 +26,7 @@ export interface Env {
   REFRESH_COOKIE?: string;
   ALLOWED_ORIGINS?: string;
   MAX_SESSIONS_PER_USER?: string;
+  AUDIT_REFRESH_EVENTS?: string;
   LOGIN_MAX_FAILURES_PER_USERNAME_AND_IP?: string;
   LOGIN_MAX_FAILURES_PER_USERNAME?: string;
   LOGIN_MAX_FAILURES_PER_IP?: string;

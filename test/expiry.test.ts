@@ -26,7 +26,7 @@ describe("expired sessions elsewhere", () => {
 
     const from = Date.now();
     expect(await runUserAlarm(sub)).toBe(true);
-    const record = await sessionRecord(pair.session_id);
+    const record = await sessionRecord(sub, pair.session_id);
     expect(record?.revoked_reason).toBe("idle_timeout");
     expect(record?.revoked_at).toBeGreaterThanOrEqual(from - 1000);
     expect(record?.revoked_at).toBeLessThanOrEqual(Date.now() + 1000);
@@ -35,7 +35,7 @@ describe("expired sessions elsewhere", () => {
     // No request, so no client address.
     expect(events[0]).toMatchObject({ type: "session_expired", sub, session_id: pair.session_id, ip: null, detail: { reason: "idle_timeout" } });
     await expectInvalidGrant(await refresh(pair.refresh_token));
-    expect((await sessionRecord(kept.session_id))?.revoked_at).toBeNull();
+    expect((await sessionRecord(sub, kept.session_id))?.revoked_at).toBeNull();
     expect((await refresh(kept.refresh_token)).status).toBe(200);
   });
 });

@@ -23,6 +23,7 @@ function policy(overrides: Partial<SessionSettings> = {}): SessionSettings {
     reuseRevokes: "user",
     sessionRetentionSeconds: 7 * 86_400,
     maxSessionsPerUser: 100,
+    auditRefreshEvents: true,
     ...overrides,
   };
 }

@@ -1,14 +1,13 @@
-import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { UserAuth } from "../src/sessions/user-auth";
 import {
   eventsOf,
   openSession,
   postJson,
   refresh,
-  uniqueSub,
-  userAuthStub,
+  storedSession,
+  storedSessions,
   type TokenResponse,
+  uniqueSub,
 } from "./helpers";
 
 // Real parallel requests through the worker: the Durable Object must serialize them so that a
@@ -17,18 +16,6 @@ import {
 // test/strict-sessions/refresh-races.test.ts.
 
 const PARALLEL = 50;
-
-type StoredSession = { id: string; generation: number; revoked_at: number | null; revoked_reason: string | null };
-
-function storedSessions(sub: string) {
-  return runInDurableObject(userAuthStub(sub), (_instance: UserAuth, state) =>
-    state.storage.sql.exec<StoredSession>("SELECT id, generation, revoked_at, revoked_reason FROM sessions").toArray(),
-  );
-}
-
-async function storedSession(sub: string, sessionId: string) {
-  return (await storedSessions(sub)).find((session) => session.id === sessionId)!;
-}
 
 /** Status and parsed body of each response. */
 function settle(responses: Response[]) {

@@ -1,6 +1,4 @@
-import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { UserAuth } from "../src/sessions/user-auth";
 import {
   adminHeaders,
   ageSession,
@@ -11,9 +9,9 @@ import {
   openSession,
   postJson,
   refresh,
+  storedSession,
   type TokenResponse,
   uniqueSub,
-  userAuthStub,
 } from "./helpers";
 
 // The refresh rules of docs/api.md, one describe per rule, through POST /auth/refresh with both
@@ -46,17 +44,6 @@ function jwtPayload(jwt: string): Record<string, unknown> {
 /** Whether the gateway lets an access token through to the origin. */
 async function accessWorks(accessToken: string) {
   return (await call("/api/whoami", { headers: bearer(accessToken) })).status === 200;
-}
-
-type StoredSession = { generation: number; issue_times: string; created_at: number; last_used_at: number; revoked_at: number | null; revoked_reason: string | null };
-
-/** A session's row in the user's Durable Object. */
-function storedSession(sub: string, sessionId: string) {
-  return runInDurableObject(userAuthStub(sub), (_instance: UserAuth, state) =>
-    state.storage.sql
-      .exec<StoredSession>("SELECT generation, issue_times, created_at, last_used_at, revoked_at, revoked_reason FROM sessions WHERE id = ?", sessionId)
-      .one(),
-  );
 }
 
 /** Rotates a session `times` times and returns every token pair of the chain, generation 0 first. */

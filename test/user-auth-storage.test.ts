@@ -4,10 +4,14 @@ import { describe, expect, it } from "vitest";
 import { ISSUE_TIMES_KEPT } from "../src/sessions/refresh-rules";
 import type { UserAuth } from "../src/sessions/user-auth";
 import {
+  ageSession,
+  d1Caught,
   eventsOf,
   openSession,
+  postJson,
   refresh,
   runUserAlarm,
+  sessionRecord,
   uniqueSub,
   userAuthStub,
   withD1TableOffline,
@@ -56,12 +60,6 @@ function generationOf(sub: string, sessionId: string) {
   );
 }
 
-function d1Session(sessionId: string) {
-  return env.DB.prepare("SELECT rotation_count, revoked_at, revoked_reason, last_used_at FROM sessions WHERE id = ?1")
-    .bind(sessionId)
-    .first<{ rotation_count: number; revoked_at: number | null; revoked_reason: string | null; last_used_at: number }>();
-}
-
 async function rotate(pair: TokenResponse): Promise<TokenResponse> {
   const response = await refresh(pair.refresh_token);
   expect(response.status).toBe(200);
@@ -81,6 +79,7 @@ describe("storage per session", () => {
     const afterTen = await rotateTimes(first, 10);
     const small = await snapshot(sub);
     const last = await rotateTimes(afterTen, 490);
+    await d1Caught(sub);
     const large = await snapshot(sub);
 
     expect(await generationOf(sub, first.session_id)).toBe(500);
@@ -136,27 +135,51 @@ describe("eviction", () => {
   });
 });
 
+describe("the D1 record of a session", () => {
+  it("is written at once when the session opens or ends, and follows its rotations at most once an hour", async () => {
+    const sub = uniqueSub();
+    const first = await openSession(sub);
+    expect(await sessionRecord(sub, first.session_id)).toMatchObject({ rotation_count: 0, revoked_at: null });
+
+    // Two rotations within the hour: the object has them, D1 does not yet.
+    const third = await rotateTimes(first, 2);
+    expect(await generationOf(sub, first.session_id)).toBe(2);
+    expect(await sessionRecord(sub, first.session_id)).toMatchObject({ rotation_count: 0 });
+
+    // An hour after the last record, the next rotation records the session again.
+    await ageSession(sub, first.session_id, 3_600_000);
+    const fourth = await rotate(third);
+    const recorded = await sessionRecord(sub, first.session_id);
+    expect(recorded).toMatchObject({ rotation_count: 3 });
+    expect(recorded!.last_used_at).toBeGreaterThan(Date.now() - 60_000);
+    const fifth = await rotate(fourth);
+    expect(await sessionRecord(sub, first.session_id)).toMatchObject({ rotation_count: 3 });
+
+    // Ending it goes to D1 at once, with the exact values.
+    expect((await postJson("/auth/logout", { refresh_token: fifth.refresh_token })).status).toBe(204);
+    expect(await sessionRecord(sub, first.session_id)).toMatchObject({ rotation_count: 4, revoked_reason: "logout" });
+    // Every rotation is still in the audit trail (AUDIT_REFRESH_EVENTS is on by default).
+    expect(await eventsOf(sub, "refresh")).toHaveLength(4);
+  });
+});
+
 describe("D1 outage during a refresh", () => {
   it("still answers 200, keeps the writes in the outbox, and delivers them from the alarm once D1 is back", async () => {
     const sub = uniqueSub();
     const first = await openSession(sub);
-    expect(await d1Session(first.session_id)).toMatchObject({ rotation_count: 0 });
+    await d1Caught(sub);
     let latest = first;
 
-    await withD1TableOffline("sessions", async () => {
+    await withD1TableOffline("events", async () => {
       const second = await rotate(first);
       latest = await rotate(second);
       expect(latest.session_id).toBe(first.session_id);
-
+      // The drain after each answer failed; the writes wait in the outbox.
+      expect(await runUserAlarm(sub)).toBe(true);
       const queued = await outboxEntries(sub);
-      const records = queued.flatMap((entry) => (entry.kind === "session" ? [entry.record] : []));
-      const events = queued.flatMap((entry) => (entry.kind === "event" ? [entry.event] : []));
-      expect(records.map((record) => record.rotation_count)).toEqual([1, 2]);
-      expect(events.map((event) => event.type)).toEqual(["refresh", "refresh"]);
-      // Nothing of it reached D1: the batch is one transaction.
-      expect(await eventsOf(sub, "refresh")).toHaveLength(0);
-      const offline = await env.DB.prepare("SELECT rotation_count FROM sessions_offline WHERE id = ?1").bind(first.session_id).first();
-      expect(offline).toEqual({ rotation_count: 0 });
+      expect(queued.map((entry) => (entry.kind === "event" ? entry.event.type : entry.kind))).toEqual(["refresh", "refresh"]);
+      const offline = await env.DB.prepare("SELECT count(*) AS n FROM events_offline WHERE sub = ?1 AND type = 'refresh'").bind(sub).first();
+      expect(offline).toEqual({ n: 0 });
       // A retry is due soon, not at the next housekeeping date weeks away.
       const alarmAt = await runInDurableObject(userAuthStub(sub), (_instance: UserAuth, state) => state.storage.getAlarm());
       expect(alarmAt).not.toBeNull();
@@ -165,7 +188,6 @@ describe("D1 outage during a refresh", () => {
 
     expect(await runUserAlarm(sub)).toBe(true);
     expect((await snapshot(sub)).outbox).toBe(0);
-    expect(await d1Session(first.session_id)).toMatchObject({ rotation_count: 2, revoked_at: null });
     const refreshes = await eventsOf(sub, "refresh");
     expect(refreshes.map((event) => event.detail)).toEqual([{ generation: 2 }, { generation: 1 }]);
     // The session kept working throughout.
@@ -180,12 +202,13 @@ describe("D1 outage during a refresh", () => {
     await withD1TableOffline("sessions", async () => {
       expect((await refresh(first.refresh_token)).status).toBe(400);
       expect((await refresh(second.refresh_token)).status).toBe(400);
+      expect(await runUserAlarm(sub)).toBe(true);
       const queued = await outboxEntries(sub);
       expect(queued.some((entry) => entry.kind === "event" && entry.event.type === "refresh_token_reuse")).toBe(true);
     });
 
     expect(await runUserAlarm(sub)).toBe(true);
-    expect(await d1Session(first.session_id)).toMatchObject({ revoked_reason: "reuse" });
+    expect(await sessionRecord(sub, first.session_id)).toMatchObject({ revoked_reason: "reuse" });
     const [reuse] = await eventsOf(sub, "refresh_token_reuse");
     expect(reuse).toMatchObject({ session_id: first.session_id, detail: { generations_behind: 2, revoked_session_ids: [first.session_id] } });
   });

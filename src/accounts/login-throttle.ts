@@ -49,7 +49,7 @@ export class LoginThrottle extends DurableObject<Env> {
         expires_at INTEGER NOT NULL
       )`);
     this.#alarm = new AlarmSchedule(ctx);
-    this.#outbox = new Outbox(ctx.storage.sql, env.DB, this.#alarm);
+    this.#outbox = new Outbox(ctx.storage.sql, () => this.env.DB, this.#alarm);
   }
 
   /**
@@ -84,9 +84,10 @@ export class LoginThrottle extends DurableObject<Env> {
    * Records that a reserved attempt failed (it stays counted) with its audit event, which is
    * queued here and sent to D1; a D1 failure leaves it queued for the alarm to retry.
    */
-  async fail(event: AuditEvent | null): Promise<void> {
-    if (event) this.#outbox.enqueue({ kind: "event", event });
-    await this.#outbox.flush();
+  fail(event: AuditEvent): void {
+    this.#outbox.enqueue({ kind: "event", event });
+    // Answered once the count and the event are committed here; D1 gets the event after.
+    this.ctx.waitUntil(this.#outbox.flush());
   }
 
   /** Forgets one reserved attempt: it succeeded (per-IP counts are of failures) or never got an answer. */

@@ -29,7 +29,8 @@ export class Outbox {
 
   constructor(
     private readonly sql: SqlStorage,
-    private readonly db: D1Database,
+    /** Read at each flush: the owner's current D1 binding. */
+    private readonly d1: () => D1Database,
     private readonly alarm: AlarmSchedule,
   ) {
     sql.exec(`CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL)`);
@@ -67,14 +68,15 @@ export class Outbox {
   }
 
   async #drain(): Promise<boolean> {
-    await ensureSchema(this.db);
+    const db = this.d1();
+    await ensureSchema(db);
     for (;;) {
       const rows = this.sql
         .exec<{ seq: number; entry: string }>("SELECT seq, entry FROM outbox ORDER BY seq LIMIT ?", BATCH_SIZE)
         .toArray();
       if (rows.length === 0) return true;
       try {
-        await this.db.batch(rows.map((row) => this.#statement(row.seq, JSON.parse(row.entry) as OutboxEntry)));
+        await db.batch(rows.map((row) => this.#statement(db, row.seq, JSON.parse(row.entry) as OutboxEntry)));
       } catch (error) {
         // Only the error message: entries hold session ids and IPs, never tokens, but a log line
         // does not need them.
@@ -85,7 +87,7 @@ export class Outbox {
     }
   }
 
-  #statement(seq: number, entry: OutboxEntry): D1PreparedStatement {
-    return entry.kind === "session" ? upsertSession(this.db, entry.record, seq) : insertEvent(this.db, entry.event);
+  #statement(db: D1Database, seq: number, entry: OutboxEntry): D1PreparedStatement {
+    return entry.kind === "session" ? upsertSession(db, entry.record, seq) : insertEvent(db, entry.event);
   }
 }

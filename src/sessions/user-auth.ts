@@ -30,12 +30,17 @@ type SessionRow = {
   last_used_at: number;
   revoked_at: number | null;
   revoked_reason: string | null;
+  /** When the D1 record was last queued (ms): rotations reach D1 coalesced, see `#rotate`. */
+  recorded_at: number;
   claims: string;
   user_agent: string | null;
   ip: string | null;
 };
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
+
+/** How often, at most, a session's rotations reach its D1 record; revocations go at once. */
+const RECORD_INTERVAL_MS = 3_600_000;
 
 /**
  * One per user (`idFromName(sub)`): the authority on that user's sessions and refresh tokens.
@@ -52,7 +57,7 @@ export class UserAuth extends DurableObject<Env> {
     super(ctx, env);
     this.#migrate();
     this.#alarm = new AlarmSchedule(ctx);
-    this.#outbox = new Outbox(ctx.storage.sql, env.DB, this.#alarm);
+    this.#outbox = new Outbox(ctx.storage.sql, () => this.env.DB, this.#alarm);
   }
 
   /** Opens a session for `sub` (a password login or the admin route) and returns its first refresh token. */
@@ -73,6 +78,7 @@ export class UserAuth extends DurableObject<Env> {
       last_used_at: now,
       revoked_at: null,
       revoked_reason: null,
+      recorded_at: now,
       claims: JSON.stringify(input.claims),
       user_agent: input.client.userAgent,
       ip: input.client.ip,
@@ -83,12 +89,12 @@ export class UserAuth extends DurableObject<Env> {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         row.id, row.sub, row.mac_key, row.generation, row.issue_times, row.created_at, row.last_used_at, row.claims, row.user_agent, row.ip,
       );
-      this.#record(row);
+      this.#record(row, now);
       this.#audit(input.event, row, now, input.client.ip, null);
       this.#enforceSessionLimit(now);
     });
     this.#alarm.noLaterThan(sessionExpiry(stateOf(row), this.#settings)?.at ?? null);
-    return this.#settled(await this.#issued(row, row.generation));
+    return this.#answer(await this.#issued(row, row.generation));
   }
 
   /** The user's active sessions, newest first: what `GET /auth/sessions` lists, read here so the user always sees their own writes. */
@@ -121,7 +127,7 @@ export class UserAuth extends DurableObject<Env> {
     const outcome: RefreshOutcome = applied.ok
       ? { ok: true, rule: applied.rule, session: await this.#issued(applied.session, applied.session.generation) }
       : applied;
-    return this.#settled(outcome);
+    return this.#answer(outcome);
   }
 
   /** The decision of the rules and its effects; runs inside `refresh`'s transaction. */
@@ -142,7 +148,9 @@ export class UserAuth extends DurableObject<Env> {
       case "rotate":
         return { ok: true, rule: 3, session: this.#rotate(session!, client, now) };
       case "grace_replay":
-        this.#audit("refresh_grace_replay", session!, now, client.ip, { generation: session!.generation });
+        if (this.#settings.auditRefreshEvents) {
+          this.#audit("refresh_grace_replay", session!, now, client.ip, { generation: session!.generation });
+        }
         return { ok: true, rule: 4, session: session! };
       case "reuse": {
         const revoked = decision.scope === "user" ? this.#activeSessions() : [session!];
@@ -191,7 +199,7 @@ export class UserAuth extends DurableObject<Env> {
       this.#audit(input.event, session, now, input.client.ip, null);
       return true;
     });
-    return this.#settled(revoked);
+    return this.#answer(revoked);
   }
 
   /** Revokes every active session of this user; returns their ids. */
@@ -219,7 +227,7 @@ export class UserAuth extends DurableObject<Env> {
       });
       return ids;
     });
-    return this.#settled(ids);
+    return this.#answer(ids);
   }
 
   /**
@@ -248,7 +256,10 @@ export class UserAuth extends DurableObject<Env> {
     sql.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
     const version = sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray()[0]?.version ?? 0;
     if (version >= SCHEMA_VERSION) return;
-    sql.exec(`
+    // Version 1: the sessions table. Version 2: when each session's D1 record was last queued
+    // (existing sessions count as never recorded, so their next rotation records them).
+    if (version < 1) {
+      sql.exec(`
       CREATE TABLE IF NOT EXISTS sessions (
         id             TEXT PRIMARY KEY,
         sub            TEXT NOT NULL,
@@ -263,6 +274,8 @@ export class UserAuth extends DurableObject<Env> {
         user_agent     TEXT,
         ip             TEXT
       )`);
+    }
+    if (version < 2) sql.exec("ALTER TABLE sessions ADD COLUMN recorded_at INTEGER NOT NULL DEFAULT 0");
     sql.exec("DELETE FROM schema_version");
     sql.exec("INSERT INTO schema_version (version) VALUES (?)", SCHEMA_VERSION);
   }
@@ -319,8 +332,10 @@ export class UserAuth extends DurableObject<Env> {
       "UPDATE sessions SET generation = ?, issue_times = ?, last_used_at = ?, ip = ?, user_agent = ? WHERE id = ?",
       rotated.generation, rotated.issue_times, rotated.last_used_at, rotated.ip, rotated.user_agent, rotated.id,
     );
-    this.#record(rotated);
-    this.#audit("refresh", rotated, now, client.ip, { generation: rotated.generation });
+    // The D1 record follows at most once per RECORD_INTERVAL_MS of rotations: this object keeps
+    // the exact values, and D1 is for queries across users, where an hour-old last use is enough.
+    if (now - session.recorded_at >= RECORD_INTERVAL_MS) this.#record(rotated, now);
+    if (this.#settings.auditRefreshEvents) this.#audit("refresh", rotated, now, client.ip, { generation: rotated.generation });
     return rotated;
   }
 
@@ -352,14 +367,15 @@ export class UserAuth extends DurableObject<Env> {
   #revoke(sessions: SessionRow[], reason: RevokeReason, now: number) {
     for (const session of sessions) {
       this.ctx.storage.sql.exec("UPDATE sessions SET revoked_at = ?, revoked_reason = ? WHERE id = ?", now, reason, session.id);
-      this.#record({ ...session, revoked_at: now, revoked_reason: reason });
+      this.#record({ ...session, revoked_at: now, revoked_reason: reason }, now);
     }
     // Kept for the retention period so its tokens keep answering invalid_grant, then purged.
     if (sessions.length > 0) this.#alarm.noLaterThan(now + this.#settings.sessionRetentionSeconds * 1000);
   }
 
-  /** Queues the D1 record of a session's current state. */
-  #record(session: SessionRow) {
+  /** Queues the D1 record of a session's current state, and notes when. */
+  #record(session: SessionRow, now: number) {
+    this.ctx.storage.sql.exec("UPDATE sessions SET recorded_at = ? WHERE id = ?", now, session.id);
     const record: SessionRecord = {
       id: session.id,
       user_id: session.sub,
@@ -379,9 +395,13 @@ export class UserAuth extends DurableObject<Env> {
     this.#outbox.enqueue({ kind: "event", event: auditEvent({ type, sub: session.sub, session_id: session.id, at: now, ip, detail }) });
   }
 
-  /** Sends queued D1 writes before answering, so D1 is current in the usual case; a failure only delays them. */
-  async #settled<T>(result: T): Promise<T> {
-    await this.#outbox.flush();
+  /**
+   * The answer, once this object's storage has committed (the runtime holds the reply until it
+   * has): queued D1 writes drain after it, so no request waits on D1, which may be a continent
+   * away. A failed or interrupted drain is retried by the alarm the outbox set.
+   */
+  #answer<T>(result: T): T {
+    this.ctx.waitUntil(this.#outbox.flush());
     return result;
   }
 

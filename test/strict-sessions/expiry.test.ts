@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ageSession, bearer, call, eventsOf, openSession, postJson, sessionRecord, uniqueSub } from "../helpers";
+import { ageSession, bearer, call, eventsOf, openSession, postJson, sessionRecord, storedSession, uniqueSub } from "../helpers";
 
 // Expired sessions outside POST /auth/refresh, under this project's 60 s idle limit
 // (vitest.config.ts, "strict-sessions"). Refreshing an expired session: refresh-rules.test.ts.
@@ -21,8 +21,8 @@ describe("expired sessions elsewhere", () => {
     expect(await listedSessions(pair.access_token)).toHaveLength(1);
     await ageSession(sub, pair.session_id, PAST_IDLE_LIMIT);
     expect(await listedSessions(pair.access_token)).toEqual([]);
-    // Nothing marked it: the list goes by expires_at.
-    expect((await sessionRecord(pair.session_id))?.revoked_at).toBeNull();
+    // Nothing marked it: the list goes by the session's limits.
+    expect((await storedSession(sub, pair.session_id)).revoked_at).toBeNull();
   });
 
   it("answers 404 to DELETE of an expired session and records the expiry instead", async () => {
@@ -33,7 +33,7 @@ describe("expired sessions elsewhere", () => {
 
     const response = await call(`/auth/sessions/${stale.session_id}`, { method: "DELETE", headers: bearer(me.access_token) });
     expect(response.status).toBe(404);
-    expect((await sessionRecord(stale.session_id))?.revoked_reason).toBe("idle_timeout");
+    expect((await sessionRecord(sub, stale.session_id))?.revoked_reason).toBe("idle_timeout");
     expect(await eventsOf(sub, "session_revoked")).toEqual([]);
     expect(await eventsOf(sub, "session_expired")).toHaveLength(1);
   });
@@ -44,7 +44,7 @@ describe("expired sessions elsewhere", () => {
     await ageSession(sub, pair.session_id, PAST_IDLE_LIMIT);
     const response = await postJson("/auth/logout", { refresh_token: pair.refresh_token });
     expect(response.status).toBe(204);
-    expect((await sessionRecord(pair.session_id))?.revoked_reason).toBe("idle_timeout");
+    expect((await sessionRecord(sub, pair.session_id))?.revoked_reason).toBe("idle_timeout");
     expect(await eventsOf(sub, "logout")).toEqual([]);
   });
 });

@@ -29,7 +29,7 @@ describe("concurrent refreshes of one token without a grace window", () => {
     expect(winners).toHaveLength(1);
     expect(results.filter((result) => result.status === 400 && result.body.error === "invalid_grant")).toHaveLength(PARALLEL - 1);
 
-    expect(await sessionRecord(pair.session_id)).toMatchObject({ rotation_count: 1, revoked_reason: "reuse" });
+    expect(await sessionRecord(sub, pair.session_id)).toMatchObject({ rotation_count: 1, revoked_reason: "reuse" });
     expect(await eventsOf(sub, "refresh")).toHaveLength(1);
     // The first replay revoked the session; the rest met a revoked session (rule 2).
     expect(await eventsOf(sub, "refresh_token_reuse")).toHaveLength(1);

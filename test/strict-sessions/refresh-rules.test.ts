@@ -7,6 +7,7 @@ import {
   openSession,
   refresh,
   sessionRecord,
+  storedSession,
   type TokenResponse,
   uniqueSub,
 } from "../helpers";
@@ -39,7 +40,7 @@ async function pairOf(response: Response): Promise<TokenResponse> {
 
 /** The session ended for `reason` during `window`: in its D1 record, and with one session_expired event. */
 async function expectExpired(sub: string, sessionId: string, reason: "idle_timeout" | "max_lifetime", window: { from: number; to: number }) {
-  const record = await sessionRecord(sessionId);
+  const record = await sessionRecord(sub, sessionId);
   expect(record?.revoked_reason).toBe(reason);
   expect(record?.revoked_at).toBeGreaterThanOrEqual(window.from - 1000);
   expect(record?.revoked_at).toBeLessThanOrEqual(window.to + 1000);
@@ -71,7 +72,7 @@ describe("rule 2: an expired session", () => {
         await ageSession(sub, pair.session_id, IDLE_LIMIT - SECOND);
         const from = Date.now();
         pair = await pairOf(await send(pair.refresh_token));
-        expect((await sessionRecord(pair.session_id))?.last_used_at).toBeGreaterThanOrEqual(from);
+        expect((await storedSession(sub, pair.session_id)).last_used_at).toBeGreaterThanOrEqual(from);
       }
       expect(await eventsOf(sub, "session_expired")).toEqual([]);
 
@@ -108,7 +109,7 @@ describe("rule 4 with REFRESH_REUSE_GRACE_SECONDS=0", () => {
       await expectInvalidGrant(await send(rotated.refresh_token));
       expect(await eventsOf(sub, "refresh_grace_replay")).toEqual([]);
       expect(await eventsOf(sub, "refresh_token_reuse")).toHaveLength(1);
-      expect((await sessionRecord(pair.session_id))?.revoked_reason).toBe("reuse");
+      expect((await sessionRecord(sub, pair.session_id))?.revoked_reason).toBe("reuse");
     });
   });
 });
@@ -127,7 +128,7 @@ describe("rule 5 with REUSE_REVOKES=session", () => {
       await pairOf(await send(other.refresh_token));
       const [event] = await eventsOf(sub, "refresh_token_reuse");
       expect(event!.detail!.revoked_session_ids).toEqual([first.session_id]);
-      expect((await sessionRecord(other.session_id))?.revoked_at).toBeNull();
+      expect((await sessionRecord(sub, other.session_id))?.revoked_at).toBeNull();
     });
   });
 });

@@ -34,7 +34,7 @@ describe("rule 2: 0 means no limit", () => {
     await pairOf(await refreshForm(next.refresh_token));
 
     expect(await eventsOf(sub, "session_expired")).toEqual([]);
-    expect(await sessionRecord(pair.session_id)).toMatchObject({ rotation_count: 2, revoked_at: null, expires_at: null });
+    expect(await sessionRecord(sub, pair.session_id)).toMatchObject({ rotation_count: 2, revoked_at: null, expires_at: null });
   });
 });
 
