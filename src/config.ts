@@ -39,6 +39,8 @@ export interface Config {
   forwardAuthorization: boolean;
   allowRegistration: boolean;
   refreshCookie: boolean;
+  /** `optional`: sessions are bound when the client sends a DPoP proof; `required`: they must be. */
+  dpop: "optional" | "required";
   allowedOrigins: string[];
   login: LoginLimits;
   auditRetentionSeconds: number;
@@ -124,6 +126,9 @@ function buildConfig(env: Env): Config {
     throw new BadVariable("REUSE_REVOKES", `must be "user" or "session", got "${reuseRevokes}".`);
   }
 
+  const dpop = text("DPOP", "optional");
+  if (dpop !== "optional" && dpop !== "required") throw new BadVariable("DPOP", `must be "optional" or "required", got "${dpop}".`);
+
   const origin = text("ORIGIN_URL", "");
   let originUrl: URL | null = null;
   if (origin !== "") {
@@ -169,6 +174,7 @@ function buildConfig(env: Env): Config {
     forwardAuthorization: flag("FORWARD_AUTHORIZATION", true),
     allowRegistration: flag("ALLOW_REGISTRATION", true),
     refreshCookie: flag("REFRESH_COOKIE", false),
+    dpop,
     allowedOrigins,
     login: {
       maxFailuresPerUsernameAndIp: count("LOGIN_MAX_FAILURES_PER_USERNAME_AND_IP", 5),

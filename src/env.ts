@@ -24,6 +24,7 @@ export interface Env {
   FORWARD_AUTHORIZATION?: string;
   ALLOW_REGISTRATION?: string;
   REFRESH_COOKIE?: string;
+  DPOP?: string;
   ALLOWED_ORIGINS?: string;
   MAX_SESSIONS_PER_USER?: string;
   AUDIT_REFRESH_EVENTS?: string;

@@ -1,4 +1,4 @@
-import { authenticate, bearerToken } from "./http/bearer";
+import { accessCredential, authenticate } from "./http/authenticate";
 import type { AppContext } from "./http/context";
 import { AuthError } from "./http/errors";
 import { LEGACY_REFRESH_COOKIE_NAME, REFRESH_COOKIE_NAME } from "./http/refresh-cookie-name";
@@ -34,11 +34,15 @@ export async function gateway(c: AppContext): Promise<Response> {
   if (claims) {
     headers.set("X-Auth-User", claims.sub);
     headers.set("X-Auth-Session", claims.sid);
-  } else if (bearerToken(c) !== null) {
+  } else if (accessCredential(c) !== null) {
     // A public path forwards no token the gateway did not verify: the origin might trust it.
     headers.delete("Authorization");
+    headers.delete("DPoP");
   }
-  if (!config.forwardAuthorization) headers.delete("Authorization");
+  if (!config.forwardAuthorization) {
+    headers.delete("Authorization");
+    headers.delete("DPoP");
+  }
   headers.delete("Host");
   withoutRefreshCookie(headers);
 
@@ -127,11 +131,12 @@ function queryOf(params: URLSearchParams): Record<string, string | string[]> {
 }
 
 /**
- * On a public path a Bearer token is optional: the caller's claims when it verifies, null when
- * there is none or it does not verify (expired, forged, malformed, or no keys to check it with).
+ * On a public path an access token is optional: the caller's claims when it verifies (with its
+ * DPoP proof, for a bound token), null when there is none or it does not verify (expired,
+ * forged, malformed, a missing proof, or no keys to check it with).
  */
 async function optionalIdentity(c: AppContext): Promise<AccessClaims | null> {
-  if (bearerToken(c) === null) return null;
+  if (accessCredential(c) === null) return null;
   try {
     return await authenticate(c);
   } catch (error) {

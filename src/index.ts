@@ -15,7 +15,7 @@ import { allowedMethods } from "./http/allowed-methods";
 import { loadKeyRing } from "./tokens/key-ring";
 import { accountRoutes } from "./routes/accounts";
 import { adminRoutes } from "./routes/admin";
-import { jwksRoutes } from "./routes/jwks";
+import { wellKnownRoutes } from "./routes/well-known";
 import { sessionRoutes } from "./routes/sessions";
 
 export { UserAuth } from "./sessions/user-auth";
@@ -74,7 +74,7 @@ app.use("/auth/*", async function schemaReady(c, next) {
 app.route("/auth", accountRoutes);
 app.route("/auth", sessionRoutes);
 app.route("/auth/admin", adminRoutes);
-app.route("/.well-known", jwksRoutes);
+app.route("/.well-known", wellKnownRoutes);
 app.all("/auth/*", function unservedAuthRoute(c) {
   // A known path with a method it does not serve is 405 with `Allow`, not 404.
   const allowed = allowedMethods(app.routes, c.req.path);

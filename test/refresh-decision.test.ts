@@ -95,10 +95,10 @@ describe("expiredReason", () => {
 /** A session created at T0 and rotated to `generation`, one rotation a second, last used at its last rotation. */
 function session(generation: number, overrides: Partial<SessionState> = {}): SessionState {
   const issueTimes = Array.from({ length: generation + 1 }, (_, index) => T0 + index * SECOND).slice(-ISSUE_TIMES_KEPT);
-  return { generation, issueTimes, createdAt: T0, lastUsedAt: issueTimes.at(-1)!, revokedAt: null, ...overrides };
+  return { generation, issueTimes, createdAt: T0, lastUsedAt: issueTimes.at(-1)!, revokedAt: null, jkt: null, ...overrides };
 }
 
-const authentic = (generation: number) => ({ generation, authentic: true });
+const authentic = (generation: number, proof: { jkt: string; jtiSeen: boolean } | null = null) => ({ generation, authentic: true, proof });
 /** The moment generation 5 of `session(5)` was issued. */
 const ROTATED = T0 + 5 * SECOND;
 
@@ -108,7 +108,7 @@ describe("decideRefresh, rule 1: unknown, malformed or forged", () => {
   });
 
   it("refuses a token whose MAC is wrong, even for the current generation", () => {
-    expect(decideRefresh(session(5), { generation: 5, authentic: false }, policy(), ROTATED)).toMatchObject({ rule: 1, kind: "refuse" });
+    expect(decideRefresh(session(5), { generation: 5, authentic: false, proof: null }, policy(), ROTATED)).toMatchObject({ rule: 1, kind: "refuse" });
   });
 
   it("refuses a generation above the current one, which was never issued", () => {
@@ -116,7 +116,7 @@ describe("decideRefresh, rule 1: unknown, malformed or forged", () => {
   });
 
   it("comes before rule 2: a forged token of a revoked session is still just unknown", () => {
-    expect(decideRefresh(session(5, { revokedAt: ROTATED }), { generation: 5, authentic: false }, policy(), ROTATED)).toMatchObject({ rule: 1 });
+    expect(decideRefresh(session(5, { revokedAt: ROTATED }), { generation: 5, authentic: false, proof: null }, policy(), ROTATED)).toMatchObject({ rule: 1 });
   });
 });
 
@@ -145,7 +145,7 @@ describe("decideRefresh, rule 2: revoked or expired", () => {
 
   it("never expires a session when both limits are 0, ten years on", () => {
     const settings = policy({ refreshIdleTtlSeconds: 0, sessionMaxTtlSeconds: 0 });
-    expect(decideRefresh(session(5), authentic(5), settings, T0 + 3650 * DAY)).toMatchObject({ rule: 3, kind: "rotate" });
+    expect(decideRefresh(session(5), authentic(5), settings, T0 + 3650 * DAY)).toMatchObject({ rule: 3, kind: "rotate", bind: null });
   });
 
   it("checks expiry before reuse: an old token of an expired session expires it rather than revoking the user", () => {
@@ -156,15 +156,15 @@ describe("decideRefresh, rule 2: revoked or expired", () => {
 
 describe("decideRefresh, rule 3: the current token", () => {
   it("rotates the current token of a live session", () => {
-    expect(decideRefresh(session(0), authentic(0), policy(), T0)).toEqual({ rule: 3, kind: "rotate" });
-    expect(decideRefresh(session(5), authentic(5), policy(), ROTATED + 13 * DAY)).toEqual({ rule: 3, kind: "rotate" });
+    expect(decideRefresh(session(0), authentic(0), policy(), T0)).toEqual({ rule: 3, kind: "rotate", bind: null });
+    expect(decideRefresh(session(5), authentic(5), policy(), ROTATED + 13 * DAY)).toEqual({ rule: 3, kind: "rotate", bind: null });
   });
 });
 
 describe("decideRefresh, rule 4: grace replay", () => {
   it("replays for the token rotated just before the current one, up to REFRESH_REUSE_GRACE_SECONDS after the rotation", () => {
-    expect(decideRefresh(session(5), authentic(4), policy(), ROTATED)).toEqual({ rule: 4, kind: "grace_replay" });
-    expect(decideRefresh(session(5), authentic(4), policy(), ROTATED + 10 * SECOND)).toEqual({ rule: 4, kind: "grace_replay" });
+    expect(decideRefresh(session(5), authentic(4), policy(), ROTATED)).toEqual({ rule: 4, kind: "grace_replay", bind: null });
+    expect(decideRefresh(session(5), authentic(4), policy(), ROTATED + 10 * SECOND)).toEqual({ rule: 4, kind: "grace_replay", bind: null });
   });
 
   it("is reuse one millisecond after the grace window", () => {
@@ -208,6 +208,46 @@ describe("decideRefresh, rule 5: reuse", () => {
       generationsBehind: 197,
       successorIssuedAt: null,
     });
+  });
+});
+
+describe("decideRefresh, the DPoP check between rules 1 and 2", () => {
+  const KEY = "thumbprint-of-the-bound-key";
+  const OTHER = "thumbprint-of-another-key";
+  const bound = (overrides: Partial<SessionState> = {}) => session(5, { jkt: KEY, ...overrides });
+
+  it("binds an unbound session to the key of the proof that came with its rotation or grace replay", () => {
+    expect(decideRefresh(session(5), authentic(5, { jkt: KEY, jtiSeen: false }), policy(), ROTATED)).toEqual({ rule: 3, kind: "rotate", bind: KEY });
+    expect(decideRefresh(session(5), authentic(4, { jkt: KEY, jtiSeen: false }), policy(), ROTATED)).toEqual({ rule: 4, kind: "grace_replay", bind: KEY });
+  });
+
+  it("rotates a bound session with a proof of its key, binding nothing new", () => {
+    expect(decideRefresh(bound(), authentic(5, { jkt: KEY, jtiSeen: false }), policy(), ROTATED)).toEqual({ rule: 3, kind: "rotate", bind: null });
+  });
+
+  it("refuses a bound session without a proof, or with another key's, before any rule can rotate or revoke", () => {
+    for (const proof of [null, { jkt: OTHER, jtiSeen: false }]) {
+      // The current token, and a used one that would otherwise be reuse (rule 5): neither happens.
+      for (const generation of [5, 2]) {
+        expect(decideRefresh(bound(), authentic(generation, proof), policy(), ROTATED + 60 * SECOND)).toEqual({
+          rule: "dpop",
+          kind: "refuse",
+          reason: "dpop_key_mismatch",
+        });
+      }
+    }
+  });
+
+  it("refuses a proof whose jti the session saw already, even by the right key", () => {
+    expect(decideRefresh(bound(), authentic(5, { jkt: KEY, jtiSeen: true }), policy(), ROTATED)).toEqual({ rule: "dpop", kind: "refuse", reason: "dpop_replay" });
+  });
+
+  it("comes after rule 1: a forged token is unknown whatever its proof", () => {
+    expect(decideRefresh(bound(), { generation: 5, authentic: false, proof: null }, policy(), ROTATED)).toMatchObject({ rule: 1 });
+  });
+
+  it("comes before rule 2: a revoked bound session refuses a proofless refresh as unproven", () => {
+    expect(decideRefresh(bound({ revokedAt: ROTATED }), authentic(5), policy(), ROTATED)).toMatchObject({ rule: "dpop" });
   });
 });
 

@@ -12,6 +12,7 @@ export const EVENT_TYPES = [
   "session_revoked",
   "admin_revoke",
   "session_expired",
+  "dpop_proof_failed",
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

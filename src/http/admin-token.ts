@@ -1,5 +1,5 @@
 import { createMiddleware } from "hono/factory";
-import { bearerToken } from "./bearer";
+import { bearerToken } from "./authenticate";
 import type { AppEnv } from "./context";
 import { AuthError } from "./errors";
 

@@ -3,7 +3,7 @@ import type { Config } from "../config";
 import type { Env } from "../env";
 import type { AccessClaims } from "../tokens/access";
 import { signingKeysNotSet, type KeyRing } from "../tokens/key-ring";
-import type { ClientInfo } from "../sessions/rpc";
+import type { ClientInfo, PresentedProof } from "../sessions/rpc";
 
 /** The Hono environment of the app: bindings, the validated config, the key ring and the caller's claims. */
 export type AppEnv = {
@@ -14,6 +14,8 @@ export type AppEnv = {
     keyRing: KeyRing | null;
     /** Set by `requireAccessToken`. */
     auth: AccessClaims;
+    /** Set by `dpopProof`: the request's valid DPoP proof, or null without one. */
+    dpop: PresentedProof | null;
   };
 };
 

@@ -4,6 +4,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 export type ErrorCode =
   | "invalid_request"
   | "invalid_grant"
+  | "invalid_dpop_proof"
   | "invalid_token"
   | "invalid_credentials"
   | "username_taken"

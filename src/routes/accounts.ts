@@ -9,6 +9,7 @@ import { AuthError, notFound } from "../http/errors";
 import { LoginGuard } from "../accounts/login-guard";
 import { countRegistration } from "../accounts/registration-limit";
 import { hashPassword, verifyPassword } from "../accounts/passwords";
+import { dpopProof } from "../http/dpop";
 import { tokenResponse } from "../http/token-response";
 import { userAuthFor } from "../sessions/lookup";
 import { rule } from "../http/validation";
@@ -57,7 +58,7 @@ accountRoutes.post("/register", registrationOpen, registerBody, async function r
   return c.json({ user_id: user.id }, 201);
 });
 
-accountRoutes.post("/login", loginBody, async function login(c) {
+accountRoutes.post("/login", dpopProof({ binds: true }), loginBody, async function login(c) {
   const { username, password } = c.req.valid("json");
   const config = c.get("config");
   const client = clientInfo(c);
@@ -102,6 +103,7 @@ accountRoutes.post("/login", loginBody, async function login(c) {
     claims: {},
     client,
     event: "login",
+    proof: c.get("dpop"),
   });
   return tokenResponse(c, issued);
 });

@@ -5,6 +5,7 @@ import { bodyOf, bodyWithoutFields } from "../http/body";
 import { clientInfo, keyRing, type AppEnv } from "../http/context";
 import { EVENT_TYPES, queryEvents } from "../db/events";
 import { invalidRequest } from "../http/errors";
+import { dpopProof } from "../http/dpop";
 import { tokenResponse } from "../http/token-response";
 import { REGISTERED_CLAIMS } from "../tokens/access";
 import { userAuthFor } from "../sessions/lookup";
@@ -56,7 +57,7 @@ const Claims = z.pipe(
 
 const openSessionBody = bodyOf(z.object({ sub: Sub, claims: z.optional(Claims) }));
 
-adminRoutes.post("/sessions", openSessionBody, requireAdmin, async function openSession(c) {
+adminRoutes.post("/sessions", dpopProof({ binds: true }), openSessionBody, requireAdmin, async function openSession(c) {
   const body = c.req.valid("json");
   // Keys first: a session whose tokens cannot be signed must not be opened.
   keyRing(c);
@@ -65,6 +66,7 @@ adminRoutes.post("/sessions", openSessionBody, requireAdmin, async function open
     claims: body.claims ?? {},
     client: clientInfo(c),
     event: "session_created",
+    proof: c.get("dpop"),
   });
   return tokenResponse(c, issued, { status: 201, cookie: false });
 });

@@ -1,17 +1,18 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
-import { authenticate, bearerToken, requireAccessToken } from "../http/bearer";
+import { accessCredential, authenticate, requireAccessToken } from "../http/authenticate";
 import { bodyOf, bodyWithoutFields } from "../http/body";
 import { clientInfo, keyRing, type AppEnv } from "../http/context";
 import { AuthError, invalidGrant, invalidRequest, notFound } from "../http/errors";
 import { clearRefreshCookie, refreshTokenFromCookie } from "../http/refresh-cookie";
+import { dpopProof, invalidDpopProof } from "../http/dpop";
 import { tokenResponse } from "../http/token-response";
 import { parseRefreshToken } from "../tokens/refresh";
 import { userAuthFor, userAuthOfToken } from "../sessions/lookup";
 import type { RefreshOutcome } from "../sessions/rpc";
 import { rule } from "../http/validation";
 
-/** Refresh, logout and the caller's own sessions: `/auth/refresh`, `/auth/logout*`, `/auth/sessions*`. */
+/** Refresh, logout, revocation and the caller's own sessions: `/auth/refresh`, `/auth/logout*`, `/auth/revoke`, `/auth/sessions*`. */
 export const sessionRoutes = new Hono<AppEnv>();
 
 // No length limit: an over-long token is simply not ours (invalid_grant); the body limit bounds it.
@@ -26,7 +27,7 @@ const refreshBody = bodyOf(
   { form: true },
 );
 
-sessionRoutes.post("/refresh", refreshBody, async function refresh(c) {
+sessionRoutes.post("/refresh", dpopProof({ binds: true }), refreshBody, async function refresh(c) {
   const body = c.req.valid("json");
   const presented = body.refresh_token ?? refreshTokenFromCookie(c);
   if (!presented) throw invalidRequest("refresh_token is required.");
@@ -35,9 +36,13 @@ sessionRoutes.post("/refresh", refreshBody, async function refresh(c) {
 
   const token = parseRefreshToken(presented);
   const stub = token && userAuthOfToken(c.env, token);
-  const outcome: RefreshOutcome = stub ? await stub.refresh({ token: token!, client: clientInfo(c) }) : { ok: false, rule: 1, reason: "unknown_token" };
+  const outcome: RefreshOutcome = stub
+    ? await stub.refresh({ token: token!, client: clientInfo(c), proof: c.get("dpop") })
+    : { ok: false, rule: 1, reason: "unknown_token" };
   if (!outcome.ok) {
     logRefusedRefresh(outcome, token?.sessionId ?? null);
+    // A replayed proof is the proof's fault, not the token's: the token still works with a fresh one.
+    if (outcome.reason === "dpop_replay") throw invalidDpopProof("The DPoP proof was used before: send a fresh one.");
     clearRefreshCookie(c);
     throw invalidGrant();
   }
@@ -46,10 +51,10 @@ sessionRoutes.post("/refresh", refreshBody, async function refresh(c) {
 
 const logoutBody = bodyOf(z.object({ refresh_token: z.optional(RefreshToken) }));
 
-sessionRoutes.post("/logout", logoutBody, async function logout(c) {
+sessionRoutes.post("/logout", dpopProof({ binds: false }), logoutBody, async function logout(c) {
   const body = c.req.valid("json");
   const client = clientInfo(c);
-  const presented = body.refresh_token ?? (bearerToken(c) === null ? refreshTokenFromCookie(c) : null);
+  const presented = body.refresh_token ?? (accessCredential(c) === null ? refreshTokenFromCookie(c) : null);
 
   if (presented !== null) {
     const token = parseRefreshToken(presented);
@@ -58,15 +63,39 @@ sessionRoutes.post("/logout", logoutBody, async function logout(c) {
       clearRefreshCookie(c);
       return c.body(null, 204);
     }
-    if (bearerToken(c) === null) {
+    if (accessCredential(c) === null) {
       throw new AuthError("invalid_token", 401, "The refresh token is not one this gateway issued.");
     }
   }
-  // No refresh token (or one we did not issue) but a Bearer token: log out its session.
+  // No refresh token (or one we did not issue) but an access token: log out its session.
   const claims = await authenticate(c, { allowExpired: true });
   await userAuthFor(c.env, claims.sub).revokeSession({ sessionId: claims.sid, event: "logout", client });
   clearRefreshCookie(c);
   return c.body(null, 204);
+});
+
+const revokeBody = bodyOf(
+  z.object({
+    token: z.optional(z.string(rule("must be a single string"))),
+    token_type_hint: z.optional(z.string(rule("must be a single string"))),
+  }),
+  { form: true },
+);
+
+/**
+ * RFC 7009: a refresh token of any generation ends its session like a logout (no reuse
+ * handling). The answer is 200 whatever the token, so it tells nothing about which tokens exist
+ * (section 2.2); access tokens are not revocable here and simply expire.
+ */
+sessionRoutes.post("/revoke", revokeBody, async function revoke(c) {
+  const { token } = c.req.valid("json");
+  // RFC 7009 section 2.2.1: a request without the token is invalid_request.
+  if (!token) throw invalidRequest("token is required.");
+  const parsed = parseRefreshToken(token);
+  const stub = parsed && userAuthOfToken(c.env, parsed);
+  if (parsed && stub) await stub.logoutWithRefreshToken({ token: parsed, client: clientInfo(c) });
+  c.header("Cache-Control", "no-store");
+  return c.body(null, 200);
 });
 
 sessionRoutes.post("/logout-all", bodyWithoutFields, requireAccessToken, async function logoutAll(c) {

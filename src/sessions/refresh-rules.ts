@@ -14,6 +14,8 @@ export interface SessionState {
   createdAt: number;
   lastUsedAt: number;
   revokedAt: number | null;
+  /** The thumbprint of the DPoP key the session is bound to, or null. */
+  jkt: string | null;
 }
 
 /** A presented refresh token, after the Durable Object checked its MAC. */
@@ -21,29 +23,34 @@ export interface PresentedToken {
   generation: number;
   /** Whether its MAC is right under the session's key (false also when the session is unknown). */
   authentic: boolean;
+  /** The valid DPoP proof that came with it, if any: its key's thumbprint, and whether the session saw its `jti` already. */
+  proof: { jkt: string; jtiSeen: boolean } | null;
 }
 
 export type ExpiryReason = "idle_timeout" | "max_lifetime";
 
 /** Why a refresh was refused without revoking anything. */
-export type RefusalReason = "unknown_token" | "revoked";
+export type RefusalReason = "unknown_token" | "revoked" | "dpop_replay" | "dpop_key_mismatch";
 
 /** The outcome of the rules for one presented token; the Durable Object applies its effects. */
 export type RefreshDecision =
-  /** Rule 1 or the revoked half of rule 2: refused, nothing changes. */
-  | { rule: 1 | 2; kind: "refuse"; reason: RefusalReason }
+  /** Rule 1, the DPoP check, or the revoked half of rule 2: refused, nothing changes. */
+  | { rule: 1 | "dpop" | 2; kind: "refuse"; reason: RefusalReason }
   /** Rule 2: the session ran past a limit; it is marked expired, then refused. */
   | { rule: 2; kind: "expire"; reason: ExpiryReason }
-  /** Rule 3: the current token; rotate. */
-  | { rule: 3; kind: "rotate" }
+  /** Rule 3: the current token; rotate (and bind the session to the proof's key if it was not bound). */
+  | { rule: 3; kind: "rotate"; bind: string | null }
   /** Rule 4: the token rotated just before the current one, within the grace window: hand out the current one again. */
-  | { rule: 4; kind: "grace_replay" }
+  | { rule: 4; kind: "grace_replay"; bind: string | null }
   /** Rule 5: a used token came back: revoke per `REUSE_REVOKES`, then refuse. */
   | { rule: 5; kind: "reuse"; scope: SessionSettings["reuseRevokes"]; generationsBehind: number; successorIssuedAt: number | null };
 
 /**
  * Decides what a refresh with `token` does to `session` (null: no such session) at `now`,
- * applying the five refresh rules in order. The first rule that matches decides.
+ * applying the five refresh rules in order, with the DPoP check between rules 1 and 2: a proof
+ * whose `jti` the session saw, or a bound session refreshed without a proof by its key, is
+ * refused before any rule can rotate or revoke, so a thief without the key can do neither. The
+ * first check that matches decides.
  *
  * @example
  * decideRefresh(session, { generation: 3, authentic: true }, settings, Date.now());
@@ -54,12 +61,17 @@ export function decideRefresh(session: SessionState | null, token: PresentedToke
   if (session === null || !token.authentic || !wasIssued(session, token.generation)) {
     return { rule: 1, kind: "refuse", reason: "unknown_token" };
   }
+  // DPoP (RFC 9449): a replayed proof, then a bound session without its key's proof.
+  if (token.proof?.jtiSeen) return { rule: "dpop", kind: "refuse", reason: "dpop_replay" };
+  if (session.jkt !== null && token.proof?.jkt !== session.jkt) return { rule: "dpop", kind: "refuse", reason: "dpop_key_mismatch" };
+  // A proof binds a session that was not bound yet (rules 3 and 4 hand out its tokens).
+  const bind = session.jkt === null && token.proof ? token.proof.jkt : null;
   // Rule 2: revoked or expired.
   if (session.revokedAt !== null) return { rule: 2, kind: "refuse", reason: "revoked" };
   const expired = expiredReason(session, settings, now);
   if (expired) return { rule: 2, kind: "expire", reason: expired };
   // Rule 3: the current token.
-  if (token.generation === session.generation) return { rule: 3, kind: "rotate" };
+  if (token.generation === session.generation) return { rule: 3, kind: "rotate", bind };
   // Rule 4: the token rotated just before the current one, within the grace window. The current
   // one is unused by construction: using it would have rotated it.
   if (
@@ -67,7 +79,7 @@ export function decideRefresh(session: SessionState | null, token: PresentedToke
     token.generation === session.generation - 1 &&
     now - session.issueTimes.at(-1)! <= settings.refreshReuseGraceSeconds * 1000
   ) {
-    return { rule: 4, kind: "grace_replay" };
+    return { rule: 4, kind: "grace_replay", bind };
   }
   // Rule 5: any other used token is a stolen copy coming back.
   return {

@@ -18,6 +18,15 @@ export interface IssuedSession {
   sessionId: string;
   refreshToken: string;
   claims: SessionClaims;
+  /** The thumbprint of the DPoP key the session is bound to: its access tokens carry it as `cnf.jkt`. */
+  jkt: string | null;
+}
+
+/** A valid DPoP proof that came with a session request: its key's thumbprint, its `jti` and `iat`. */
+export interface PresentedProof {
+  jkt: string;
+  jti: string;
+  iat: number;
 }
 
 /** Why a refresh was refused: for the worker's log only, the client sees one `invalid_grant`. */
@@ -25,7 +34,7 @@ export type RefreshRefusal = RefusalReason | ExpiryReason | "reuse";
 
 export type RefreshOutcome =
   | { ok: true; session: IssuedSession; rule: 3 | 4 }
-  | { ok: false; reason: RefreshRefusal; rule: 1 | 2 | 5 };
+  | { ok: false; reason: RefreshRefusal; rule: 1 | "dpop" | 2 | 5 };
 
 /** An active session as the user's own listing shows it. Times in Unix ms. */
 export interface ActiveSession {

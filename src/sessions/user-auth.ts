@@ -6,6 +6,7 @@ import type { SessionRecord } from "../db/sessions";
 import type { Env } from "../env";
 import { Outbox } from "../durable/outbox";
 import type { SessionClaims } from "../tokens/access";
+import { DPOP_IAT_WINDOW_SECONDS } from "../tokens/dpop";
 import {
   formatRefreshToken,
   hasValidMac,
@@ -15,7 +16,7 @@ import {
   type RefreshTokenParts,
 } from "../tokens/refresh";
 import { decideRefresh, expiredReason, wasIssued, sessionExpiry, withIssueTime, type ExpiryReason, type SessionState } from "./refresh-rules";
-import type { ActiveSession, ClientInfo, IssuedSession, RefreshOutcome } from "./rpc";
+import type { ActiveSession, ClientInfo, IssuedSession, PresentedProof, RefreshOutcome } from "./rpc";
 
 export type RevokeReason = "logout" | "logout_all" | "session_revoked" | "session_limit" | "admin_revoke" | "reuse" | ExpiryReason;
 
@@ -32,12 +33,14 @@ type SessionRow = {
   revoked_reason: string | null;
   /** When the D1 record was last queued (ms): rotations reach D1 coalesced, see `#rotate`. */
   recorded_at: number;
+  /** The thumbprint of the DPoP key the session is bound to (RFC 9449), or null. */
+  jkt: string | null;
   claims: string;
   user_agent: string | null;
   ip: string | null;
 };
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 /** How often, at most, a session's rotations reach its D1 record; revocations go at once. */
 const RECORD_INTERVAL_MS = 3_600_000;
@@ -60,12 +63,16 @@ export class UserAuth extends DurableObject<Env> {
     this.#outbox = new Outbox(ctx.storage.sql, () => this.env.DB, this.#alarm);
   }
 
-  /** Opens a session for `sub` (a password login or the admin route) and returns its first refresh token. */
+  /**
+   * Opens a session for `sub` (a password login or the admin route) and returns its first refresh
+   * token; with a DPoP proof, the session is bound to the proof's key from the start.
+   */
   async openSession(input: {
     sub: string;
     claims: SessionClaims;
     client: ClientInfo;
     event: Extract<EventType, "login" | "session_created">;
+    proof: PresentedProof | null;
   }): Promise<IssuedSession> {
     const now = Date.now();
     const row: SessionRow = {
@@ -79,16 +86,18 @@ export class UserAuth extends DurableObject<Env> {
       revoked_at: null,
       revoked_reason: null,
       recorded_at: now,
+      jkt: input.proof?.jkt ?? null,
       claims: JSON.stringify(input.claims),
       user_agent: input.client.userAgent,
       ip: input.client.ip,
     };
     this.ctx.storage.transactionSync(() => {
       this.ctx.storage.sql.exec(
-        `INSERT INTO sessions (id, sub, mac_key, generation, issue_times, created_at, last_used_at, claims, user_agent, ip)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        row.id, row.sub, row.mac_key, row.generation, row.issue_times, row.created_at, row.last_used_at, row.claims, row.user_agent, row.ip,
+        `INSERT INTO sessions (id, sub, mac_key, generation, issue_times, created_at, last_used_at, claims, user_agent, ip, jkt)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        row.id, row.sub, row.mac_key, row.generation, row.issue_times, row.created_at, row.last_used_at, row.claims, row.user_agent, row.ip, row.jkt,
       );
+      if (input.proof) this.#rememberProof(row.id, input.proof, now);
       this.#record(row, now);
       this.#audit(input.event, row, now, input.client.ip, null);
       this.#enforceSessionLimit(now);
@@ -115,13 +124,14 @@ export class UserAuth extends DurableObject<Env> {
   }
 
   /**
-   * Applies the refresh rules (docs/api.md, "Refresh rules") to a presented refresh token: the
-   * MAC check first (it needs `await`), then the decision and all of its effects in one
-   * synchronous transaction, so two refreshes of one token can never both see it as current.
+   * Applies the refresh rules (docs/api.md, "Refresh rules") to a presented refresh token and
+   * the DPoP proof that came with it, if any (checked by the worker): the MAC check first (it
+   * needs `await`), then the decision and all of its effects in one synchronous transaction, so
+   * two refreshes of one token can never both see it as current.
    */
-  async refresh(input: { token: RefreshTokenParts; client: ClientInfo }): Promise<RefreshOutcome> {
+  async refresh(input: { token: RefreshTokenParts; client: ClientInfo; proof: PresentedProof | null }): Promise<RefreshOutcome> {
     const authentic = await this.#hasValidMac(input.token);
-    const applied = this.ctx.storage.transactionSync(() => this.#applyRefreshRules(input.token, authentic, input.client));
+    const applied = this.ctx.storage.transactionSync(() => this.#applyRefreshRules(input.token, authentic, input.client, input.proof));
     // Committed. The token handed out is derived from the stored generation, so computing it
     // after the transaction cannot hand out one the object does not know.
     const outcome: RefreshOutcome = applied.ok
@@ -135,23 +145,37 @@ export class UserAuth extends DurableObject<Env> {
     token: RefreshTokenParts,
     authentic: boolean,
     client: ClientInfo,
+    proof: PresentedProof | null,
   ): { ok: true; rule: 3 | 4; session: SessionRow } | Extract<RefreshOutcome, { ok: false }> {
     const now = Date.now();
     const session = authentic ? this.#session(token.sessionId) : null;
-    const decision = decideRefresh(session && stateOf(session), { generation: token.generation, authentic }, this.#settings, now);
+    const presented = {
+      generation: token.generation,
+      authentic,
+      proof: proof && session ? { jkt: proof.jkt, jtiSeen: this.#proofSeen(session.id, proof.jti, now) } : null,
+    };
+    const decision = decideRefresh(session && stateOf(session), presented, this.#settings, now);
+    const replayed = decision.kind === "refuse" && decision.reason === "dpop_replay";
+    if (proof && session && !replayed) this.#rememberProof(session.id, proof, now);
     switch (decision.kind) {
       case "refuse":
+        // The real client still holds the key: nothing is rotated or revoked, the attempt is recorded.
+        if (decision.reason === "dpop_key_mismatch") {
+          this.#audit("dpop_proof_failed", session!, now, client.ip, { reason: proof ? "another_key" : "no_proof" });
+        }
         return { ok: false, rule: decision.rule, reason: decision.reason };
       case "expire":
         this.#expire(session!, decision.reason, now, client.ip);
         return { ok: false, rule: 2, reason: decision.reason };
       case "rotate":
-        return { ok: true, rule: 3, session: this.#rotate(session!, client, now) };
-      case "grace_replay":
+        return { ok: true, rule: 3, session: this.#rotate(this.#bound(session!, decision.bind), client, now) };
+      case "grace_replay": {
+        const replayed = this.#bound(session!, decision.bind);
         if (this.#settings.auditRefreshEvents) {
-          this.#audit("refresh_grace_replay", session!, now, client.ip, { generation: session!.generation });
+          this.#audit("refresh_grace_replay", replayed, now, client.ip, { generation: replayed.generation });
         }
-        return { ok: true, rule: 4, session: session! };
+        return { ok: true, rule: 4, session: replayed };
+      }
       case "reuse": {
         const revoked = decision.scope === "user" ? this.#activeSessions() : [session!];
         this.#revoke(revoked, "reuse", now);
@@ -276,6 +300,17 @@ export class UserAuth extends DurableObject<Env> {
       )`);
     }
     if (version < 2) sql.exec("ALTER TABLE sessions ADD COLUMN recorded_at INTEGER NOT NULL DEFAULT 0");
+    // Version 3: DPoP binding, and the proof ids each session saw within the proof window.
+    if (version < 3) {
+      sql.exec("ALTER TABLE sessions ADD COLUMN jkt TEXT");
+      sql.exec(`
+        CREATE TABLE IF NOT EXISTS dpop_proofs (
+          session_id TEXT NOT NULL,
+          jti        TEXT NOT NULL,
+          expires_at INTEGER NOT NULL,
+          PRIMARY KEY (session_id, jti)
+        )`);
+    }
     sql.exec("DELETE FROM schema_version");
     sql.exec("INSERT INTO schema_version (version) VALUES (?)", SCHEMA_VERSION);
   }
@@ -315,7 +350,34 @@ export class UserAuth extends DurableObject<Env> {
       sessionId: session.id,
       refreshToken: formatRefreshToken({ objectId: this.ctx.id.toString(), sessionId: session.id, generation, mac }),
       claims: JSON.parse(session.claims) as SessionClaims,
+      jkt: session.jkt,
     };
+  }
+
+  /** The session bound to the DPoP key `jkt` (stored), or as it is when `jkt` is null. */
+  #bound(session: SessionRow, jkt: string | null): SessionRow {
+    if (jkt === null) return session;
+    this.ctx.storage.sql.exec("UPDATE sessions SET jkt = ? WHERE id = ?", jkt, session.id);
+    return { ...session, jkt };
+  }
+
+  /** Whether the session saw this proof `jti` within the proof window (expired ones are forgotten first). */
+  #proofSeen(sessionId: string, jti: string, now: number): boolean {
+    this.ctx.storage.sql.exec("DELETE FROM dpop_proofs WHERE expires_at <= ?", now);
+    return this.ctx.storage.sql.exec("SELECT 1 FROM dpop_proofs WHERE session_id = ? AND jti = ?", sessionId, jti).toArray().length > 0;
+  }
+
+  /**
+   * Remembers a proof's `jti` for as long as its `iat` could still pass the window (RFC 9449
+   * section 11.1), so the same proof cannot be replayed to this session.
+   */
+  #rememberProof(sessionId: string, proof: PresentedProof, now: number) {
+    const config = readConfig(this.env);
+    const windowMs = ((config.ok ? config.config.clockSkewSeconds : 0) + DPOP_IAT_WINDOW_SECONDS) * 1000;
+    this.ctx.storage.sql.exec(
+      "INSERT OR IGNORE INTO dpop_proofs (session_id, jti, expires_at) VALUES (?, ?, ?)",
+      sessionId, proof.jti, Math.max(now, proof.iat * 1000) + windowMs,
+    );
   }
 
   /** Rule 3: the session's next generation, stored with its issue time, client and records. */
@@ -440,5 +502,6 @@ function stateOf(session: SessionRow): SessionState {
     createdAt: session.created_at,
     lastUsedAt: session.last_used_at,
     revokedAt: session.revoked_at,
+    jkt: session.jkt,
   };
 }

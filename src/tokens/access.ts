@@ -5,7 +5,11 @@ import type { KeyRing } from "./key-ring";
 export type SessionClaims = Record<string, string | number | boolean | Array<string | number | boolean>>;
 
 /** The verified claims of an access token, as the gateway and the Bearer routes see them. */
-export interface AccessClaims extends SessionClaims {
+export interface AccessClaims {
+  /** Set for a DPoP-bound session: the thumbprint of its key (RFC 9449 section 6.1). */
+  cnf?: { jkt: string };
+  /** The session's custom claims. */
+  [claim: string]: unknown;
   iss: string;
   aud: string;
   sub: string;
@@ -50,11 +54,12 @@ const MAX_TOKEN_LENGTH = 8192;
 export async function signAccessToken(
   ring: KeyRing,
   settings: AccessTokenSettings,
-  session: { sub: string; sid: string; claims: SessionClaims },
+  session: { sub: string; sid: string; claims: SessionClaims; jkt?: string | null },
   nowSeconds: number,
 ): Promise<string> {
   const iat = Math.floor(nowSeconds);
-  return new SignJWT({ ...session.claims, sid: session.sid })
+  const cnf = session.jkt ? { cnf: { jkt: session.jkt } } : {};
+  return new SignJWT({ ...session.claims, ...cnf, sid: session.sid })
     .setProtectedHeader({ alg: ring.signer.alg, kid: ring.signer.kid, typ: "at+jwt" })
     .setIssuer(settings.issuer)
     .setAudience(settings.audience)
@@ -133,6 +138,7 @@ function hasSessionClaims(payload: JWTPayload): payload is AccessClaims {
     typeof payload.sid === "string" &&
     payload.sid !== "" &&
     typeof payload.jti === "string" &&
-    typeof payload.aud === "string"
+    typeof payload.aud === "string" &&
+    (payload.cnf === undefined || (typeof payload.cnf === "object" && payload.cnf !== null && typeof (payload.cnf as { jkt?: unknown }).jkt === "string"))
   );
 }
