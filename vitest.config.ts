@@ -53,6 +53,10 @@ const SETTINGS_PROJECTS: Record<string, Record<string, string>> = {
   "large-deployment": {
     AUDIT_REFRESH_EVENTS: "false",
   },
+  // Every session bound to a DPoP key.
+  "dpop-required": {
+    DPOP: "required",
+  },
   // Sessions that never expire, and a longer grace window.
   "unlimited-sessions": {
     REFRESH_IDLE_TTL_SECONDS: "0",
