@@ -219,3 +219,16 @@ export async function expectTokenAccepted(token: string, sub: unknown) {
 export function expectNoServerError(response: Response, label = "") {
   expect(response.status, label).toBeLessThan(500);
 }
+
+/** A body without a Content-Length: streamed in chunks, as a chunked upload arrives. */
+export function streamed(text: string, chunkBytes = 1000): ReadableStream<Uint8Array> {
+  const bytes = encoder.encode(text);
+  let offset = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (offset >= bytes.length) return controller.close();
+      controller.enqueue(bytes.slice(offset, offset + chunkBytes));
+      offset += chunkBytes;
+    },
+  });
+}
