@@ -1,7 +1,8 @@
 // Property-based: random JSON (any value, objects with the route's fields holding values of any
-// type, strings up to and past the size limit, text that is not JSON) posted to every /auth route
-// that reads a body. Whatever arrives, the answer is one the contract lists for that route, never a
-// 5xx, and a body over 16 KiB is 413 request_too_large before anything else is looked at.
+// type, strings up to and past the size limit, text that is not JSON, nesting thousands of levels
+// deep) posted to every /auth route that reads a body. Whatever arrives, the answer is one the
+// contract lists for that route, never a 5xx, and a body over 16 KiB is 413 request_too_large
+// before anything else is looked at.
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { MAX_BODY_BYTES } from "../../src/http/body";
@@ -53,7 +54,17 @@ function jsonOfSize(field: string, size: number): string {
   return JSON.stringify({ [field]: "x".repeat(Math.max(0, size - shell.length)) });
 }
 
-/** Random body text for a route: any JSON value, an object with the route's fields (and extras), text that is not JSON, or a body near the size limit. */
+/** JSON nested thousands of levels deep (arrays or objects) under one of the route's fields: parsers and validators that recurse could overflow. */
+function deeplyNested(fields: string[]): fc.Arbitrary<string> {
+  return fc
+    .tuple(fc.constantFrom(...fields, "extra"), fc.boolean(), fc.integer({ min: 100, max: 2600 }))
+    .map(([field, asArrays, depth]) => {
+      const nested = asArrays ? `${"[".repeat(depth)}${"]".repeat(depth)}` : `${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`;
+      return `{"${field}":${nested}}`;
+    });
+}
+
+/** Random body text for a route: any JSON value, an object with the route's fields (and extras), text that is not JSON, deep nesting, or a body near the size limit. */
 function bodies(route: Route): fc.Arbitrary<string> {
   const fieldArbitraries = Object.fromEntries(Object.entries(route.fields).map(([name, plausible]) => [name, fieldValue(plausible)]));
   const shaped = fc
@@ -64,6 +75,7 @@ function bodies(route: Route): fc.Arbitrary<string> {
     { arbitrary: anyJson.map((value) => JSON.stringify(value)), weight: 3 },
     { arbitrary: shaped.map((value) => JSON.stringify(value)), weight: 5 },
     { arbitrary: fc.string({ maxLength: 200 }), weight: 1 },
+    { arbitrary: deeplyNested(Object.keys(route.fields)), weight: 1 },
     { arbitrary: fc.integer({ min: MAX_BODY_BYTES - 64, max: MAX_BODY_BYTES + 64 }).map((size) => jsonOfSize(someField, size)), weight: 1 },
   );
 }
