@@ -215,11 +215,6 @@ export async function expectTokenAccepted(token: string, sub: unknown) {
   expect((await call("/auth/sessions", { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
 }
 
-/** The status of a response is never a server error (the contract: no request gets a 500). */
-export function expectNoServerError(response: Response, label = "") {
-  expect(response.status, label).toBeLessThan(500);
-}
-
 /** A body without a Content-Length: streamed in chunks, as a chunked upload arrives. */
 export function streamed(text: string, chunkBytes = 1000): ReadableStream<Uint8Array> {
   const bytes = encoder.encode(text);
