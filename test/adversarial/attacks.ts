@@ -1,0 +1,229 @@
+// Shared pieces of the adversarial suite: the recording origin, raw JWS forging (exact header and
+// payload text, any signer), and the assertions every attack ends with.
+import { env } from "cloudflare:workers";
+import { exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
+import { expect } from "vitest";
+import { call, type Vars } from "../helpers";
+
+/** A request as the recording origin (test/origin-server.mjs) received it. */
+export interface Recorded {
+  method: string;
+  path: string;
+  search: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+// The real HTTP origin on 127.0.0.1 started by the Vitest globalSetup (test-only binding).
+export const ORIGIN = (env as unknown as { TEST_ORIGIN_URL: string }).TEST_ORIGIN_URL;
+
+/**
+ * A corner of the recording origin of its own: `url` is the ORIGIN_URL to give the gateway,
+ * `requests()` is everything that reached it, so "the origin never saw it" is a fact, not a guess.
+ */
+export function recordingOrigin() {
+  const id = crypto.randomUUID();
+  return {
+    url: `${ORIGIN}/scope/${id}`,
+    async requests(): Promise<Recorded[]> {
+      return (await fetch(`${ORIGIN}/__log/${id}`)).json();
+    },
+  };
+}
+
+/** Client headers an origin might take for identity or routing: any `X-Auth-*` lookalike, `X-Original-URL`, `X-Rewrite-URL`. */
+export function identityAndOverrideHeaders(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => /^x[-_.]auth[-_.]|original|rewrite/i.test(name)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys
+
+/** The test signing keys (private JWKs) from the SIGNING_KEYS test binding. */
+export const signingKeys = (JSON.parse(env.SIGNING_KEYS!) as { keys: JWK[] }).keys;
+export const es256Jwk = signingKeys.find((key) => key.kid === "test-es256")!;
+export const eddsaJwk = signingKeys.find((key) => key.kid === "test-eddsa")!;
+export const publicHalf = ({ d: _d, ...rest }: JWK): JWK => rest;
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+const encoder = new TextEncoder();
+
+export function bytesOf(data: Uint8Array | string): Uint8Array {
+  return typeof data === "string" ? encoder.encode(data) : data;
+}
+
+export function base64(data: Uint8Array | string): string {
+  const bytes = bytesOf(data);
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+export function base64url(data: Uint8Array | string): string {
+  return base64(data).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+export function fromBase64url(text: string): Uint8Array {
+  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  return Uint8Array.from(binary, (char) => char.charCodeAt(0));
+}
+
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((length, part) => length + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forging
+
+/** Turns the JWS signing input into signature bytes. */
+export type Signer = (input: Uint8Array) => Promise<Uint8Array>;
+
+/** The real signing keys of the gateway: forgeries signed with them differ from a good token in one respect only. */
+export const realKey = {
+  async es256(): Promise<Signer> {
+    const key = (await importJWK(es256Jwk, "ES256")) as CryptoKey;
+    return async (input) => new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, key, input));
+  },
+  async eddsa(): Promise<Signer> {
+    const key = (await importJWK(eddsaJwk, "EdDSA")) as CryptoKey;
+    return async (input) => new Uint8Array(await crypto.subtle.sign("Ed25519", key, input));
+  },
+};
+
+/** A key the attacker made: signs like ours would, and its public JWK can be embedded in a header. */
+export async function attackerKey(alg: "ES256" | "EdDSA" | "ES384" | "RS256" | "PS256" = "ES256") {
+  const pair = await generateKeyPair(alg, { extractable: true });
+  const params: SubtleCryptoSignAlgorithm =
+    alg === "ES256"
+      ? { name: "ECDSA", hash: "SHA-256" }
+      : alg === "ES384"
+        ? { name: "ECDSA", hash: "SHA-384" }
+        : alg === "PS256"
+          ? { name: "RSA-PSS", saltLength: 32 }
+          : alg === "RS256"
+            ? { name: "RSASSA-PKCS1-v1_5" }
+            : { name: "Ed25519" };
+  const sign: Signer = async (input) => new Uint8Array(await crypto.subtle.sign(params, pair.privateKey as CryptoKey, input));
+  return { sign, publicJwk: { ...(await exportJWK(pair.publicKey)), alg }, publicKey: pair.publicKey as CryptoKey };
+}
+
+/** HMAC with `secret` (any bytes, e.g. the public key in some encoding): the algorithm-confusion forger. */
+export function hmacSigner(alg: "HS256" | "HS384" | "HS512", secret: Uint8Array): Signer {
+  const hash = { HS256: "SHA-256", HS384: "SHA-384", HS512: "SHA-512" }[alg];
+  return async (input) => {
+    // HMAC pads a short key with zeros (RFC 2104), so the empty key signs like a single zero byte;
+    // WebCrypto refuses to import an empty key.
+    const raw = secret.length === 0 ? new Uint8Array(1) : secret;
+    const key = await crypto.subtle.importKey("raw", raw, { name: "HMAC", hash }, false, ["sign"]);
+    return new Uint8Array(await crypto.subtle.sign("HMAC", key, input));
+  };
+}
+
+/** No signature at all (`alg: none`), or fixed signature bytes. */
+export const fixedSignature = (bytes: Uint8Array = new Uint8Array(0)): Signer => async () => bytes;
+
+/**
+ * A compact JWS from the exact JSON text of its header and payload (so duplicate keys, odd
+ * spacing or invalid JSON survive) and a signer. Objects are serialized with JSON.stringify.
+ */
+export async function compactJws(header: object | string, payload: object | string | Uint8Array, signer: Signer): Promise<string> {
+  const headerPart = base64url(typeof header === "string" ? header : JSON.stringify(header));
+  const payloadPart = base64url(payload instanceof Uint8Array || typeof payload === "string" ? payload : JSON.stringify(payload));
+  const input = `${headerPart}.${payloadPart}`;
+  return `${input}.${base64url(await signer(encoder.encode(input)))}`;
+}
+
+export const ES256_HEADER = { alg: "ES256", kid: "test-es256", typ: "at+jwt" } as const;
+export const EDDSA_HEADER = { alg: "EdDSA", kid: "test-eddsa", typ: "at+jwt" } as const;
+
+export const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** Claims of an access token the gateway would accept; `undefined` in `overrides` removes a claim. */
+export function accessClaims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const issuedAt = nowSeconds();
+  const all: Record<string, unknown> = {
+    iss: env.ISSUER,
+    aud: env.AUDIENCE,
+    sub: `adv-${crypto.randomUUID()}`,
+    sid: crypto.randomUUID(),
+    jti: crypto.randomUUID(),
+    iat: issuedAt,
+    exp: issuedAt + 300,
+    ...overrides,
+  };
+  return Object.fromEntries(Object.entries(all).filter(([, value]) => value !== undefined));
+}
+
+/** A token the gateway accepts, signed with the real ES256 key. */
+export async function genuineToken(overrides: Record<string, unknown> = {}): Promise<string> {
+  return compactJws(ES256_HEADER, accessClaims(overrides), await realKey.es256());
+}
+
+// ---------------------------------------------------------------------------------------------
+// What every refusal looks like
+
+const INVALID_TOKEN_CHALLENGE = /^Bearer realm="edge-auth-gateway", error="invalid_token", error_description="[^"]+"$/;
+const BARE_CHALLENGE = 'Bearer realm="edge-auth-gateway"';
+
+/** `invalid_token` for a token that does not verify; `bare` when there is no Bearer token at all (RFC 6750 section 3.1). */
+export type Refusal = "invalid_token" | "bare";
+
+/** Asserts the RFC 6750 401 of the contract: the challenge, the JSON body, `no-store`. */
+export async function expectUnauthorized(response: Response, refusal: Refusal, label = "") {
+  expect(response.status, label).toBe(401);
+  const challenge = response.headers.get("WWW-Authenticate");
+  if (refusal === "bare") expect(challenge, label).toBe(BARE_CHALLENGE);
+  else expect(challenge, label).toMatch(INVALID_TOKEN_CHALLENGE);
+  const body = (await response.json()) as { error: string };
+  expect(body.error, label).toBe(refusal === "bare" ? "unauthorized" : "invalid_token");
+}
+
+/**
+ * Presents a request through the gateway (to a recording origin) and to the Bearer route
+ * `GET /auth/sessions`, and asserts both refuse it with `refusal` and that nothing reached the
+ * origin.
+ */
+export async function expectRefusedEverywhere(init: RequestInit, refusal: Refusal, { query = "", vars = {} as Vars } = {}) {
+  const origin = recordingOrigin();
+  await expectUnauthorized(await call(`/api/adversarial${query}`, init, { ...vars, ORIGIN_URL: origin.url }), refusal, "through the gateway");
+  expect(await origin.requests(), "the origin received it").toEqual([]);
+  const { body: _body, method: _method, ...withoutBody } = init;
+  await expectUnauthorized(await call(`/auth/sessions${query}`, withoutBody, vars), refusal, "GET /auth/sessions");
+}
+
+/** `expectRefusedEverywhere` for a Bearer token. */
+export function expectTokenRefused(token: string, vars: Vars = {}) {
+  return expectRefusedEverywhere({ headers: { Authorization: `Bearer ${token}` } }, "invalid_token", { vars });
+}
+
+/** Asserts the gateway forwards `token` as `sub` (the baseline a forgery departs from). */
+export async function expectTokenAccepted(token: string, sub: unknown) {
+  const origin = recordingOrigin();
+  const response = await call("/api/adversarial", { headers: { Authorization: `Bearer ${token}` } }, { ORIGIN_URL: origin.url });
+  expect(response.status).toBe(200);
+  const reached = await origin.requests();
+  expect(reached).toHaveLength(1);
+  expect(reached[0]!.headers["x-auth-user"]).toBe(sub);
+  expect((await call("/auth/sessions", { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
+}
+
+/** A body without a Content-Length: streamed in chunks, as a chunked upload arrives. */
+export function streamed(text: string, chunkBytes = 1000): ReadableStream<Uint8Array> {
+  const bytes = encoder.encode(text);
+  let offset = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (offset >= bytes.length) return controller.close();
+      controller.enqueue(bytes.slice(offset, offset + chunkBytes));
+      offset += chunkBytes;
+    },
+  });
+}
