@@ -90,10 +90,18 @@ function isRefreshCookieName(name: string): boolean {
 function withoutRefreshCookie(headers: Headers): void {
   const cookie = headers.get("Cookie");
   if (cookie === null) return;
-  // `;` separates cookies (RFC 6265 section 5.4); `,` too where a proxy joined several headers.
-  const pairs = cookie.split(/[;,]/);
-  const kept = pairs.filter((pair) => !isRefreshCookieName(pair.split("=", 1)[0]!));
-  if (kept.length === pairs.length) return;
+  // `;` separates cookies (RFC 6265 section 5.4). A `,` may too, where two Cookie headers were
+  // joined, but it is also allowed inside values: a piece is split at commas only when one of
+  // its parts is the refresh cookie, so every other cookie reaches the origin byte for byte.
+  let removed = false;
+  const kept = cookie.split(";").flatMap((piece) => {
+    const parts = piece.split(",");
+    if (!parts.some((part) => isRefreshCookieName(part.split("=", 1)[0]!))) return [piece];
+    removed = true;
+    const rest = parts.filter((part) => !isRefreshCookieName(part.split("=", 1)[0]!));
+    return rest.length > 0 ? [rest.join(",")] : [];
+  });
+  if (!removed) return;
   const joined = kept.map((pair) => pair.trim()).filter((pair) => pair !== "").join("; ");
   if (joined === "") headers.delete("Cookie");
   else headers.set("Cookie", joined);

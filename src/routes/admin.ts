@@ -8,6 +8,7 @@ import { invalidRequest } from "../http/errors";
 import { dpopProof } from "../http/dpop";
 import { tokenResponse } from "../http/token-response";
 import { REGISTERED_CLAIMS } from "../tokens/access";
+import { USER_ID_PATTERN } from "../tokens/user-id";
 import { userAuthFor } from "../sessions/lookup";
 import { queryOf, rule } from "../http/validation";
 
@@ -17,12 +18,10 @@ export const adminRoutes = new Hono<AppEnv>();
 // Each route runs requireAdmin after its body checks: the contract checks size, media type and
 // fields before authentication.
 
-// A user id becomes the X-Auth-User header and the name of the user's Durable Object: 1 to 255
-// printable ASCII characters (OpenID Connect's limit), so no space, control character or
-// non-ASCII byte can turn it into another user's id or a broken header. "." and ".." could not be
-// named in `/auth/admin/users/:sub/revoke` (URLs drop dot segments).
+// The user-id rule (src/tokens/user-id.ts), and not "." or "..", which could not be named in
+// `/auth/admin/users/:sub/revoke` (URLs drop dot segments).
 const SUB_RULE = 'must be 1 to 255 printable ASCII characters (no spaces), and not "." or ".."';
-const Sub = z.string(rule(SUB_RULE)).check(z.regex(/^[!-~]{1,255}$/), z.refine((sub) => sub !== "." && sub !== ".."));
+const Sub = z.string(rule(SUB_RULE)).check(z.regex(USER_ID_PATTERN), z.refine((sub) => sub !== "." && sub !== ".."));
 
 const CLAIM_VALUE = "must be a string, number, boolean or an array of up to 100 of them";
 const ClaimScalar = z.union([z.string(), z.number(), z.boolean()], rule(CLAIM_VALUE));

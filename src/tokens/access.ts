@@ -1,5 +1,6 @@
 import { SignJWT, base64url, errors, jwtVerify, type JWTHeaderParameters, type JWTPayload } from "jose";
 import type { KeyRing } from "./key-ring";
+import { isUserId } from "./user-id";
 
 /** Custom claims an origin attached to a session (`POST /auth/admin/sessions`). */
 export type SessionClaims = Record<string, string | number | boolean | Array<string | number | boolean>>;
@@ -132,11 +133,11 @@ function isCanonicalBase64url(part: string): boolean {
 }
 
 function hasSessionClaims(payload: JWTPayload): payload is AccessClaims {
+  // `sub` and `sid` become X-Auth-User and X-Auth-Session: only ids that can be one pass, even
+  // in a token signed with our key.
   return (
-    typeof payload.sub === "string" &&
-    payload.sub !== "" &&
-    typeof payload.sid === "string" &&
-    payload.sid !== "" &&
+    isUserId(payload.sub) &&
+    isUserId(payload.sid) &&
     typeof payload.jti === "string" &&
     typeof payload.aud === "string" &&
     (payload.cnf === undefined || (typeof payload.cnf === "object" && payload.cnf !== null && typeof (payload.cnf as { jkt?: unknown }).jkt === "string"))
