@@ -166,10 +166,11 @@ export function isPublicPath(path: string, prefixes: string[]): boolean {
 // Servers disagree about what a path that is not plain means: Java servlet containers drop
 // `;...` path parameters (`/public/..;/admin` is `/admin` to Tomcat), Windows servers read `\`
 // as `/`, some proxies merge `//` or resolve dot segments, and origins that decode before they
-// normalise turn `%2f`, `%5c`, `%2e` or `%3b` into the real thing. Whatever such a path means at
-// the origin, it needs a token.
+// normalise turn `%2f`, `%5c`, `%2e` or `%3b` into the real thing, and those that decode twice
+// turn `%252e` into `.` (an encoded `%`), or stop at a NUL (`%00`). Whatever such a path means
+// at the origin, it needs a token.
 function isPlainPath(path: string): boolean {
-  if (/[;\\]|\/\/|%(2f|5c|2e|3b)/i.test(path)) return false;
+  if (/[;\\]|\/\/|%(2f|5c|2e|3b|25|00)/i.test(path)) return false;
   return !path.split("/").some((segment) => segment === "." || segment === "..");
 }
 
