@@ -1,7 +1,17 @@
 import { env } from "cloudflare:workers";
 import { decodeJwt, exportJWK, generateKeyPair, importJWK, SignJWT, type JWTHeaderParameters } from "jose";
 import { describe, expect, it } from "vitest";
-import { bearer, call, openSession, publicHalf, recordingOrigin, TEST_SIGNING_KEYS, uniqueSub, type Vars } from "./helpers";
+import {
+  accessTokenClaims,
+  bearer,
+  call,
+  openSession,
+  publicHalf,
+  recordingOrigin,
+  TEST_SIGNING_KEYS,
+  uniqueSub,
+  type Vars,
+} from "./helpers";
 
 // Forging tokens with the real test signing keys is how the claim checks are proven, and the public
 // halves feed the confusion attacks.
@@ -12,21 +22,7 @@ const eddsaPrivate = () => importJWK(eddsaJwk, "EdDSA") as Promise<CryptoKey>;
 
 const now = () => Math.floor(Date.now() / 1000);
 
-/** Claims of a token the gateway would accept; `undefined` in `overrides` removes a claim. */
-function claims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const issuedAt = now();
-  const all: Record<string, unknown> = {
-    iss: env.ISSUER,
-    aud: env.AUDIENCE,
-    sub: uniqueSub("at"),
-    sid: crypto.randomUUID(),
-    jti: crypto.randomUUID(),
-    iat: issuedAt,
-    exp: issuedAt + 300,
-    ...overrides,
-  };
-  return Object.fromEntries(Object.entries(all).filter(([, value]) => value !== undefined));
-}
+const claims = accessTokenClaims;
 
 const ES256_HEADER: JWTHeaderParameters = { alg: "ES256", kid: "test-es256", typ: "at+jwt" };
 

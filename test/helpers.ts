@@ -335,3 +335,37 @@ export async function d1StatementsOfRefreshes(count: number): Promise<number> {
   await d1Caught(sub);
   return queued;
 }
+
+/** POST /auth/refresh as an RFC 6749 section 6 form request. */
+export function refreshForm(refreshToken: string, vars?: Vars) {
+  const body = new URLSearchParams({ grant_type: "refresh_token", refresh_token: refreshToken });
+  return call("/auth/refresh", { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body }, vars);
+}
+
+/** Both encodings `POST /auth/refresh` takes, for `describe.each`. */
+export const refreshTransports = [
+  { name: "JSON", send: (refreshToken: string) => refresh(refreshToken) },
+  { name: "form", send: (refreshToken: string) => refreshForm(refreshToken) },
+];
+
+/** The token pair of a 200 answer (asserting the 200). */
+export async function pairOf(response: Response): Promise<TokenResponse> {
+  expect(response.status).toBe(200);
+  return response.json();
+}
+
+/** Claims of an access token the gateway would accept; `undefined` in `overrides` removes a claim. */
+export function accessTokenClaims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const issuedAt = Math.floor(Date.now() / 1000);
+  const all: Record<string, unknown> = {
+    iss: env.ISSUER,
+    aud: env.AUDIENCE,
+    sub: uniqueSub("at"),
+    sid: crypto.randomUUID(),
+    jti: crypto.randomUUID(),
+    iat: issuedAt,
+    exp: issuedAt + 300,
+    ...overrides,
+  };
+  return Object.fromEntries(Object.entries(all).filter(([, value]) => value !== undefined));
+}

@@ -7,8 +7,10 @@ import {
   eventsOf,
   expectInvalidGrant,
   openSession,
+  pairOf,
   postJson,
   refresh,
+  refreshTransports,
   storedSession,
   type TokenResponse,
   uniqueSub,
@@ -18,23 +20,6 @@ import {
 // body encodings the contract allows, under the wrangler.toml settings (10 s grace window,
 // REUSE_REVOKES=user). Other settings: test/strict-sessions/ and test/unlimited-sessions/; the
 // exact edges of each rule: test/refresh-decision.test.ts.
-
-/** POST /auth/refresh as an RFC 6749 section 6 form request. */
-function refreshForm(refreshToken: string) {
-  const body = new URLSearchParams({ grant_type: "refresh_token", refresh_token: refreshToken });
-  return call("/auth/refresh", { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body });
-}
-
-const transports = [
-  { name: "JSON", send: refresh },
-  { name: "form", send: refreshForm },
-];
-
-
-async function pairOf(response: Response): Promise<TokenResponse> {
-  expect(response.status).toBe(200);
-  return response.json();
-}
 
 function jwtPayload(jwt: string): Record<string, unknown> {
   const part = jwt.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/");
@@ -56,7 +41,7 @@ async function chain(first: TokenResponse, times: number): Promise<TokenResponse
 const SECOND = 1000;
 
 describe("rule 1: an unknown, malformed or forged token", () => {
-  describe.each(transports)("with a $name body", ({ send }) => {
+  describe.each(refreshTransports)("with a $name body", ({ name, send }) => {
     it("answers 400 invalid_grant and revokes nothing: the real token still works after", async () => {
       const sub = uniqueSub();
       const pair = await openSession(sub);
@@ -81,7 +66,7 @@ describe("rule 1: an unknown, malformed or forged token", () => {
 
     it("answers 400 invalid_request, not invalid_grant, when no token is sent", async () => {
       const response =
-        send === refresh
+        name === "JSON"
           ? await postJson("/auth/refresh", {})
           : await call("/auth/refresh", {
               method: "POST",
@@ -95,7 +80,7 @@ describe("rule 1: an unknown, malformed or forged token", () => {
 });
 
 describe("rule 2: a revoked session", () => {
-  describe.each(transports)("with a $name body", ({ send }) => {
+  describe.each(refreshTransports)("with a $name body", ({ send }) => {
     it("refuses the current token of a session that logged out", async () => {
       const pair = await openSession(uniqueSub());
       expect((await postJson("/auth/logout", { refresh_token: pair.refresh_token })).status).toBe(204);
@@ -134,7 +119,7 @@ describe("rule 2: a revoked session", () => {
 });
 
 describe("rule 3: the session's current token", () => {
-  describe.each(transports)("with a $name body", ({ send }) => {
+  describe.each(refreshTransports)("with a $name body", ({ send }) => {
     it("rotates: a new pair for the same session, marked no-store, with a different refresh token", async () => {
       const sub = uniqueSub();
       const pair = await openSession(sub);
@@ -181,7 +166,7 @@ describe("rule 3: the session's current token", () => {
 });
 
 describe("rule 4: the token rotated just before, replayed within the grace window", () => {
-  describe.each(transports)("with a $name body", ({ send }) => {
+  describe.each(refreshTransports)("with a $name body", ({ send }) => {
     it("returns the same refresh token as the rotation and a fresh access token, without rotating again", async () => {
       const sub = uniqueSub();
       const pair = await openSession(sub);
@@ -239,7 +224,7 @@ describe("rule 5: any other used token is reuse", () => {
     return { sub, victim, other };
   }
 
-  describe.each(transports)("with a $name body", ({ send }) => {
+  describe.each(refreshTransports)("with a $name body", ({ send }) => {
     it("revokes every session of the user when a used refresh token comes back (REUSE_REVOKES=user)", async () => {
       const { sub, victim, other } = await twoSessions();
       await expectInvalidGrant(await send(victim[0]!.refresh_token));

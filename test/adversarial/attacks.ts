@@ -3,33 +3,12 @@
 import { env } from "cloudflare:workers";
 import { exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
 import { expect } from "vitest";
-import { call, type Vars } from "../helpers";
+import { accessTokenClaims, call, recordingOrigin, TEST_ORIGIN_URL, type RecordedRequest, type Vars } from "../helpers";
 
-/** A request as the recording origin (test/origin-server.mjs) received it. */
-export interface Recorded {
-  method: string;
-  path: string;
-  search: string;
-  headers: Record<string, string>;
-  body: string;
-}
-
-// The real HTTP origin on 127.0.0.1 started by the Vitest globalSetup (test-only binding).
-export const ORIGIN = (env as unknown as { TEST_ORIGIN_URL: string }).TEST_ORIGIN_URL;
-
-/**
- * A corner of the recording origin of its own: `url` is the ORIGIN_URL to give the gateway,
- * `requests()` is everything that reached it, so "the origin never saw it" is a fact, not a guess.
- */
-export function recordingOrigin() {
-  const id = crypto.randomUUID();
-  return {
-    url: `${ORIGIN}/scope/${id}`,
-    async requests(): Promise<Recorded[]> {
-      return (await fetch(`${ORIGIN}/__log/${id}`)).json();
-    },
-  };
-}
+// The recording origin (test/origin-server.mjs) of test/helpers.ts: "the origin never saw it" is
+// a fact, not a guess.
+export { recordingOrigin, TEST_ORIGIN_URL as ORIGIN };
+export type { RecordedRequest as Recorded };
 
 /** Client headers an origin might take for identity or routing: any `X-Auth-*` lookalike, `X-Original-URL`, `X-Rewrite-URL`. */
 export function identityAndOverrideHeaders(headers: Record<string, string>): Record<string, string> {
@@ -146,21 +125,7 @@ export const EDDSA_HEADER = { alg: "EdDSA", kid: "test-eddsa", typ: "at+jwt" } a
 
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-/** Claims of an access token the gateway would accept; `undefined` in `overrides` removes a claim. */
-export function accessClaims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const issuedAt = nowSeconds();
-  const all: Record<string, unknown> = {
-    iss: env.ISSUER,
-    aud: env.AUDIENCE,
-    sub: `adv-${crypto.randomUUID()}`,
-    sid: crypto.randomUUID(),
-    jti: crypto.randomUUID(),
-    iat: issuedAt,
-    exp: issuedAt + 300,
-    ...overrides,
-  };
-  return Object.fromEntries(Object.entries(all).filter(([, value]) => value !== undefined));
-}
+export const accessClaims = accessTokenClaims;
 
 /** A token the gateway accepts, signed with the real ES256 key. */
 export async function genuineToken(overrides: Record<string, unknown> = {}): Promise<string> {

@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
 import {
   ageSession,
-  call,
   eventsOf,
   expectInvalidGrant,
   openSession,
+  pairOf,
   refresh,
+  refreshTransports,
   sessionRecord,
   storedSession,
-  type TokenResponse,
   uniqueSub,
 } from "../helpers";
 
@@ -20,23 +20,6 @@ import {
 const SECOND = 1000;
 /** REFRESH_IDLE_TTL_SECONDS of this project. */
 const IDLE_LIMIT = 60 * SECOND;
-
-/** POST /auth/refresh as an RFC 6749 section 6 form request. */
-function refreshForm(refreshToken: string) {
-  const body = new URLSearchParams({ grant_type: "refresh_token", refresh_token: refreshToken });
-  return call("/auth/refresh", { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body });
-}
-
-const transports = [
-  { name: "JSON", send: refresh },
-  { name: "form", send: refreshForm },
-];
-
-
-async function pairOf(response: Response): Promise<TokenResponse> {
-  expect(response.status).toBe(200);
-  return response.json();
-}
 
 /** The session ended for `reason` during `window`: in its D1 record, and with one session_expired event. */
 async function expectExpired(sub: string, sessionId: string, reason: "idle_timeout" | "max_lifetime", window: { from: number; to: number }) {
@@ -50,7 +33,7 @@ async function expectExpired(sub: string, sessionId: string, reason: "idle_timeo
 }
 
 describe("rule 2: an expired session", () => {
-  describe.each(transports)("with a $name body", ({ send }) => {
+  describe.each(refreshTransports)("with a $name body", ({ send }) => {
     it("refuses a session idle for longer than REFRESH_IDLE_TTL_SECONDS and records session_expired", async () => {
       const sub = uniqueSub();
       const pair = await openSession(sub);
@@ -100,7 +83,7 @@ describe("rule 2: an expired session", () => {
 });
 
 describe("rule 4 with REFRESH_REUSE_GRACE_SECONDS=0", () => {
-  describe.each(transports)("with a $name body", ({ send }) => {
+  describe.each(refreshTransports)("with a $name body", ({ send }) => {
     it("treats an immediate replay of the previous token as reuse", async () => {
       const sub = uniqueSub();
       const pair = await openSession(sub);
@@ -115,7 +98,7 @@ describe("rule 4 with REFRESH_REUSE_GRACE_SECONDS=0", () => {
 });
 
 describe("rule 5 with REUSE_REVOKES=session", () => {
-  describe.each(transports)("with a $name body", ({ send }) => {
+  describe.each(refreshTransports)("with a $name body", ({ send }) => {
     it("revokes only the session of the reused token; the user's other session keeps working", async () => {
       const sub = uniqueSub();
       const first = await openSession(sub);

@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { ageSession, call, eventsOf, openSession, refresh, sessionRecord, uniqueSub, type TokenResponse } from "../helpers";
+import {
+  ageSession,
+  eventsOf,
+  openSession,
+  pairOf,
+  refresh,
+  refreshForm,
+  refreshTransports,
+  sessionRecord,
+  uniqueSub,
+} from "../helpers";
 
 // The refresh rules of docs/api.md through the real Durable Object under this project's settings
 // (vitest.config.ts, "unlimited-sessions"): REFRESH_IDLE_TTL_SECONDS and SESSION_MAX_TTL_SECONDS
@@ -7,22 +17,6 @@ import { ageSession, call, eventsOf, openSession, refresh, sessionRecord, unique
 
 const SECOND = 1000;
 const DAY = 86_400 * SECOND;
-
-/** POST /auth/refresh as an RFC 6749 section 6 form request. */
-function refreshForm(refreshToken: string) {
-  const body = new URLSearchParams({ grant_type: "refresh_token", refresh_token: refreshToken });
-  return call("/auth/refresh", { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body });
-}
-
-const transports = [
-  { name: "JSON", send: refresh },
-  { name: "form", send: refreshForm },
-];
-
-async function pairOf(response: Response): Promise<TokenResponse> {
-  expect(response.status).toBe(200);
-  return response.json();
-}
 
 describe("rule 2: 0 means no limit", () => {
   it("refreshes a session created and last used ten years ago when both limits are 0", async () => {
@@ -39,7 +33,7 @@ describe("rule 2: 0 means no limit", () => {
 });
 
 describe("rule 4 with REFRESH_REUSE_GRACE_SECONDS=60", () => {
-  describe.each(transports)("with a $name body", ({ send }) => {
+  describe.each(refreshTransports)("with a $name body", ({ send }) => {
     it("hands out the same successor for the previous token 59 s after the rotation", async () => {
       const sub = uniqueSub();
       const pair = await openSession(sub);
