@@ -92,7 +92,7 @@ describe("CORS on proxied paths", () => {
     const origin = recordingOrigin();
     const { access_token } = await openSession(uniqueSub("cors"));
     const echoing = JSON.stringify({ "Access-Control-Allow-Origin": EVIL, "Access-Control-Allow-Credentials": "true" });
-    for (const headers of [{ Origin: EVIL }, {}]) {
+    for (const headers of [{ Origin: EVIL }, {}] as Record<string, string>[]) {
       const response = await call("/api/x", { headers: { ...bearer(access_token), ...headers, "X-Test-Headers": echoing } }, { ALLOWED_ORIGINS: APP, ORIGIN_URL: origin.url });
       expect(response.status).toBe(200);
       expect(corsHeadersOf(response)).toEqual({});
