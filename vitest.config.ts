@@ -108,8 +108,11 @@ export default defineConfig(async () => {
   return {
     test: {
       projects: [
-        project("default", ["test/**/*.test.ts"], settingsDirs, {}),
+        // test/client/ runs in Node (below); test/e2e/ is `npm run test:e2e`, against wrangler dev.
+        project("default", ["test/**/*.test.ts"], [...settingsDirs, "test/client/**", "test/e2e/**"], {}),
         ...Object.entries(SETTINGS_PROJECTS).map(([name, vars]) => project(name, [`test/${name}/**/*.test.ts`], [], vars)),
+        // The browser client's logic in plain Node, against a fake gateway and fake browser APIs.
+        { extends: false, test: { name: "client", include: ["test/client/**/*.test.ts"], environment: "node" } },
       ],
     },
   };
