@@ -3,6 +3,7 @@ import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { exportJWK, generateKeyPair } from "jose";
 import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
+import { buildDemoScript } from "./scripts/lib/build-client.mjs";
 
 // Test-only secrets: a fresh ES256 signing key plus an older EdDSA key that still verifies
 // (key rotation), and an admin token.
@@ -62,6 +63,8 @@ const SETTINGS_PROJECTS: Record<string, Record<string, string>> = {
 };
 
 export default defineConfig(async () => {
+  // The worker serves the demo's script with the client bundled in: build it from the current source.
+  await buildDemoScript();
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   const signingKeys = await testSigningKeys();
 

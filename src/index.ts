@@ -10,6 +10,7 @@ import { ensureSchema } from "./db/schema";
 import { purgeEndedSessions } from "./db/sessions";
 import type { Env } from "./env";
 import { AuthError, errorBody, misconfigured, notFound } from "./http/errors";
+import { demo } from "./demo/routes";
 import { gateway } from "./gateway";
 import { allowedMethods } from "./http/allowed-methods";
 import { loadKeyRing } from "./tokens/key-ring";
@@ -74,6 +75,9 @@ app.all("/auth/*", function unservedAuthRoute(c) {
   }
   throw notFound("No such /auth route.");
 });
+// The demo app, when DEMO is true; otherwise these paths go on to the gateway like any other.
+app.get("/demo", demo);
+app.get("/demo/*", demo);
 app.all("*", gateway);
 
 app.onError(function errorResponse(error, c) {

@@ -1,6 +1,6 @@
-import { AuthClientError, errorFromResponse, loggedOut } from "./errors";
-import { TabSync, type ChannelLike, type LockManagerLike, type LogoutReason, type TabMessage } from "./tab-sync";
-import { tokenStore, type StorageLike, type StorageMode, type StoredSession, type TokenStore } from "./token-store";
+import { AuthClientError, errorFromResponse, loggedOut } from "./errors.js";
+import { TabSync, type ChannelLike, type LockManagerLike, type LogoutReason, type TabMessage } from "./tab-sync.js";
+import { tokenStore, type StorageLike, type StorageMode, type StoredSession, type TokenStore } from "./token-store.js";
 
 /**
  * Reserved for sender-constrained tokens (DPoP, RFC 9449): returns headers to add to a request the

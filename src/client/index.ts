@@ -3,13 +3,13 @@
  * No dependencies; runs wherever `fetch` does, and shares one refresh across tabs where Web Locks
  * and BroadcastChannel exist.
  */
-import { AuthClient, type AuthClientOptions } from "./auth-client";
+import { AuthClient, type AuthClientOptions } from "./auth-client.js";
 
-export { AuthClient } from "./auth-client";
-export type { AuthClientOptions, AuthEvent, ClientEnvironment, ProofHook, SessionInfo, SessionRecord } from "./auth-client";
-export { AuthClientError, type AuthClientErrorCode } from "./errors";
-export type { ChannelLike, LockManagerLike, LogoutReason } from "./tab-sync";
-export type { StorageLike, StorageMode } from "./token-store";
+export { AuthClient } from "./auth-client.js";
+export type { AuthClientOptions, AuthEvent, ClientEnvironment, ProofHook, SessionInfo, SessionRecord } from "./auth-client.js";
+export { AuthClientError, type AuthClientErrorCode } from "./errors.js";
+export type { ChannelLike, LockManagerLike, LogoutReason } from "./tab-sync.js";
+export type { StorageLike, StorageMode } from "./token-store.js";
 
 /**
  * Creates the client; one per gateway per page.

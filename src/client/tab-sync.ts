@@ -1,4 +1,4 @@
-import type { StorageLike, StoredSession } from "./token-store";
+import type { StorageLike, StoredSession } from "./token-store.js";
 
 /** The part of the Web Locks API the client uses (`navigator.locks`). */
 export interface LockManagerLike {
