@@ -363,8 +363,9 @@ export class AuthClient {
 
   /** Forgets the session and tells the other tabs; reports it unless this page asked for it. */
   #end(reason: LogoutReason, report: boolean): void {
+    const sessionId = this.#store.read()?.sessionId ?? this.#knownSessionId;
     this.#store.clear();
-    this.#sync?.post({ type: "logout", reason });
+    this.#sync?.post({ type: "logout", reason, sessionId });
     this.#ended(reason, report, false);
   }
 
@@ -389,8 +390,11 @@ export class AuthClient {
 
   #onTabMessage(message: TabMessage): void {
     if (message.type === "logout") {
-      // localStorage: the other tab cleared it already, and a newer login there must stay.
-      if (this.#mode === "cookie") this.#store.clear();
+      // The other tab cleared localStorage already, but this tab may see that change after the
+      // message: the session that ended is gone whatever this tab's copy says. Another session (a
+      // newer login elsewhere) stays.
+      const stored = this.#store.read();
+      if (stored && (stored.sessionId === message.sessionId || (message.sessionId === null && this.#mode === "cookie"))) this.#store.clear();
       if (!this.#store.read()) this.#ended(message.reason, true, true);
       return;
     }

@@ -17,7 +17,7 @@ export type LogoutReason = "refresh_refused" | "logged_out";
 /** What one tab tells the others of the origin. Access tokens travel only in cookie mode (nothing stored). */
 export type TabMessage =
   | { type: "session"; event: "login" | "refresh"; sessionId: string; expiresAt: number; session?: StoredSession }
-  | { type: "logout"; reason: LogoutReason };
+  | { type: "logout"; reason: LogoutReason; sessionId: string | null };
 
 /**
  * What tabs of one origin share: one Web Lock around every refresh, so that one tab rotates while

@@ -264,6 +264,22 @@ describe("AuthClient: tabs of one origin", () => {
     expect(onB).toHaveBeenCalledTimes(1);
   });
 
+  it("logs a tab out on the message even when its view of localStorage has not caught up yet", async () => {
+    const gateway = new FakeGateway();
+    const shared = origin();
+    const onB = vi.fn();
+    const tabA = await loggedIn(gateway, { storage: "localStorage" }, shared);
+    // A browser syncs localStorage between tabs' processes asynchronously: tab B still sees the session.
+    const laggingView = new FakeStorage();
+    for (const [key, value] of shared.localStorage.items) laggingView.setItem(key, value);
+    const tabB = clientFor(gateway, { storage: "localStorage", onLoggedOut: onB }, { ...shared, localStorage: laggingView });
+    gateway.revokeAll();
+    await expect(tabA.refresh()).rejects.toMatchObject({ code: "logged_out" });
+    await settle();
+    expect(onB.mock.calls).toEqual([["refresh_refused"]]);
+    expect(tabB.session).toBeNull();
+  });
+
   it("logs every tab out on logout, without calling the hook of the tab that asked", async () => {
     const gateway = new FakeGateway();
     const shared = origin();
