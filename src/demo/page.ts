@@ -42,7 +42,7 @@ export function demoPage(settings: { refreshCookie: boolean; accessTokenTtlSecon
   </section>
   <section id="api">
     <h2>Protected API</h2>
-    <p class="buttons"><button id="call">Call GET /api/echo</button> <label><input type="checkbox" id="auto"> every second</label></p>
+    <p class="buttons"><button id="call">Call GET /api/echo</button> <label><input type="checkbox" id="auto">every second</label></p>
     <pre id="api-result">Not called yet.</pre>
   </section>
   <section id="sessions">
@@ -77,18 +77,18 @@ h2 { font-size: 1rem; margin: 0 0 .6rem; }
 nav a { margin-left: .6rem; color: var(--accent); } nav a[aria-current] { font-weight: bold; text-decoration: none; color: inherit; }
 main { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 1rem; }
 section { background: #fff; border: 1px solid #d0d7de; border-radius: 8px; padding: 1rem; }
-#events { grid-column: 1 / -1; }
-input { padding: .35rem .5rem; border: 1px solid #d0d7de; border-radius: 6px; font: inherit; width: 11rem; }
+#events { grid-column: 1 / -1; } @media (min-width: 760px) { #sessions { grid-column: span 2; } }
+input { padding: .35rem .5rem; border: 1px solid #d0d7de; border-radius: 6px; font: inherit; min-width: 0; } input[type=checkbox] { margin: 0 .3rem 0 0; }
 button { padding: .35rem .8rem; border: 1px solid #d0d7de; border-radius: 6px; background: #f6f8fa; font: inherit; cursor: pointer; }
 button[type=submit], #call { background: var(--accent); color: #fff; border-color: var(--accent); }
 #steal { background: var(--bad); color: #fff; border-color: var(--bad); } button:disabled { opacity: .45; cursor: not-allowed; }
-form { display: flex; flex-wrap: wrap; gap: .4rem; }
+form { display: grid; grid-template-columns: 1fr 1fr; gap: .4rem; } form input { grid-column: 1 / -1; }
 #status { font-weight: 600; } #status[data-state=logged-in] { color: var(--good); } #status[data-state=logged-out] { color: var(--bad); }
 dl { display: grid; grid-template-columns: auto 1fr; gap: .2rem .8rem; margin: 0 0 .6rem; } dt { color: #656d76; } dd { margin: 0; font-variant-numeric: tabular-nums; }
 .meter { height: 8px; background: #eaeef2; border-radius: 4px; overflow: hidden; } #meter-bar { height: 100%; width: 0; background: var(--good); transition: width .2s linear; } #meter-bar.low { background: #d29922; }
 .note { color: #656d76; font-size: .88rem; } .buttons { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }
 pre { white-space: pre-wrap; background: #f6f8fa; padding: .5rem; border-radius: 6px; font-size: .85rem; min-height: 1.2rem; }
-table { width: 100%; border-collapse: collapse; font-size: .85rem; } th, td { text-align: left; padding: .25rem .3rem; border-bottom: 1px solid #eaeef2; }
+table { width: 100%; border-collapse: collapse; font-size: .85rem; } th, td { text-align: left; padding: .25rem .3rem; border-bottom: 1px solid #eaeef2; vertical-align: top; } td:nth-child(4) { overflow-wrap: anywhere; color: #656d76; }
 #log { margin: 0; padding-left: 1.2rem; font-size: .88rem; max-height: 16rem; overflow: auto; } #log time { color: #656d76; font-variant-numeric: tabular-nums; }
 #log .bad { color: var(--bad); } #log .good { color: var(--good); }
 `;
