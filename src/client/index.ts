@@ -3,10 +3,11 @@
  * No dependencies; runs wherever `fetch` does, and shares one refresh across tabs where Web Locks
  * and BroadcastChannel exist.
  */
-import { AuthClient, type AuthClientOptions } from "./auth-client.js";
+import { AuthClient } from "./auth-client.js";
+import type { AuthClientOptions } from "./options.js";
 
 export { AuthClient } from "./auth-client.js";
-export type { AuthClientOptions, AuthEvent, ClientEnvironment, ProofHook, SessionInfo, SessionRecord } from "./auth-client.js";
+export type { AuthClientOptions, AuthEvent, ClientEnvironment, ProofHook, SessionInfo, SessionRecord } from "./options.js";
 export { AuthClientError, type AuthClientErrorCode } from "./errors.js";
 export type { ChannelLike, LockManagerLike, LogoutReason } from "./tab-sync.js";
 export type { StorageLike, StorageMode } from "./token-store.js";
