@@ -3,6 +3,7 @@ import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { exportJWK, generateKeyPair } from "jose";
 import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
+import { buildDemoScript } from "./scripts/lib/build-client.mjs";
 
 // Test-only secrets: a fresh ES256 signing key plus an older EdDSA key that still verifies
 // (key rotation), and an admin token.
@@ -66,6 +67,8 @@ const SETTINGS_PROJECTS: Record<string, Record<string, string>> = {
 };
 
 export default defineConfig(async () => {
+  // The worker serves the demo's script with the client bundled in: build it from the current source.
+  await buildDemoScript();
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   const signingKeys = await testSigningKeys();
 
@@ -112,8 +115,11 @@ export default defineConfig(async () => {
   return {
     test: {
       projects: [
-        project("default", ["test/**/*.test.ts"], settingsDirs, {}),
+        // test/client/ runs in Node (below); test/e2e/ is `npm run test:e2e`, against wrangler dev.
+        project("default", ["test/**/*.test.ts"], [...settingsDirs, "test/client/**", "test/e2e/**"], {}),
         ...Object.entries(SETTINGS_PROJECTS).map(([name, vars]) => project(name, [`test/${name}/**/*.test.ts`], [], vars)),
+        // The browser client's logic in plain Node, against a fake gateway and fake browser APIs.
+        { extends: false, test: { name: "client", include: ["test/client/**/*.test.ts"], environment: "node" } },
       ],
     },
   };

@@ -3,14 +3,26 @@
 //
 // 1. Creates .dev.vars with a fresh ES256 signing key and admin token when missing.
 // 2. Applies the D1 migrations to the local database.
-// 3. Serves the gateway on http://127.0.0.1:8787 with `wrangler dev` (local only: no Cloudflare
+// 3. Builds the demo's script (the browser client bundled in) and turns the demo on (DEMO=true,
+//    unless a --var DEMO:... says otherwise).
+// 4. Serves the gateway on http://127.0.0.1:8787 with `wrangler dev` (local only: no Cloudflare
 //    account, no login), passing every extra argument through.
 import { relative } from "node:path";
+import { buildDemoScript } from "./lib/build-client.mjs";
 import { DEV_VARS, ensureDevVars } from "./lib/dev-vars.mjs";
 import { optionValue, runWrangler, startWrangler } from "./lib/wrangler.mjs";
+import { forgottenDoubleDash } from "./lib/npm-args.mjs";
 
 const extra = process.argv.slice(2);
 const shownPath = relative(process.cwd(), DEV_VARS) || DEV_VARS;
+
+// `npm run dev --var X:1` (without `--`) hands `--var` to npm, which keeps it, and only `X:1` to
+// this script: say what to type instead of starting with settings the user did not ask for.
+const corrected = forgottenDoubleDash(process.env, extra);
+if (corrected) {
+  console.error(`dev: npm kept ${corrected.options.join(", ")} for itself: options for wrangler go after \`--\`. Type:\n\n    ${corrected.command}\n`);
+  process.exit(2);
+}
 
 const added = await ensureDevVars();
 if (added.length > 0) {
@@ -30,9 +42,16 @@ if (migrated !== 0) {
   process.exit(migrated);
 }
 
+await buildDemoScript();
+
 const defaults = [];
 if (optionValue(extra, "--ip") === undefined) defaults.push("--ip", "127.0.0.1");
 if (optionValue(extra, "--port") === undefined) defaults.push("--port", "8787");
+if (!varsOf(extra).some((entry) => entry.startsWith("DEMO:"))) defaults.push("--var", "DEMO:true");
+const demoOn = !varsOf([...defaults, ...extra]).some((entry) => /^DEMO:(?!true$)/i.test(entry));
+if (demoOn) {
+  console.log(`dev: demo app at http://${optionValue([...defaults, ...extra], "--ip")}:${optionValue([...defaults, ...extra], "--port")}/demo`);
+}
 const interactive = Boolean(process.stdin.isTTY) && process.env.CI !== "true";
 const dev = startWrangler(["dev", ...defaults, ...extra], { interactive });
 
@@ -50,3 +69,8 @@ setInterval(() => {
   if (process.ppid !== parent && dev.exitCode === null) dev.kill("SIGTERM");
 }, 1_000).unref();
 dev.on("exit", (code, signal) => process.exit(code ?? (signal ? 130 : 0)));
+
+/** The NAME:VALUE entries of every `--var` in an argument list. */
+function varsOf(args) {
+  return args.flatMap((arg, index) => (arg === "--var" ? [args[index + 1] ?? ""] : arg.startsWith("--var=") ? [arg.slice(6)] : []));
+}

@@ -44,6 +44,8 @@ export interface Config {
   allowedOrigins: string[];
   login: LoginLimits;
   auditRetentionSeconds: number;
+  /** Serve the demo app at `/demo` (off by default; `npm run dev` turns it on). */
+  demo: boolean;
   /** The raw `SIGNING_KEYS` secret, checked and imported by `keys.ts`; null when unset. */
   signingKeys: string | null;
   adminApiToken: string | null;
@@ -184,6 +186,7 @@ function buildConfig(env: Env): Config {
       registrationsPerIpPerHour: count("REGISTRATIONS_PER_IP_PER_HOUR", 20),
     },
     auditRetentionSeconds: seconds("AUDIT_RETENTION_SECONDS", 7_776_000),
+    demo: flag("DEMO", false),
     signingKeys: text("SIGNING_KEYS", "") || null,
     adminApiToken: text("ADMIN_API_TOKEN", "") || null,
   };

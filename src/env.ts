@@ -35,6 +35,7 @@ export interface Env {
   REGISTRATIONS_PER_IP_PER_HOUR?: string;
   SESSION_RETENTION_SECONDS?: string;
   AUDIT_RETENTION_SECONDS?: string;
+  DEMO?: string;
 
   /** Secret: a JSON JWK set of private signing keys; the first one signs. */
   SIGNING_KEYS?: string;

@@ -1,5 +1,6 @@
 import { accessCredential, authenticate } from "./http/authenticate";
 import type { AppContext } from "./http/context";
+import { isCorsResponseHeader } from "./http/cors";
 import { AuthError } from "./http/errors";
 import { LEGACY_REFRESH_COOKIE_NAME, REFRESH_COOKIE_NAME } from "./http/refresh-cookie-name";
 import type { AccessClaims } from "./tokens/access";
@@ -75,7 +76,7 @@ export async function gateway(c: AppContext): Promise<Response> {
     console.warn(`origin unreachable: ${(error as Error).message}`);
     throw new AuthError("bad_gateway", 502, "The origin could not be reached.");
   }
-  return withoutRefreshSetCookie(response);
+  return originResponse(response);
 }
 
 // The refresh cookie is between the browser and the gateway, whether or not REFRESH_COOKIE is
@@ -107,12 +108,18 @@ function withoutRefreshCookie(headers: Headers): void {
   else headers.set("Cookie", joined);
 }
 
-/** The origin's response without any `Set-Cookie` for the refresh cookie. */
-function withoutRefreshSetCookie(response: Response): Response {
+/**
+ * The origin's response without any `Set-Cookie` for the refresh cookie, and without CORS headers:
+ * CORS is the gateway's (`ALLOWED_ORIGINS`, src/http/cors.ts), so an origin that answers
+ * `Access-Control-Allow-Origin: *` or echoes any `Origin` cannot open the API to other sites.
+ */
+function originResponse(response: Response): Response {
   const setCookies = response.headers.getSetCookie();
   const kept = setCookies.filter((setCookie) => !isRefreshCookieName(setCookieName(setCookie)));
-  if (kept.length === setCookies.length) return response;
+  const cors = [...response.headers.keys()].filter(isCorsResponseHeader);
+  if (kept.length === setCookies.length && cors.length === 0) return response;
   const headers = new Headers(response.headers);
+  for (const name of cors) headers.delete(name);
   headers.delete("Set-Cookie");
   for (const setCookie of kept) headers.append("Set-Cookie", setCookie);
   // `webSocket` keeps an upgraded (101) response usable.

@@ -1,15 +1,16 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { MAX_BODY_BYTES } from "./http/body";
 import { readConfig } from "./config";
-import type { AppContext, AppEnv } from "./http/context";
+import type { AppEnv } from "./http/context";
+import { corsForAllowedOrigins } from "./http/cors";
 import { purgeEvents } from "./db/events";
 import { ensureSchema } from "./db/schema";
 import { purgeEndedSessions } from "./db/sessions";
 import type { Env } from "./env";
 import { AuthError, errorBody, misconfigured, notFound } from "./http/errors";
+import { demo } from "./demo/routes";
 import { gateway } from "./gateway";
 import { allowedMethods } from "./http/allowed-methods";
 import { loadKeyRing } from "./tokens/key-ring";
@@ -32,6 +33,10 @@ app.use("*", async function loadConfig(c, next) {
   await next();
 });
 
+// Before anything else that a preflight need not pay for: an allowed origin's preflight is answered
+// here, on every path, without a token.
+app.use("*", corsForAllowedOrigins);
+
 // Once per request, for every handler and helper to read with `keyRing(c)`. A SIGNING_KEYS that is
 // set but unusable is a bad value like any other (503 on every request); unset is allowed until a
 // token has to be issued or verified, which `keyRing(c)` refuses.
@@ -40,19 +45,6 @@ app.use("*", async function loadKeys(c, next) {
   c.set("keyRing", raw === null ? null : await loadKeyRing(raw));
   await next();
 });
-
-app.use(
-  "/auth/*",
-  cors({
-    origin: (origin, c: AppContext) => (c.get("config").allowedOrigins.includes(origin) ? origin : null),
-    credentials: true,
-    allowHeaders: ["Authorization", "Content-Type"],
-    // A page must be able to read how long to wait after a 429.
-    exposeHeaders: ["Retry-After"],
-    allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
-    maxAge: 600,
-  }),
-);
 
 app.use(
   "/auth/*",
@@ -83,6 +75,9 @@ app.all("/auth/*", function unservedAuthRoute(c) {
   }
   throw notFound("No such /auth route.");
 });
+// The demo app, when DEMO is true; otherwise these paths go on to the gateway like any other.
+app.get("/demo", demo);
+app.get("/demo/*", demo);
 app.all("*", gateway);
 
 app.onError(function errorResponse(error, c) {

@@ -36,6 +36,7 @@ const BAD_VALUES: Array<[keyof Env, string]> = [
   ["FORWARD_AUTHORIZATION", "maybe"],
   ["ALLOW_REGISTRATION", "yes"],
   ["REFRESH_COOKIE", "1"],
+  ["DEMO", "on"],
   ["ORIGIN_URL", "not a url"],
   ["ORIGIN_URL", "ftp://files.example.com"],
   ["PUBLIC_PATH_PREFIXES", "/public, docs"],

@@ -13,7 +13,8 @@
 // Every other request is recorded and answered with status `X-Test-Status` (default 200), the
 // headers `X-Origin: test-origin` and `Set-Cookie: origin=1`, and a text body naming what it saw.
 // An `X-Test-Location` header makes it answer with that `Location` (to check redirects pass back),
-// and `X-Test-Set-Cookie` (a JSON array of strings) adds those `Set-Cookie` headers after its own.
+// `X-Test-Set-Cookie` (a JSON array of strings) adds those `Set-Cookie` headers after its own, and
+// `X-Test-Headers` (a JSON object) adds those response headers (e.g. CORS headers of its own).
 import { createServer } from "node:http";
 
 /** @typedef {{ method: string, path: string, search: string, query: Record<string, string[]>, headers: Record<string, string>, body: string, bodyBase64: string }} Recorded */
@@ -72,6 +73,8 @@ export default async function startOrigin(project) {
     if (typeof location === "string") headers.Location = location;
     const setCookies = request.headers["x-test-set-cookie"];
     if (typeof setCookies === "string") headers["Set-Cookie"] = ["origin=1; Path=/", ...JSON.parse(setCookies)];
+    const extra = request.headers["x-test-headers"];
+    if (typeof extra === "string") Object.assign(headers, JSON.parse(extra));
     response.writeHead(status, headers);
     response.end(status === 204 || status === 304 || request.method === "HEAD" ? undefined : `origin saw ${entry.method} ${entry.path}`);
   });

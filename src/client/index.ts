@@ -1,0 +1,31 @@
+/**
+ * The browser client of edge-auth-gateway: `import { createAuthClient } from "edge-auth-gateway/client"`.
+ * No dependencies; runs wherever `fetch` does, and shares one refresh across tabs where Web Locks
+ * and BroadcastChannel exist.
+ */
+import { AuthClient } from "./auth-client.js";
+import type { AuthClientOptions } from "./options.js";
+
+export { AuthClient } from "./auth-client.js";
+export type { AuthClientOptions, AuthEvent, ClientEnvironment, ProofHook, SessionInfo, SessionRecord } from "./options.js";
+export { AuthClientError, type AuthClientErrorCode } from "./errors.js";
+export type { ChannelLike, LockManagerLike, LogoutReason } from "./tab-sync.js";
+export type { StorageLike, StorageMode } from "./token-store.js";
+
+/**
+ * Creates the client; one per gateway per page.
+ *
+ * @example
+ * import { createAuthClient } from "edge-auth-gateway/client";
+ *
+ * const auth = createAuthClient({
+ *   baseUrl: "https://auth.example.com",
+ *   storage: "localStorage",
+ *   onLoggedOut: () => location.assign("/login"),
+ * });
+ * await auth.login(username, password);
+ * const response = await auth.fetch("/api/orders"); // the access token attached, refreshed when due
+ */
+export function createAuthClient(options: AuthClientOptions): AuthClient {
+  return new AuthClient(options);
+}

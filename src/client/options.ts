@@ -1,0 +1,96 @@
+// The client's options and the types it hands out, and the browser APIs it uses unless told otherwise.
+import type { ChannelLike, LockManagerLike, LogoutReason } from "./tab-sync.js";
+import type { StorageLike, StorageMode } from "./token-store.js";
+
+/**
+ * Reserved for sender-constrained tokens (DPoP, RFC 9449): returns headers to add to a request the
+ * client is about to send (API calls, with their access token, and refreshes, logins and logouts,
+ * without). Called once per request actually sent, retries included.
+ */
+export type ProofHook = (request: { method: string; url: string; accessToken: string | null }) => Record<string, string> | Promise<Record<string, string>>;
+
+/** The browser APIs the client uses; every one can be replaced (tests, runtimes without them). */
+export interface ClientEnvironment {
+  localStorage: StorageLike | undefined;
+  locks: LockManagerLike | undefined;
+  BroadcastChannel: (new (name: string) => ChannelLike) | undefined;
+  /** Milliseconds since the epoch. */
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+}
+
+export interface AuthClientOptions {
+  /**
+   * Where the refresh token lives: `"memory"` (this page only, gone on reload), `"localStorage"`
+   * (shared by the origin's tabs, kept across reloads, readable by any script on the origin), or
+   * `"cookie"` (the gateway's `HttpOnly` `__Host-refresh_token` cookie, `REFRESH_COOKIE=true`: the
+   * client holds no refresh token and keeps the access token in memory).
+   */
+  storage: StorageMode;
+  /** The gateway, e.g. `https://auth.example.com`; default: the page's origin. */
+  baseUrl?: string;
+  /** The `localStorage` key and the name of the lock and channel tabs share. Default `edge-auth`. */
+  storageKey?: string;
+  /** Refresh when less than this is left of the access token (at most half its lifetime). Default 30. */
+  refreshBeforeExpirySeconds?: number;
+  /**
+   * How long a refresh whose answer was lost is retried with the same refresh token. Keep it below
+   * the gateway's `REFRESH_REUSE_GRACE_SECONDS` (10 by default), within which the same token gets the
+   * same successor back. Default 8.
+   */
+  refreshRetrySeconds?: number;
+  /**
+   * Called once when the session ends other than by this page's own `logout()`, `logoutAll()` or
+   * `revokeSession()` of the current session: a refresh was refused (`"refresh_refused"`: revoked,
+   * expired, or reuse detected), here or in another tab, or another tab logged out (`"logged_out"`).
+   */
+  onLoggedOut?: (reason: LogoutReason) => void;
+  proof?: ProofHook;
+  /** `fetch` to send requests with. Default: the global `fetch`. */
+  fetch?: (request: Request) => Promise<Response>;
+  environment?: Partial<ClientEnvironment>;
+}
+
+/** What the page may know of the session: no token. */
+export interface SessionInfo {
+  sessionId: string;
+  /** When the current access token expires, in milliseconds since the epoch (this machine's clock). */
+  accessTokenExpiresAt: number;
+}
+
+export type AuthEvent =
+  | { type: "login" | "refresh"; session: SessionInfo; fromOtherTab: boolean }
+  | { type: "logout"; reason: LogoutReason; fromOtherTab: boolean };
+
+/** One entry of `GET /auth/sessions`, as the gateway sends it. */
+export interface SessionRecord {
+  id: string;
+  created_at: string;
+  last_used_at: string;
+  expires_at: string | null;
+  user_agent: string | null;
+  ip: string | null;
+  current: boolean;
+}
+
+/** The real browser APIs, where they exist. */
+export function browserEnvironment(): ClientEnvironment {
+  const scope = globalThis as unknown as {
+    localStorage?: StorageLike;
+    navigator?: { locks?: LockManagerLike };
+    BroadcastChannel?: new (name: string) => ChannelLike;
+  };
+  let localStorage: StorageLike | undefined;
+  try {
+    localStorage = scope.localStorage;
+  } catch {
+    // A sandboxed frame or blocked storage throws on access.
+  }
+  return {
+    localStorage,
+    locks: scope.navigator?.locks,
+    BroadcastChannel: scope.BroadcastChannel,
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * The demo's HTML, with what the page needs to know of the gateway's settings on `<body>`; its
+ * script is /demo/app.js and its style /demo/demo.css (so the page runs under a strict CSP).
+ */
+export function demoPage(settings: { refreshCookie: boolean; accessTokenTtlSeconds: number }): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>edge-auth-gateway demo</title>
+<link rel="stylesheet" href="/demo/demo.css">
+<script type="module" src="/demo/app.js"></script>
+</head>
+<body data-refresh-cookie="${settings.refreshCookie}" data-access-ttl="${settings.accessTokenTtlSeconds}" data-state="logged-out">
+<header>
+  <h1>edge-auth-gateway <small>demo</small></h1>
+  <nav id="modes">Refresh token in <a data-storage="localStorage">localStorage</a> <a data-storage="memory">memory</a> <a data-storage="cookie">a cookie</a></nav>
+</header>
+<p id="mode-note" class="note"></p>
+<main>
+  <section id="account">
+    <h2>Account</h2>
+    <form id="credentials">
+      <input id="username" name="username" autocomplete="username" placeholder="username" required>
+      <input id="password" name="password" type="password" autocomplete="current-password" placeholder="password, 8+ characters" required>
+      <button id="login" type="submit">Log in</button>
+      <button id="register" type="button">Register</button>
+    </form>
+    <p id="status" data-state="logged-out">Logged out.</p>
+    <p class="buttons"><button id="logout">Log out</button> <button id="logout-all">Log out everywhere</button> <a id="second-tab" target="_blank" rel="opener">Open a second tab</a></p>
+  </section>
+  <section id="token">
+    <h2>Access token</h2>
+    <dl>
+      <dt>session</dt><dd id="session-id">–</dd>
+      <dt>expires in</dt><dd id="expires-in">–</dd>
+      <dt>refreshes</dt><dd id="refresh-count">0 here, 0 in other tabs</dd>
+    </dl>
+    <div class="meter"><div id="meter-bar"></div></div>
+    <p class="note">The client refreshes when a request is about to go out near the end of the token's lifetime, or after a 401 that says it expired: no timer of its own. The countdown is this page's.</p>
+  </section>
+  <section id="api">
+    <h2>Protected API</h2>
+    <p class="buttons"><button id="call">Call GET /api/echo</button> <label><input type="checkbox" id="auto">every second</label></p>
+    <pre id="api-result">Not called yet.</pre>
+  </section>
+  <section id="sessions">
+    <h2>Sessions</h2>
+    <p class="buttons"><button id="list-sessions">List my sessions</button></p>
+    <table>
+      <thead><tr><th>session</th><th>created</th><th>last used</th><th>user agent</th><th></th></tr></thead>
+      <tbody id="session-rows"></tbody>
+    </table>
+  </section>
+  <section id="attack">
+    <h2>Simulate a stolen refresh token</h2>
+    <p class="note" id="steal-note">At login this page keeps a copy of the refresh token, as malware on the page could. The button replays it once it is two rotations old: the gateway sees a used token come back, revokes every session of the user, and every tab is logged out.</p>
+    <p class="buttons"><button id="steal">Replay the copied refresh token</button></p>
+    <pre id="attack-result"></pre>
+  </section>
+  <section id="events">
+    <h2>What happened</h2>
+    <ol id="log" reversed></ol>
+  </section>
+</main>
+</body>
+</html>
+`;
+}
+
+export const DEMO_CSS = `:root { color-scheme: light; font: 15px/1.45 system-ui, sans-serif; --accent: #1f6feb; --bad: #c0392b; --good: #1a7f37; }
+body { margin: 0 auto; max-width: 1100px; padding: 1rem 1.5rem 3rem; background: #f6f8fa; color: #1f2328; }
+header { display: flex; align-items: baseline; justify-content: space-between; flex-wrap: wrap; gap: 1rem; }
+h1 { font-size: 1.4rem; margin: .5rem 0; } h1 small { color: #656d76; font-weight: normal; }
+h2 { font-size: 1rem; margin: 0 0 .6rem; }
+nav a { margin-left: .6rem; color: var(--accent); } nav a[aria-current] { font-weight: bold; text-decoration: none; color: inherit; }
+main { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 1rem; }
+section { background: #fff; border: 1px solid #d0d7de; border-radius: 8px; padding: 1rem; }
+#events { grid-column: 1 / -1; } @media (min-width: 760px) { #sessions { grid-column: span 2; } }
+input { padding: .35rem .5rem; border: 1px solid #d0d7de; border-radius: 6px; font: inherit; min-width: 0; } input[type=checkbox] { margin: 0 .3rem 0 0; }
+button { padding: .35rem .8rem; border: 1px solid #d0d7de; border-radius: 6px; background: #f6f8fa; font: inherit; cursor: pointer; }
+button[type=submit], #call { background: var(--accent); color: #fff; border-color: var(--accent); }
+#steal { background: var(--bad); color: #fff; border-color: var(--bad); } button:disabled { opacity: .45; cursor: not-allowed; }
+form { display: grid; grid-template-columns: 1fr 1fr; gap: .4rem; } form input { grid-column: 1 / -1; }
+#status { font-weight: 600; } #status[data-state=logged-in] { color: var(--good); } #status[data-state=logged-out] { color: var(--bad); }
+dl { display: grid; grid-template-columns: auto 1fr; gap: .2rem .8rem; margin: 0 0 .6rem; } dt { color: #656d76; } dd { margin: 0; font-variant-numeric: tabular-nums; }
+.meter { height: 8px; background: #eaeef2; border-radius: 4px; overflow: hidden; } #meter-bar { height: 100%; width: 0; background: var(--good); transition: width .2s linear; } #meter-bar.low { background: #d29922; }
+.note { color: #656d76; font-size: .88rem; } .buttons { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; }
+pre { white-space: pre-wrap; background: #f6f8fa; padding: .5rem; border-radius: 6px; font-size: .85rem; min-height: 1.2rem; }
+table { width: 100%; border-collapse: collapse; font-size: .85rem; } th, td { text-align: left; padding: .25rem .3rem; border-bottom: 1px solid #eaeef2; vertical-align: top; } td:nth-child(4) { overflow-wrap: anywhere; color: #656d76; }
+#log { margin: 0; padding-left: 1.2rem; font-size: .88rem; max-height: 16rem; overflow: auto; } #log time { color: #656d76; font-variant-numeric: tabular-nums; }
+#log .bad { color: var(--bad); } #log .good { color: var(--good); }
+`;

@@ -1,0 +1,222 @@
+/**
+ * An in-memory stand-in for the gateway, for the client's unit tests (Node, no workerd): login,
+ * refresh with rules 3 to 5 (rotate; the previous token within the grace window gets the same
+ * successor; anything older is reuse and revokes the session), logout, the session list, and an
+ * API that answers 401 "expired" as the gateway does. Its clock is the tests' clock, and it can
+ * lose answers or the network the way a flaky connection does.
+ */
+export interface FakeSession {
+  id: string;
+  generation: number;
+  /** When each generation was rotated away (its successor issued), by generation. */
+  rotatedAt: Map<number, number>;
+  revoked: boolean;
+}
+
+export interface Sent {
+  method: string;
+  path: string;
+  authorization: string | null;
+  body: string;
+  credentials: string;
+  headers: Headers;
+}
+
+export class FakeGateway {
+  now = 1_000_000;
+  ttlSeconds = 60;
+  graceSeconds = 10;
+  /** Access tokens expire this much earlier at the gateway than `expires_in` says (a client clock that is behind). */
+  earlyExpiryMs = 0;
+  /** Refresh answers to lose after the gateway has acted on them (a dropped connection). */
+  loseRefreshAnswers = 0;
+  /** Every request fails before it reaches the gateway. */
+  networkDown = false;
+  /** Refreshes answered 503 before they reach the session. */
+  unavailableRefreshes = 0;
+  readonly sessions = new Map<string, FakeSession>();
+  readonly sent: Sent[] = [];
+  /** The refresh cookie (cookie mode), as a browser's cookie jar would hold it. */
+  cookie: string | null = null;
+  readonly #accessTokens = new Map<string, { sessionId: string; expiresAt: number }>();
+  #counter = 0;
+
+  readonly env = {
+    now: () => this.now,
+    // Time passes only when someone waits.
+    sleep: async (ms: number) => {
+      this.now += ms;
+    },
+  };
+
+  readonly fetch = async (request: Request): Promise<Response> => {
+    const url = new URL(request.url);
+    const body = await request.text();
+    // The browser's `credentials` (Workers' types leave it out).
+    const credentials = (request as Request & { credentials: string }).credentials;
+    this.sent.push({ method: request.method, path: url.pathname, authorization: request.headers.get("Authorization"), body, credentials, headers: request.headers });
+    if (this.networkDown) throw new TypeError("Failed to fetch");
+    const cookie = credentials === "include" ? this.cookie : null;
+    const response = this.#answer(request.method, url.pathname, request.headers.get("Authorization"), body, cookie);
+    if (url.pathname === "/auth/refresh" && this.loseRefreshAnswers > 0) {
+      this.loseRefreshAnswers -= 1;
+      throw new TypeError("Failed to fetch");
+    }
+    return response;
+  };
+
+  calls(path: string): Sent[] {
+    return this.sent.filter((entry) => entry.path === path);
+  }
+
+  /** Revokes every session, as reuse detection or an admin would. */
+  revokeAll(): void {
+    for (const session of this.sessions.values()) session.revoked = true;
+  }
+
+  refreshTokenOf(sessionId: string): string {
+    return `rt.${sessionId}.${this.sessions.get(sessionId)!.generation}`;
+  }
+
+  #answer(method: string, path: string, authorization: string | null, body: string, cookie: string | null): Response {
+    if (method === "POST" && path === "/auth/login") {
+      const { password } = JSON.parse(body) as { password: string };
+      if (password !== "right") return json(401, { error: "invalid_credentials", error_description: "The username or password is wrong." });
+      const session: FakeSession = { id: `s${++this.#counter}`, generation: 0, rotatedAt: new Map(), revoked: false };
+      this.sessions.set(session.id, session);
+      return this.#pair(session, this.cookieMode);
+    }
+    if (method === "POST" && path === "/auth/register") return json(201, { user_id: "u1" });
+    if (method === "POST" && path === "/auth/refresh") {
+      if (this.unavailableRefreshes > 0) {
+        this.unavailableRefreshes -= 1;
+        return json(503, { error: "temporarily_unavailable", error_description: "Try again." });
+      }
+      const presented = body ? (JSON.parse(body) as { refresh_token?: string }).refresh_token : cookie;
+      if (!presented) return json(400, { error: "invalid_request", error_description: "refresh_token is required." });
+      const [, sessionId, generation] = presented.split(".");
+      const session = this.sessions.get(sessionId ?? "");
+      const invalid = json(400, { error: "invalid_grant", error_description: "The refresh token is invalid, expired, revoked or already used." });
+      if (!session || session.revoked) return invalid;
+      const presentedGeneration = Number(generation);
+      if (presentedGeneration === session.generation) {
+        // Rule 3: rotate.
+        session.rotatedAt.set(session.generation, this.now);
+        session.generation += 1;
+        return this.#pair(session, this.cookieMode);
+      }
+      const rotatedAt = session.rotatedAt.get(presentedGeneration);
+      if (presentedGeneration === session.generation - 1 && rotatedAt !== undefined && this.now - rotatedAt <= this.graceSeconds * 1000) {
+        // Rule 4: the same successor, a fresh access token.
+        return this.#pair(session, this.cookieMode);
+      }
+      // Rule 5: reuse.
+      session.revoked = true;
+      return invalid;
+    }
+    if (method === "POST" && path === "/auth/logout") {
+      const presented = body ? (JSON.parse(body) as { refresh_token?: string }).refresh_token : cookie;
+      const session = this.sessions.get(presented?.split(".")[1] ?? "");
+      if (!session) return json(401, { error: "invalid_token", error_description: "Not ours." });
+      session.revoked = true;
+      if (this.cookieMode) this.cookie = null;
+      return new Response(null, { status: 204 });
+    }
+    const token = /^Bearer (.+)$/.exec(authorization ?? "")?.[1];
+    const access = token ? this.#accessTokens.get(token) : undefined;
+    if (!access) return challenge('Bearer realm="test", error="invalid_token", error_description="The access token is invalid"');
+    if (this.now >= access.expiresAt - this.earlyExpiryMs) {
+      return challenge('Bearer realm="test", error="invalid_token", error_description="The access token expired"');
+    }
+    if (method === "POST" && path === "/auth/logout-all") {
+      this.revokeAll();
+      return new Response(null, { status: 204 });
+    }
+    if (method === "GET" && path === "/auth/sessions") {
+      const sessions = [...this.sessions.values()].filter((session) => !session.revoked).map((session) => ({ id: session.id, current: session.id === access.sessionId }));
+      return json(200, { sessions });
+    }
+    if (method === "DELETE" && path.startsWith("/auth/sessions/")) {
+      const session = this.sessions.get(decodeURIComponent(path.slice("/auth/sessions/".length)));
+      if (!session || session.revoked) return json(404, { error: "not_found", error_description: "No active session of yours has that id." });
+      session.revoked = true;
+      return new Response(null, { status: 204 });
+    }
+    return json(200, { method, path, session: access.sessionId, body });
+  }
+
+  /** Whether the gateway sets the refresh cookie (REFRESH_COOKIE=true). */
+  cookieMode = false;
+
+  #pair(session: FakeSession, setCookie: boolean): Response {
+    const accessToken = `at.${session.id}.${++this.#counter}`;
+    this.#accessTokens.set(accessToken, { sessionId: session.id, expiresAt: this.now + this.ttlSeconds * 1000 });
+    const refreshToken = `rt.${session.id}.${session.generation}`;
+    if (setCookie) this.cookie = refreshToken;
+    return json(200, { access_token: accessToken, token_type: "Bearer", expires_in: this.ttlSeconds, refresh_token: refreshToken, session_id: session.id });
+  }
+}
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+}
+
+function challenge(wwwAuthenticate: string): Response {
+  const description = /error_description="([^"]*)"/.exec(wwwAuthenticate)![1];
+  return new Response(JSON.stringify({ error: "invalid_token", error_description: description }), {
+    status: 401,
+    headers: { "Content-Type": "application/json", "WWW-Authenticate": wwwAuthenticate },
+  });
+}
+
+/** `localStorage` of one origin, shared by the tabs of a test. */
+export class FakeStorage {
+  readonly items = new Map<string, string>();
+  getItem(key: string): string | null {
+    return this.items.get(key) ?? null;
+  }
+  setItem(key: string, value: string): void {
+    this.items.set(key, value);
+  }
+  removeItem(key: string): void {
+    this.items.delete(key);
+  }
+}
+
+/** Web Locks of one origin: exclusive locks, granted in request order. */
+export class FakeLocks {
+  readonly #tails = new Map<string, Promise<unknown>>();
+  request<T>(name: string, callback: () => Promise<T>): Promise<T> {
+    const previous = this.#tails.get(name) ?? Promise.resolve();
+    const result = previous.then(() => callback());
+    this.#tails.set(name, result.catch(() => undefined));
+    return result;
+  }
+}
+
+/** BroadcastChannel of one origin: delivers to every other channel of the name, asynchronously like a browser. */
+export function fakeBroadcastChannel() {
+  const channels = new Set<FakeChannel>();
+  class FakeChannel {
+    readonly #listeners: Array<(event: { data: unknown }) => void> = [];
+    constructor(readonly name: string) {
+      channels.add(this);
+    }
+    postMessage(data: unknown): void {
+      const copy = structuredClone(data);
+      for (const channel of channels) {
+        if (channel !== this && channel.name === this.name) setTimeout(() => channel.#deliver(copy), 0);
+      }
+    }
+    addEventListener(_type: "message", listener: (event: { data: unknown }) => void): void {
+      this.#listeners.push(listener);
+    }
+    close(): void {
+      channels.delete(this);
+    }
+    #deliver(data: unknown): void {
+      for (const listener of this.#listeners) listener({ data });
+    }
+  }
+  return FakeChannel;
+}
