@@ -42,6 +42,8 @@ export interface Config {
   allowedOrigins: string[];
   login: LoginLimits;
   auditRetentionSeconds: number;
+  /** Whether the bench-only routes under `/bench/` answer (`npm run bench`); off, they are ordinary gateway paths. */
+  benchRoutes: boolean;
   /** The raw `SIGNING_KEYS` secret, checked and imported by `keys.ts`; null when unset. */
   signingKeys: string | null;
   adminApiToken: string | null;
@@ -178,6 +180,7 @@ function buildConfig(env: Env): Config {
       registrationsPerIpPerHour: count("REGISTRATIONS_PER_IP_PER_HOUR", 20),
     },
     auditRetentionSeconds: seconds("AUDIT_RETENTION_SECONDS", 7_776_000),
+    benchRoutes: flag("BENCH_ROUTES", false),
     signingKeys: text("SIGNING_KEYS", "") || null,
     adminApiToken: text("ADMIN_API_TOKEN", "") || null,
   };

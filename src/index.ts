@@ -17,9 +17,11 @@ import { accountRoutes } from "./routes/accounts";
 import { adminRoutes } from "./routes/admin";
 import { jwksRoutes } from "./routes/jwks";
 import { sessionRoutes } from "./routes/sessions";
+import { benchRoutes } from "./bench/routes";
 
 export { UserAuth } from "./sessions/user-auth";
 export { LoginThrottle } from "./accounts/login-throttle";
+export { RefreshFloor } from "./bench/refresh-floor";
 
 const app = new Hono<AppEnv>();
 
@@ -83,6 +85,8 @@ app.all("/auth/*", function unservedAuthRoute(c) {
   }
   throw notFound("No such /auth route.");
 });
+// `npm run bench` only, while BENCH_ROUTES is on; off, these paths fall to the gateway like any other.
+app.route("/bench", benchRoutes);
 app.all("*", gateway);
 
 app.onError(function errorResponse(error, c) {
