@@ -66,7 +66,7 @@ benchRoutes.post("/verify", async function verifyTiming(c) {
 });
 
 // What reached D1 from the users whose ids start with `prefix`: audit events, and the version of
-// each session record (it moves with every write of the record).
+// each session record (it moves with every write of the record); and the database's size.
 benchRoutes.get("/d1-writes", async function d1Writes(c) {
   const prefix = c.req.query("prefix");
   if (!prefix) throw invalidRequest("prefix is required.");
@@ -77,7 +77,7 @@ benchRoutes.get("/d1-writes", async function d1Writes(c) {
     c.env.DB.prepare("SELECT id, version FROM sessions WHERE user_id LIKE ?1 ESCAPE '\\'").bind(pattern),
   ]);
   const versions = Object.fromEntries((records!.results as Array<{ id: string; version: number }>).map((row) => [row.id, row.version]));
-  return c.json({ events: (events!.results[0] as { n: number }).n, versions });
+  return c.json({ events: (events!.results[0] as { n: number }).n, versions, databaseBytes: records!.meta.size_after });
 });
 
 function isWhole(value: unknown, max: number): value is number {
