@@ -15,8 +15,9 @@
 //   5. again with AUDIT_REFRESH_EVENTS=false (a second wrangler): refresh vs floor at 10 users and
 //      its D1 statements;
 //   6. the deploy bundle size and `wrangler check startup`'s startup profile (offline).
-// Every scenario is bounded in requests and in seconds; a run takes about three minutes. It prints
-// the report, saves it in .bench/ (gitignored) as Markdown and JSON, and stops wrangler.
+// Every scenario is bounded in requests and in seconds, the run as a whole to 8 minutes; a run
+// takes about four. It prints the report, saves it in .bench/ (gitignored) as Markdown and JSON,
+// and stops wrangler.
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -31,11 +32,11 @@ import { newSigningKey } from "./lib/signing-keys.mjs";
 import { runWrangler, startWrangler, wranglerOutput } from "./lib/wrangler.mjs";
 
 const OPTIONS = {
-  requests: ["2000", "requests per gateway and pass-through scenario"],
+  requests: ["3000", "requests per gateway and pass-through scenario"],
   "refresh-requests": ["1000", "requests per refresh and refresh-floor scenario"],
   "login-requests": ["300", "requests per login and PBKDF2 scenario"],
   seconds: ["15", "time bound of each scenario, split over the rounds"],
-  rounds: ["10", "turns the two sides of each comparison take"],
+  rounds: ["20", "turns the two sides of each comparison take (at most; fewer with many clients)"],
   warmup: ["100", "requests before each scenario, not measured"],
   "verify-requests": ["4", "requests to /bench/verify"],
   "verify-batches": ["5", "timed batches per verifier, algorithm and request"],
@@ -79,6 +80,9 @@ const REFRESH_CASES = [
 const LOGIN_CLIENTS = 8;
 const REQUEST_TIMEOUT_MS = 30_000;
 
+// However the machine behaves, the run ends: past this, wrangler is stopped and the bench fails.
+const DEADLINE_SECONDS = 480;
+
 const state = mkdtempSync(join(tmpdir(), "edge-auth-bench-"));
 const logPath = join(state, "wrangler.log");
 const adminToken = randomBytes(32).toString("hex");
@@ -92,6 +96,11 @@ const parent = process.ppid;
 setInterval(() => {
   if (process.ppid !== parent) void stop().then(() => process.exit(143));
 }, 1_000).unref();
+
+setTimeout(() => {
+  console.error(`bench: still running after ${DEADLINE_SECONDS} s; stopping.`);
+  void stop().then(() => process.exit(1));
+}, DEADLINE_SECONDS * 1000).unref();
 
 try {
   const startedAt = performance.now();
@@ -182,7 +191,7 @@ async function gatewayComparisons(base) {
   const comparisons = [];
   for (const connections of GATEWAY_CONNECTIONS) {
     log(`gateway vs pass-through, ${connections} connections`);
-    const scenarios = await interleaved(
+    const comparison = await interleaved(
       [
         // The same token in a header the pass-through ignores: both requests and both echoes are the same size.
         { name: "pass-through", concurrency: connections, limit: REQUESTS, send: () => get(`${base}/bench/pass-through/ping`, { "X-Bench-Token": token }) },
@@ -190,7 +199,7 @@ async function gatewayComparisons(base) {
       ],
       { rounds: ROUNDS, warmup: WARMUP, seconds: SECONDS },
     );
-    comparisons.push({ key: `${connections} connections`, scenarios });
+    comparisons.push({ key: `${connections} connections`, ...comparison });
   }
   return comparisons;
 }
@@ -216,7 +225,7 @@ async function refreshComparisons(base, cases, prefix) {
   for (const [index, entry] of cases.entries()) {
     log(`refresh vs floor, ${entry.key}${prefix.endsWith("-off-") ? " (AUDIT_REFRESH_EVENTS=false)" : ""}`);
     const tokens = chains[index];
-    const scenarios = await interleaved(
+    const comparison = await interleaved(
       [
         {
           name: "refresh floor",
@@ -244,7 +253,7 @@ async function refreshComparisons(base, cases, prefix) {
       ],
       { rounds: ROUNDS, warmup: WARMUP, seconds: SECONDS },
     );
-    comparisons.push({ key: entry.key, scenarios });
+    comparisons.push({ key: entry.key, ...comparison });
   }
   const after = await settledD1Writes(base, prefix);
   const events = after.events - before.events;
@@ -264,14 +273,14 @@ async function loginComparison(base) {
     if (response.status !== 201) throw new Error(`POST /auth/register answered ${response.status}: ${await response.text()}`);
     usernames.push(username);
   }
-  const scenarios = await interleaved(
+  const comparison = await interleaved(
     [
       { name: "PBKDF2 floor", concurrency: LOGIN_CLIENTS, limit: LOGIN_REQUESTS, send: () => post(`${base}/bench/password-floor`, {}) },
       { name: "login", concurrency: LOGIN_CLIENTS, limit: LOGIN_REQUESTS, send: (client) => post(`${base}/auth/login`, { username: usernames[client], password }) },
     ],
     { rounds: ROUNDS, warmup: Math.min(WARMUP, 20), seconds: SECONDS },
   );
-  return { key: `${LOGIN_CLIENTS} clients`, scenarios };
+  return { key: `${LOGIN_CLIENTS} clients`, ...comparison };
 }
 
 /** 6. `wrangler check startup`: builds the deploy bundle and profiles its startup in local workerd, offline. */

@@ -60,23 +60,33 @@ export function median(numbers) {
 }
 
 /**
- * Runs the scenarios of one comparison in turns: each round gives every scenario its share of
- * requests and time, so a change in the machine's load hits them alike. Warms each up first.
+ * Runs the two sides of one comparison in turns: each round gives both their share of requests
+ * and time, so a change in the machine's load hits them alike, and the ratios (second side over
+ * first) are the medians of the rounds' own ratios, which a burst of load in one round cannot
+ * skew. A round carries at least two requests per client (fewer rounds when there are many
+ * clients), so that every client is busy most of the round. Warms both sides up first.
  */
-export async function interleaved(scenarios, { rounds, warmup, seconds }) {
-  for (const scenario of scenarios) {
-    await measure(scenario.send, { concurrency: scenario.concurrency, limit: Math.max(warmup, scenario.concurrency), seconds });
+export async function interleaved([first, second], { rounds: maxRounds, warmup, seconds }) {
+  const sides = [first, second];
+  for (const side of sides) {
+    await measure(side.send, { concurrency: side.concurrency, limit: Math.max(warmup, side.concurrency), seconds });
   }
-  const samples = scenarios.map(() => []);
+  const rounds = Math.max(1, Math.min(maxRounds, Math.floor(first.limit / (2 * first.concurrency))));
+  const samples = [[], []];
   for (let round = 0; round < rounds; round += 1) {
     // Alternate who goes first, so neither always runs right after the other.
-    const order = round % 2 === 0 ? scenarios.map((_, index) => index) : scenarios.map((_, index) => index).reverse();
-    for (const index of order) {
-      const scenario = scenarios[index];
-      samples[index].push(
-        await measure(scenario.send, { concurrency: scenario.concurrency, limit: Math.ceil(scenario.limit / rounds), seconds: seconds / rounds }),
-      );
+    for (const index of round % 2 === 0 ? [0, 1] : [1, 0]) {
+      const side = sides[index];
+      samples[index].push(await measure(side.send, { concurrency: side.concurrency, limit: Math.ceil(side.limit / rounds), seconds: seconds / rounds }));
     }
   }
-  return scenarios.map((scenario, index) => ({ name: scenario.name, concurrency: scenario.concurrency, ...combine(samples[index]) }));
+  const perRound = samples.map((sideSamples) => sideSamples.map((sample) => combine([sample])));
+  return {
+    rounds,
+    scenarios: sides.map((side, index) => ({ name: side.name, concurrency: side.concurrency, ...combine(samples[index]) })),
+    ratio: {
+      rps: median(perRound[1].map((sample, round) => sample.rps / perRound[0][round].rps)),
+      p50: median(perRound[1].map((sample, round) => sample.p50 / perRound[0][round].p50)),
+    },
+  };
 }
