@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { hashPassword } from "../accounts/passwords";
 import { ensureSchema } from "../db/schema";
 import { gateway } from "../gateway";
+import { requireAdmin } from "../http/admin-token";
 import { keyRing, type AppEnv } from "../http/context";
 import { invalidRequest } from "../http/errors";
 import { tokenResponse } from "../http/token-response";
@@ -10,8 +11,11 @@ import { timeVerifications } from "./verify-timing";
 /**
  * Routes that exist only for `npm run bench` (scripts/bench.mjs), under `/bench/`, answered only
  * while `BENCH_ROUTES` is `true`. Off (the default), every `/bench/...` path is an ordinary
- * gateway path like any other: 401 without an access token. Never turn them on in production:
- * `/bench/verify` burns CPU on request and the floor routes skip every check.
+ * gateway path like any other: 401 without an access token. Even on, nothing here gives more
+ * than `ADMIN_API_TOKEN` already does: every route but the pass-through requires it (the refresh
+ * floor signs access tokens for any user, as `POST /auth/admin/sessions` does), and the
+ * pass-through only ever answers with the echo origin, never reaching `ORIGIN_URL` unverified.
+ * Still, keep them off in production: `/bench/verify` burns CPU on request.
  */
 export const benchRoutes = new Hono<AppEnv>();
 
@@ -22,16 +26,17 @@ benchRoutes.use("*", async function onlyWhenBenchRoutesAreOn(c, next) {
   await next();
 });
 
-// The gateway's own forwarding with the access-token check left out: the path counts as public.
-// What the gateway does per request minus verification, so the two compare one to one.
+// The gateway's own handling with the access-token check left out: the path counts as public,
+// and the echo origin answers (the bench measures the gateway against the echo origin too).
 benchRoutes.all("/pass-through/*", function passThrough(c) {
-  c.set("config", { ...c.get("config"), publicPathPrefixes: [PASS_THROUGH] });
+  c.set("config", { ...c.get("config"), publicPathPrefixes: [PASS_THROUGH], originUrl: null });
   return gateway(c);
 });
 
 // The floor of a refresh: one RPC to a per-user Durable Object that commits one SQLite write
 // (src/bench/refresh-floor.ts), then the same token response as a refresh, access token signed.
-benchRoutes.post("/refresh-floor", async function refreshFloor(c) {
+// The admin check costs a few microseconds of the floor's milliseconds.
+benchRoutes.post("/refresh-floor", requireAdmin, async function refreshFloor(c) {
   const { user } = await c.req.json<{ user?: unknown }>();
   if (typeof user !== "string" || user === "") throw invalidRequest("user is required.");
   keyRing(c);
@@ -41,7 +46,7 @@ benchRoutes.post("/refresh-floor", async function refreshFloor(c) {
 
 // The floor of a login: one PBKDF2-SHA256 derivation at the production iteration count, as the
 // password check of a login does.
-benchRoutes.post("/password-floor", async function passwordFloor(c) {
+benchRoutes.post("/password-floor", requireAdmin, async function passwordFloor(c) {
   await hashPassword(crypto.randomUUID());
   return c.body(null, 204);
 });
@@ -50,7 +55,7 @@ const MAX_BATCHES = 20;
 const MAX_ITERATIONS = 5_000;
 
 // Times the verification of each token it is given, inside workerd (src/bench/verify-timing.ts).
-benchRoutes.post("/verify", async function verifyTiming(c) {
+benchRoutes.post("/verify", requireAdmin, async function verifyTiming(c) {
   const body = await c.req.json<{ tokens?: unknown; batches?: unknown; iterations?: unknown }>();
   const { tokens, batches, iterations } = body;
   if (!Array.isArray(tokens) || !tokens.every((token) => typeof token === "string")) throw invalidRequest("tokens must be strings.");
@@ -67,7 +72,7 @@ benchRoutes.post("/verify", async function verifyTiming(c) {
 
 // What reached D1 from the users whose ids start with `prefix`: audit events, and the version of
 // each session record (it moves with every write of the record); and the database's size.
-benchRoutes.get("/d1-writes", async function d1Writes(c) {
+benchRoutes.get("/d1-writes", requireAdmin, async function d1Writes(c) {
   const prefix = c.req.query("prefix");
   if (!prefix) throw invalidRequest("prefix is required.");
   await ensureSchema(c.env.DB);
