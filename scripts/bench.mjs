@@ -16,7 +16,7 @@
 //      its D1 statements;
 //   6. the deploy bundle size and `wrangler check startup`'s startup profile (offline).
 // Every scenario is bounded in requests and in seconds, the run as a whole to 8 minutes; a run
-// takes about three and a half. It prints the report, saves it in .bench/ (gitignored) as Markdown
+// takes three to four. It prints the report, saves it in .bench/ (gitignored) as Markdown
 // and JSON, and stops wrangler.
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
