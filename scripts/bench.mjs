@@ -1,42 +1,55 @@
 #!/usr/bin/env node
-// npm run bench [-- --concurrency 8 --requests 2000 --seconds 15]
+// npm run bench [-- --help]
 //
-// Measures the gateway under `wrangler dev` on this machine, only over 127.0.0.1:
-//   a. baseline: a public path (PUBLIC_PATH_PREFIXES=/public) answered by the echo origin, no token
-//   b. an authenticated request: the same echo origin behind ES256 access-token verification
-//   c. POST /auth/refresh: refresh-token rotation chains (one session per worker, each request uses
-//      the token the previous one returned), through the user's Durable Object and its D1 write
-//   d. GET /.well-known/jwks.json
-//   e. POST /auth/login with the right password: one PBKDF2-SHA256 check at the production
-//      iteration count (the cost of a password hash in workerd), then a new session
-// and prints requests/s, p50 and p99 latency, and (b) to (e) relative to (a) from the same run.
-// Every scenario is bounded in requests and in time; wrangler is started on a free port with its
-// own temporary state and stopped at the end.
+// Measures the gateway against floors from the same run, only over 127.0.0.1, with `wrangler dev`
+// on a free port and its own temporary state, and the bench-only routes on (BENCH_ROUTES=true,
+// src/bench/):
+//   1. access-token verification inside workerd, ES256 and EdDSA: a bare crypto.subtle.verify of
+//      the token's bytes (the floor) vs this gateway's verifier vs Hono's verifyWithJwks;
+//   2. the gateway (access token verified, echo origin) vs the same worker's pass-through route
+//      (no verification), at 8 and 32 connections;
+//   3. POST /auth/refresh vs its floor (one Durable Object RPC with one SQLite write, plus the
+//      access token), with 1, 10 and 100 users refreshing and 50 clients on one user, and the D1
+//      statements the refreshes caused;
+//   4. POST /auth/login vs its floor (one PBKDF2-SHA256 at the production iteration count);
+//   5. again with AUDIT_REFRESH_EVENTS=false (a second wrangler): refresh vs floor at 10 users and
+//      its D1 statements;
+//   6. the deploy bundle size and `wrangler check startup`'s startup profile (offline).
+// Every scenario is bounded in requests and in seconds, the run as a whole to 8 minutes; a run
+// takes three to four. It prints the report, saves it in .bench/ (gitignored) as Markdown
+// and JSON, and stops wrangler.
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { ensureDevVars, ROOT } from "./lib/dev-vars.mjs";
-import { runWrangler, startWrangler } from "./lib/wrangler.mjs";
+import { importJWK, SignJWT } from "jose";
+import { ROOT } from "./lib/dev-vars.mjs";
+import { interleaved, median } from "./lib/load.mjs";
+import { report } from "./lib/bench-report.mjs";
+import { newSigningKey } from "./lib/signing-keys.mjs";
+import { runWrangler, startWrangler, wranglerOutput } from "./lib/wrangler.mjs";
 
+const OPTIONS = {
+  requests: ["3000", "requests per gateway and pass-through scenario"],
+  "refresh-requests": ["1000", "requests per refresh and refresh-floor scenario"],
+  "login-requests": ["300", "requests per login and PBKDF2 scenario"],
+  seconds: ["15", "time bound of each scenario, split over the rounds"],
+  rounds: ["20", "turns the two sides of each comparison take (at most; fewer with many clients)"],
+  warmup: ["100", "requests before each scenario, not measured"],
+  "verify-requests": ["4", "requests to /bench/verify"],
+  "verify-batches": ["5", "timed batches per verifier, algorithm and request"],
+  "verify-iterations": ["1000", "verifications per batch"],
+};
 const { values: options } = parseArgs({
   options: {
-    concurrency: { type: "string", default: "8" },
-    requests: { type: "string", default: "2000" },
-    "refresh-requests": { type: "string", default: "1000" },
-    "login-requests": { type: "string", default: "500" },
-    seconds: { type: "string", default: "15" },
-    warmup: { type: "string", default: "100" },
-    rounds: { type: "string", default: "5" },
+    ...Object.fromEntries(Object.entries(OPTIONS).map(([name, [fallback]]) => [name, { type: "string", default: fallback }])),
     help: { type: "boolean", short: "h" },
   },
 });
 if (options.help) {
-  console.log(`Usage: npm run bench [-- --concurrency 8 --requests 2000 --refresh-requests 1000 --login-requests 500 --seconds 15 --warmup 100 --rounds 5]
-Each scenario stops at --requests (refresh: --refresh-requests, login: --login-requests) or after --seconds, whichever comes first.
-The scenarios take turns in --rounds rounds, so a change in the machine's load hits them all alike.`);
+  console.log(`Usage: npm run bench [-- options]\n${Object.entries(OPTIONS).map(([name, [fallback, what]]) => `  --${name} ${fallback}: ${what}`).join("\n")}`);
   process.exit(0);
 }
 const number = (name, min, max) => {
@@ -47,17 +60,33 @@ const number = (name, min, max) => {
   }
   return value;
 };
-const CONCURRENCY = number("concurrency", 1, 64);
 const REQUESTS = number("requests", 10, 100_000);
 const REFRESH_REQUESTS = number("refresh-requests", 10, 100_000);
 const LOGIN_REQUESTS = number("login-requests", 10, 100_000);
 const SECONDS = number("seconds", 1, 120);
+const ROUNDS = number("rounds", 1, 20);
 const WARMUP = number("warmup", 0, 10_000);
-const ROUNDS = number("rounds", 1, 50);
+const VERIFY_REQUESTS = number("verify-requests", 1, 20);
+const VERIFY_BATCHES = number("verify-batches", 1, 20);
+const VERIFY_ITERATIONS = number("verify-iterations", 10, 5_000);
+
+const GATEWAY_CONNECTIONS = [8, 32];
+const REFRESH_CASES = [
+  { key: "1 user", users: 1, clients: 1 },
+  { key: "10 users", users: 10, clients: 10 },
+  { key: "100 users", users: 100, clients: 100 },
+  { key: "50 clients, 1 user", users: 1, clients: 50 },
+];
+const LOGIN_CLIENTS = 8;
+const REQUEST_TIMEOUT_MS = 30_000;
+
+// However the machine behaves, the run ends: past this, wrangler is stopped and the bench fails.
+const DEADLINE_SECONDS = 480;
 
 const state = mkdtempSync(join(tmpdir(), "edge-auth-bench-"));
 const logPath = join(state, "wrangler.log");
 const adminToken = randomBytes(32).toString("hex");
+const run = randomBytes(4).toString("hex");
 let wrangler = null;
 
 process.on("SIGINT", () => void stop().then(() => process.exit(130)));
@@ -68,128 +97,59 @@ setInterval(() => {
   if (process.ppid !== parent) void stop().then(() => process.exit(143));
 }, 1_000).unref();
 
+setTimeout(() => {
+  console.error(`bench: still running after ${DEADLINE_SECONDS} s; stopping.`);
+  void stop().then(() => process.exit(1));
+}, DEADLINE_SECONDS * 1000).unref();
+
 try {
-  await ensureDevVars(); // SIGNING_KEYS for wrangler dev
-  const port = await freePort();
-  const inspectorPort = await freePort();
-  const base = `http://127.0.0.1:${port}`;
+  const startedAt = performance.now();
+  const build = await startupProfile();
+
+  // Keys of the bench's own: an ES256 key that signs and an EdDSA key that verifies, so both
+  // algorithms can be timed. With --env-file, wrangler reads this file instead of .dev.vars.
+  const keys = { ES256: await newSigningKey({ alg: "ES256", kid: `bench-es256-${run}` }), EdDSA: await newSigningKey({ alg: "EdDSA", kid: `bench-eddsa-${run}` }) };
+  const envFile = join(state, "bench.env");
+  writeFileSync(envFile, `SIGNING_KEYS='${JSON.stringify({ keys: [keys.ES256, keys.EdDSA] })}'\nADMIN_API_TOKEN=${adminToken}\n`, { mode: 0o600 });
 
   log(`applying D1 migrations to ${state}`);
   const migrated = await runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { quiet: true });
   if (migrated !== 0) throw new Error(`wrangler d1 migrations apply failed (exit ${migrated})`);
 
-  log(`starting wrangler dev on ${base}`);
-  const output = openSync(logPath, "a");
-  wrangler = startWrangler(
-    [
-      "dev",
-      "--ip", "127.0.0.1",
-      "--port", String(port),
-      "--inspector-port", String(inspectorPort),
-      "--persist-to", state,
-      "--log-level", "warn",
-      "--var", "PUBLIC_PATH_PREFIXES:/public",
-      "--var", `ADMIN_API_TOKEN:${adminToken}`,
-      // Every bench request comes from 127.0.0.1: the per-address limits would cut (e) short.
-      "--var", "REGISTRATIONS_PER_IP_PER_HOUR:1000",
-      "--var", "LOGIN_MAX_FAILURES_PER_IP:1000",
-    ],
-    { detached: true, stdio: ["ignore", output, output] },
-  );
-  await waitUntilReady(`${base}/.well-known/jwks.json`, 90_000);
+  let base = await startServer(envFile, []);
+  const verification = await verifyTimings(base, [await accessToken(keys.ES256), await accessToken(keys.EdDSA)]);
+  const gateway = await gatewayComparisons(base);
+  const refresh = await refreshComparisons(base, REFRESH_CASES, `bench-refresh-${run}-on-`);
+  const login = await loginComparison(base);
+  await stop({ keepState: true });
 
-  // One session whose access token every worker of (b) presents, and one session per worker for
-  // (c), each for its own user, as independent clients would be.
-  const access = (await openSession(base, "bench-gateway-user")).access_token;
-  const chains = [];
-  for (let index = 0; index < CONCURRENCY; index += 1) {
-    chains.push((await openSession(base, `bench-refresh-user-${index}`)).refresh_token);
-  }
-  // One account per worker for (e): logins of one username in flight at once count against its
-  // failure limit before their password is checked.
-  const password = randomBytes(12).toString("hex");
-  const usernames = [];
-  for (let index = 0; index < CONCURRENCY; index += 1) {
-    usernames.push(await registerUser(base, `bench.login.${index}.${randomBytes(4).toString("hex")}`, password));
-  }
+  base = await startServer(envFile, ["--var", "AUDIT_REFRESH_EVENTS:false"]);
+  const refreshWithoutEvents = await refreshComparisons(base, [REFRESH_CASES[1]], `bench-refresh-${run}-off-`);
+  await stop({ keepState: true });
 
-  const scenarios = [
-    {
-      key: "a",
-      name: "baseline: public path, echo origin, no token",
-      limit: REQUESTS,
-      send: () => fetch(`${base}/public/ping`),
-    },
-    {
-      key: "b",
-      name: "gateway: Bearer JWT verified (ES256), echo origin",
-      limit: REQUESTS,
-      send: () => fetch(`${base}/api/ping`, { headers: { Authorization: `Bearer ${access}` } }),
-    },
-    {
-      key: "c",
-      name: "POST /auth/refresh: rotation chains (Durable Object + D1)",
-      limit: REFRESH_REQUESTS,
-      send: async (worker) => {
-        const response = await fetch(`${base}/auth/refresh`, {
-          method: "POST",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ refresh_token: chains[worker] }),
-        });
-        if (response.ok) {
-          chains[worker] = (await response.clone().json()).refresh_token;
-        }
-        return response;
-      },
-    },
-    {
-      key: "d",
-      name: "GET /.well-known/jwks.json",
-      limit: REQUESTS,
-      send: () => fetch(`${base}/.well-known/jwks.json`),
-    },
-    {
-      key: "e",
-      name: "POST /auth/login: PBKDF2-SHA256 password check + new session",
-      limit: LOGIN_REQUESTS,
-      send: (worker) =>
-        fetch(`${base}/auth/login`, {
-          method: "POST",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ username: usernames[worker], password }),
-        }),
-    },
-  ];
-
-  for (const scenario of scenarios) {
-    log(`warming up (${scenario.key}) ${scenario.name}`);
-    await measure(scenario.send, WARMUP, SECONDS);
-  }
-  // Round-robin: each round gives every scenario its share of requests and time.
-  const samples = new Map(scenarios.map((scenario) => [scenario.key, []]));
-  for (let round = 1; round <= ROUNDS; round += 1) {
-    log(`round ${round}/${ROUNDS}`);
-    for (const scenario of scenarios) {
-      samples.get(scenario.key).push(await measure(scenario.send, Math.ceil(scenario.limit / ROUNDS), SECONDS / ROUNDS));
-    }
-  }
-  const results = scenarios.map((scenario) => ({ ...scenario, ...combine(samples.get(scenario.key)) }));
-  for (const result of results) {
-    if (result.errors > 0) log(`(${result.key}): ${result.errors} unexpected answers, e.g. ${result.firstError}`);
-  }
-
-  const report = table(results);
-  console.log(`\n${report}`);
+  const results = {
+    at: new Date().toISOString(),
+    node: process.versions.node,
+    seconds: Math.round((performance.now() - startedAt) / 1000),
+    settings: { REQUESTS, REFRESH_REQUESTS, LOGIN_REQUESTS, SECONDS, ROUNDS, WARMUP, VERIFY_REQUESTS, VERIFY_BATCHES, VERIFY_ITERATIONS },
+    verification,
+    gateway,
+    refresh,
+    refreshWithoutEvents,
+    login,
+    build,
+  };
+  const text = report(results);
+  console.log(`\n${text}`);
   const dir = join(ROOT, ".bench");
   mkdirSync(dir, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  writeFileSync(join(dir, `bench-${stamp}.md`), `${report}\n`);
-  writeFileSync(
-    join(dir, `bench-${stamp}.json`),
-    JSON.stringify({ at: new Date().toISOString(), concurrency: CONCURRENCY, rounds: ROUNDS, results: results.map(({ send, ...rest }) => rest) }, null, 2),
-  );
-  log(`saved to .bench/bench-${stamp}.md and .json`);
-  if (results.some((result) => result.errors > 0)) process.exitCode = 1;
+  const stamp = results.at.replace(/[:.]/g, "-");
+  writeFileSync(join(dir, `bench-${stamp}.md`), `${text}\n`);
+  writeFileSync(join(dir, `bench-${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  log(`saved to .bench/bench-${stamp}.md and .json (${results.seconds} s in all)`);
+  const errors = [...gateway, ...refresh.comparisons, ...refreshWithoutEvents.comparisons, login].flatMap((pair) => pair.scenarios).filter((scenario) => scenario.errors > 0);
+  for (const scenario of errors) log(`${scenario.name}: ${scenario.errors} unexpected answers, e.g. ${scenario.firstError}`);
+  if (errors.length > 0) process.exitCode = 1;
 } catch (error) {
   console.error(`bench: ${error.message}`);
   try {
@@ -201,88 +161,218 @@ try {
 }
 
 /**
- * Sends requests from CONCURRENCY workers until `limit` have been sent or `seconds` have passed.
- * Every response body is read; anything but a 2xx counts as an error.
+ * 1. Microseconds per verification inside workerd, per algorithm and verifier (medians over every
+ * batch), and the ratios to the floor as medians of each batch's ratio to the floor batch that
+ * ran next to it, which a change in the machine's load between batches does not skew.
  */
-async function measure(send, limit, seconds) {
-  const latencies = [];
-  let sent = 0;
-  let errors = 0;
-  let firstError = null;
-  const deadline = performance.now() + seconds * 1000;
-  const started = performance.now();
-  async function worker(index) {
-    while (sent < limit && performance.now() < deadline) {
-      sent += 1;
-      const t0 = performance.now();
-      try {
-        const response = await send(index);
-        await response.arrayBuffer();
-        latencies.push(performance.now() - t0);
-        if (!response.ok) {
-          errors += 1;
-          firstError ??= `HTTP ${response.status}`;
-        }
-      } catch (error) {
-        errors += 1;
-        firstError ??= error.message;
-      }
-    }
+async function verifyTimings(base, tokens) {
+  log(`verification: ${VERIFY_REQUESTS} requests x ${VERIFY_BATCHES} batches x ${VERIFY_ITERATIONS} verifications per verifier and algorithm`);
+  const batches = tokens.map(() => ({ floor: [], gateway: [], hono: [] }));
+  for (let request = 0; request < VERIFY_REQUESTS; request += 1) {
+    const { results } = await json(await post(`${base}/bench/verify`, { tokens, batches: VERIFY_BATCHES, iterations: VERIFY_ITERATIONS }, 120_000, admin()));
+    results.forEach((timings, index) => {
+      for (const [verifier, values] of Object.entries(timings)) batches[index][verifier].push(...values);
+    });
   }
-  await Promise.all(Array.from({ length: CONCURRENCY }, (_, index) => worker(index)));
-  return { latencies, errors, firstError, seconds: (performance.now() - started) / 1000 };
+  const pairedRatio = ({ floor, ...others }, verifier) => median(floor.map((microseconds, index) => others[verifier][index] / microseconds));
+  return ["ES256", "EdDSA"].map((alg, index) => ({
+    alg,
+    batches: batches[index].floor.length,
+    iterations: VERIFY_ITERATIONS,
+    microseconds: Object.fromEntries(Object.entries(batches[index]).map(([verifier, values]) => [verifier, median(values)])),
+    overFloor: { gateway: pairedRatio(batches[index], "gateway"), hono: pairedRatio(batches[index], "hono") },
+    gatewayOverHono: median(batches[index].gateway.map((microseconds, batch) => microseconds / batches[index].hono[batch])),
+  }));
 }
 
-/** Merges the samples of one scenario: requests/s over the time it ran, percentiles over all latencies. */
-function combine(samples) {
-  const latencies = samples.flatMap((sample) => sample.latencies).sort((x, y) => x - y);
-  const seconds = samples.reduce((sum, sample) => sum + sample.seconds, 0);
-  const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
-  return {
-    requests: latencies.length,
-    errors: samples.reduce((sum, sample) => sum + sample.errors, 0),
-    firstError: samples.find((sample) => sample.firstError)?.firstError ?? null,
-    seconds,
-    rps: latencies.length / seconds,
-    p50: at(0.5),
-    p99: at(0.99),
-  };
+/** 2. The gateway (ES256 access token verified) vs the pass-through route, echo origin behind both. */
+async function gatewayComparisons(base) {
+  const { access_token: token } = await openSession(base, `bench-gateway-${run}`);
+  const comparisons = [];
+  for (const connections of GATEWAY_CONNECTIONS) {
+    log(`gateway vs pass-through, ${connections} connections`);
+    const comparison = await interleaved(
+      [
+        // The same token in a header the pass-through ignores: both requests and both echoes are the same size.
+        { name: "pass-through", concurrency: connections, limit: REQUESTS, send: () => get(`${base}/bench/pass-through/ping`, { "X-Bench-Token": token }) },
+        { name: "gateway", concurrency: connections, limit: REQUESTS, send: () => get(`${base}/api/ping`, { Authorization: `Bearer ${token}` }) },
+      ],
+      { rounds: ROUNDS, warmup: WARMUP, seconds: SECONDS },
+    );
+    comparisons.push({ key: `${connections} connections`, ...comparison });
+  }
+  return comparisons;
 }
 
-function table(results) {
-  const baseline = results.find((result) => result.key === "a");
-  const rows = results.map((result) => {
-    const ratio = result.key === "a" ? "1.00 / 1.00" : `${(result.rps / baseline.rps).toFixed(2)} / ${(result.p50 / baseline.p50).toFixed(2)}`;
-    return `| (${result.key}) ${result.name} | ${result.requests} | ${result.errors} | ${result.rps.toFixed(0)} | ${result.p50.toFixed(2)} | ${result.p99.toFixed(2)} | ${ratio} |`;
-  });
-  return [
-    `Concurrency ${CONCURRENCY}, ${ROUNDS} interleaved rounds, wrangler dev (local workerd) on 127.0.0.1, Node ${process.versions.node} fetch client on the same machine.`,
-    "",
-    "| scenario | requests | errors | req/s | p50 ms | p99 ms | vs (a): req/s, p50 |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ...rows,
-  ].join("\n");
+/**
+ * 3 and 5. Refresh chains (one session per client, each request presents the token the previous
+ * one returned) vs the refresh floor with the same clients and users; then the D1 statements all
+ * those refreshes caused, counted in D1 once the outboxes have drained.
+ */
+async function refreshComparisons(base, cases, prefix) {
+  // Every session is opened before D1 is first counted, so only refreshes are counted.
+  const chains = [];
+  for (const entry of cases) {
+    const tokens = [];
+    for (let client = 0; client < entry.clients; client += 1) {
+      tokens.push((await openSession(base, `${prefix}${entry.users}-${client % entry.users}`)).refresh_token);
+    }
+    chains.push(tokens);
+  }
+  const before = await settledD1Writes(base, prefix);
+  let refreshes = 0;
+  const comparisons = [];
+  for (const [index, entry] of cases.entries()) {
+    log(`refresh vs floor, ${entry.key}${prefix.endsWith("-off-") ? " (AUDIT_REFRESH_EVENTS=false)" : ""}`);
+    const tokens = chains[index];
+    const comparison = await interleaved(
+      [
+        {
+          name: "refresh floor",
+          concurrency: entry.clients,
+          limit: REFRESH_REQUESTS,
+          send: async (client) => {
+            const response = await post(`${base}/bench/refresh-floor`, { user: `bench-floor-${run}-${entry.users}-${client % entry.users}` }, REQUEST_TIMEOUT_MS, admin());
+            if (response.ok) await response.clone().json();
+            return response;
+          },
+        },
+        {
+          name: "refresh",
+          concurrency: entry.clients,
+          limit: REFRESH_REQUESTS,
+          send: async (client) => {
+            const response = await post(`${base}/auth/refresh`, { refresh_token: tokens[client] });
+            if (response.ok) {
+              tokens[client] = (await response.clone().json()).refresh_token;
+              refreshes += 1;
+            }
+            return response;
+          },
+        },
+      ],
+      { rounds: ROUNDS, warmup: WARMUP, seconds: SECONDS },
+    );
+    comparisons.push({ key: entry.key, ...comparison });
+  }
+  const after = await settledD1Writes(base, prefix);
+  const events = after.events - before.events;
+  const records = Object.keys(after.versions).filter((id) => after.versions[id] !== before.versions[id]).length;
+  const bytes = after.databaseBytes - before.databaseBytes;
+  return { comparisons, d1: { refreshes, events, records, statementsPer1000: ((events + records) / refreshes) * 1000, bytesPerRefresh: bytes / refreshes } };
+}
+
+/** 4. Logins with the right password (one account per client) vs one PBKDF2 derivation. */
+async function loginComparison(base) {
+  log("login vs PBKDF2");
+  const password = randomBytes(12).toString("hex");
+  const usernames = [];
+  for (let client = 0; client < LOGIN_CLIENTS; client += 1) {
+    const username = `bench.login.${run}.${client}`;
+    const response = await post(`${base}/auth/register`, { username, password });
+    if (response.status !== 201) throw new Error(`POST /auth/register answered ${response.status}: ${await response.text()}`);
+    usernames.push(username);
+  }
+  const comparison = await interleaved(
+    [
+      { name: "PBKDF2 floor", concurrency: LOGIN_CLIENTS, limit: LOGIN_REQUESTS, send: () => post(`${base}/bench/password-floor`, {}, REQUEST_TIMEOUT_MS, admin()) },
+      { name: "login", concurrency: LOGIN_CLIENTS, limit: LOGIN_REQUESTS, send: (client) => post(`${base}/auth/login`, { username: usernames[client], password }) },
+    ],
+    { rounds: ROUNDS, warmup: Math.min(WARMUP, 20), seconds: SECONDS },
+  );
+  return { key: `${LOGIN_CLIENTS} clients`, ...comparison };
+}
+
+/** 6. `wrangler check startup`: builds the deploy bundle and profiles its startup in local workerd, offline. */
+async function startupProfile() {
+  log("wrangler check startup (bundle size and startup profile)");
+  const { code, output } = await wranglerOutput(["check", "startup", "--outfile", join(state, "startup.cpuprofile")]);
+  const bundle = /Bundle: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(output);
+  const active = /Active: ([\d.]+) ms/.exec(output);
+  if (code !== 0 || !bundle) return { ok: false, problem: `wrangler check startup exited ${code}: ${output.trim().split("\n").slice(-3).join(" ")}` };
+  return { ok: true, bundleKiB: Number(bundle[1]), gzipKiB: Number(bundle[2]), startupMs: active ? Number(active[1]) : null };
+}
+
+async function startServer(envFile, extra) {
+  const port = await freePort();
+  const inspectorPort = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  log(`starting wrangler dev on ${base}${extra.length > 0 ? ` with ${extra.filter((arg) => arg !== "--var").join(" ")}` : ""}`);
+  const output = openSync(logPath, "a");
+  wrangler = startWrangler(
+    [
+      "dev",
+      "--ip", "127.0.0.1",
+      "--port", String(port),
+      "--inspector-port", String(inspectorPort),
+      "--persist-to", state,
+      "--env-file", envFile,
+      "--log-level", "warn",
+      "--var", "BENCH_ROUTES:true",
+      // Every bench request comes from 127.0.0.1: the per-address limits would cut the logins short.
+      "--var", "REGISTRATIONS_PER_IP_PER_HOUR:1000",
+      "--var", "LOGIN_MAX_FAILURES_PER_IP:1000",
+      ...extra,
+    ],
+    { detached: true, stdio: ["ignore", output, output] },
+  );
+  await waitUntilReady(`${base}/.well-known/jwks.json`, 90_000);
+  return base;
+}
+
+/** An access token as the gateway signs them (src/tokens/access.ts), under one of the bench's keys. */
+async function accessToken(jwk) {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ sid: crypto.randomUUID() })
+    .setProtectedHeader({ alg: jwk.alg, kid: jwk.kid, typ: "at+jwt" })
+    .setIssuer("http://127.0.0.1:8787")
+    .setAudience("edge-auth-gateway")
+    .setSubject(`bench-verify-${run}`)
+    .setJti(crypto.randomUUID())
+    .setIssuedAt(now)
+    .setExpirationTime(now + 300)
+    .sign(await importJWK(jwk, jwk.alg));
+}
+
+/** What reached D1 from the users under `prefix`, once two reads a second apart agree (the outboxes have drained). */
+async function settledD1Writes(base, prefix) {
+  let last = null;
+  for (let attempt = 0; attempt < 30; attempt += 1) {
+    const current = await json(await get(`${base}/bench/d1-writes?prefix=${encodeURIComponent(prefix)}`, admin()));
+    if (last !== null && JSON.stringify(current) === JSON.stringify(last)) return current;
+    last = current;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+  throw new Error("D1 writes did not settle within 30 s");
 }
 
 async function openSession(base, sub) {
-  const response = await fetch(`${base}/auth/admin/sessions`, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${adminToken}`, "Content-Type": "application/json" },
-    body: JSON.stringify({ sub }),
-  });
+  const response = await post(`${base}/auth/admin/sessions`, { sub }, REQUEST_TIMEOUT_MS, admin());
   if (response.status !== 201) throw new Error(`POST /auth/admin/sessions answered ${response.status}: ${await response.text()}`);
   return response.json();
 }
 
-async function registerUser(base, username, password) {
-  const response = await fetch(`${base}/auth/register`, {
+/** The admin token's header: the admin routes and the bench routes but the pass-through require it. */
+function admin() {
+  return { Authorization: `Bearer ${adminToken}` };
+}
+
+function get(url, headers = {}) {
+  return fetch(url, { headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+}
+
+function post(url, body, timeoutMs = REQUEST_TIMEOUT_MS, headers = {}) {
+  return fetch(url, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ username, password }),
+    headers: { "Content-Type": "application/json", ...headers },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(timeoutMs),
   });
-  if (response.status !== 201) throw new Error(`POST /auth/register answered ${response.status}: ${await response.text()}`);
-  await response.arrayBuffer();
-  return username;
+}
+
+async function json(response) {
+  if (!response.ok) throw new Error(`${response.url} answered ${response.status}: ${await response.text()}`);
+  return response.json();
 }
 
 async function waitUntilReady(url, timeoutMs) {
@@ -311,8 +401,8 @@ function freePort() {
   });
 }
 
-/** Stops the wrangler process group this script started (wrangler and its workerd), then removes its state. */
-async function stop() {
+/** Stops the wrangler process group this script started (wrangler and its workerd); then, unless told to keep it, removes its state. */
+async function stop({ keepState = false } = {}) {
   const child = wrangler;
   wrangler = null;
   if (child && child.exitCode === null && child.signalCode === null) {
@@ -328,7 +418,7 @@ async function stop() {
     await exited;
     clearTimeout(timer);
   }
-  rmSync(state, { recursive: true, force: true });
+  if (!keepState) rmSync(state, { recursive: true, force: true });
 }
 
 function log(message) {

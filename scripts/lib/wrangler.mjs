@@ -41,6 +41,18 @@ export function runWrangler(args, { quiet = false } = {}) {
   });
 }
 
+/** Runs `wrangler <args>` to completion with no stdin; resolves with its exit code and its output (stdout and stderr). */
+export function wranglerOutput(args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(join(BIN, "wrangler"), args, { cwd: ROOT, env: wranglerEnv({ unattended: true }), stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    child.on("error", reject);
+    child.on("exit", (code, signal) => resolve({ code: code ?? (signal ? 1 : 0), output }));
+  });
+}
+
 /** Starts `wrangler <args>` and returns the child process (stdin closed unless `interactive`). */
 export function startWrangler(args, { interactive = false, detached = false, stdio } = {}) {
   return spawn(join(BIN, "wrangler"), args, {

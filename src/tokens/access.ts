@@ -1,5 +1,5 @@
 import { SignJWT, base64url, errors, jwtVerify, type JWTHeaderParameters, type JWTPayload } from "jose";
-import type { KeyRing } from "./key-ring";
+import type { KeyRing, VerificationKey } from "./key-ring";
 import { isUserId } from "./user-id";
 
 /** Custom claims an origin attached to a session (`POST /auth/admin/sessions`). */
@@ -61,7 +61,7 @@ export async function signAccessToken(
   const iat = Math.floor(nowSeconds);
   const cnf = session.jkt ? { cnf: { jkt: session.jkt } } : {};
   return new SignJWT({ ...session.claims, ...cnf, sid: session.sid })
-    .setProtectedHeader({ alg: ring.signer.alg, kid: ring.signer.kid, typ: "at+jwt" })
+    .setProtectedHeader(protectedHeader(ring.signer))
     .setIssuer(settings.issuer)
     .setAudience(settings.audience)
     .setSubject(session.sub)
@@ -75,8 +75,10 @@ export async function signAccessToken(
  * Verifies an access token statelessly: signature under a known `kid` with that key's algorithm,
  * `typ`, `iss`, `aud`, `exp`, `nbf` and `iat` with `clockSkewSeconds` of tolerance. Fails closed:
  * anything it cannot parse or check, or that is not in its one canonical compact form, is
- * `invalid`. The one verification used by the gateway and by
- * every Bearer route.
+ * `invalid`. The one verification used by the gateway and by every Bearer route.
+ *
+ * A token with a header this gateway writes takes a fast path (`verifyIssuedHeader`); any other
+ * token, and any the fast path does not accept outright, is judged by jose's `jwtVerify`.
  */
 export async function verifyAccessToken(
   token: string,
@@ -84,7 +86,107 @@ export async function verifyAccessToken(
   settings: AccessTokenSettings,
   nowSeconds: number,
 ): Promise<AccessTokenResult> {
-  if (token.length > MAX_TOKEN_LENGTH || !isCanonicalCompact(token)) return { ok: false, problem: "invalid" };
+  if (token.length > MAX_TOKEN_LENGTH) return INVALID;
+  const parts = canonicalParts(token);
+  if (parts === null) return INVALID;
+  return (await verifyIssuedHeader(token, parts, ring, settings, nowSeconds)) ?? verifyWithJose(token, ring, settings, nowSeconds);
+}
+
+const INVALID: AccessTokenResult = { ok: false, problem: "invalid" };
+
+const WEBCRYPTO_ALGORITHMS = {
+  ES256: { name: "ECDSA", hash: "SHA-256" },
+  EdDSA: { name: "Ed25519" },
+} as const;
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+const ascii = new TextEncoder();
+
+/**
+ * The fast path, for a token whose header is byte for byte one this gateway signs with (see
+ * `issuedHeaders`): the key comes with the header, so there is nothing to parse before one
+ * `crypto.subtle.verify`, then the claims. It decides on its own only what jose would decide the
+ * same way from the same inputs: a bad signature is `invalid`, and a token whose every claim
+ * passes is accepted. For anything else (another header, a claim that fails, so that jose tells
+ * `expired` from `invalid`) it answers null and `jwtVerify` decides: jose stays the reference,
+ * and the path nearly every request takes skips its generality (see README "Performance").
+ */
+async function verifyIssuedHeader(
+  token: string,
+  [encodedHeader, encodedPayload, encodedSignature]: [string, string, string],
+  ring: KeyRing,
+  settings: AccessTokenSettings,
+  nowSeconds: number,
+): Promise<AccessTokenResult | null> {
+  const key = issuedHeaders(ring).get(encodedHeader);
+  if (!key) return null;
+  let verified = false;
+  try {
+    const signingInput = ascii.encode(token.slice(0, encodedHeader.length + 1 + encodedPayload.length));
+    verified = await crypto.subtle.verify(WEBCRYPTO_ALGORITHMS[key.alg], key.key, base64url.decode(encodedSignature), signingInput);
+  } catch {
+    // As in jose: a signature WebCrypto cannot even check is a bad signature.
+  }
+  if (!verified) return INVALID;
+  const claims = jsonObject(encodedPayload);
+  return claims !== null && passesEveryClaimCheck(claims, settings, nowSeconds) ? { ok: true, claims } : null;
+}
+
+const issuedHeadersByRing = new WeakMap<KeyRing, Map<string, VerificationKey>>();
+
+/**
+ * The encoded protected header `signAccessToken` writes for each key of the ring (jose
+ * serializes it with `JSON.stringify`), mapped to that key: a token whose header is one of these
+ * names a known `kid` with its own algorithm and `typ: "at+jwt"`, and nothing else.
+ */
+function issuedHeaders(ring: KeyRing): Map<string, VerificationKey> {
+  let headers = issuedHeadersByRing.get(ring);
+  if (!headers) {
+    headers = new Map([...ring.byKid.values()].map((key) => [base64url.encode(JSON.stringify(protectedHeader(key))), key]));
+    issuedHeadersByRing.set(ring, headers);
+  }
+  return headers;
+}
+
+/** The protected header of the access tokens a key signs. */
+function protectedHeader(key: { alg: string; kid: string }): JWTHeaderParameters {
+  return { alg: key.alg, kid: key.kid, typ: "at+jwt" };
+}
+
+/**
+ * Whether jose's `jwtVerify`, with the options of `verifyWithJose`, would accept these claims and
+ * `hasSessionClaims` too. Only ever used to accept: a token that fails here goes to jose.
+ */
+function passesEveryClaimCheck(claims: Record<string, unknown>, settings: AccessTokenSettings, nowSeconds: number): claims is AccessClaims {
+  const { iat, exp, nbf } = claims;
+  // jose reads the clock as whole seconds of a Date.
+  const now = Math.floor(Math.trunc(nowSeconds * 1000) / 1000);
+  const skew = settings.clockSkewSeconds;
+  return (
+    claims.iss === settings.issuer &&
+    claims.aud === settings.audience &&
+    hasSessionClaims(claims) &&
+    typeof iat === "number" &&
+    typeof exp === "number" &&
+    (nbf === undefined || (typeof nbf === "number" && nbf <= now + skew)) &&
+    exp > now - skew &&
+    now - iat - skew <= settings.accessTokenTtlSeconds &&
+    now - iat >= -skew
+  );
+}
+
+/** The base64url JSON object of a token part, or null when it is not one (jose's rules: strict UTF-8, a plain object). */
+function jsonObject(part: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(strictUtf8.decode(base64url.decode(part)));
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The general path: jose's `jwtVerify` with every rule of the contract as an option. */
+async function verifyWithJose(token: string, ring: KeyRing, settings: AccessTokenSettings, nowSeconds: number): Promise<AccessTokenResult> {
   try {
     const { payload } = await jwtVerify(token, (header) => keyFor(ring, header), {
       algorithms: ring.algorithms,
@@ -97,10 +199,10 @@ export async function verifyAccessToken(
       requiredClaims: ["sub", "sid", "jti", "iat", "exp"],
       currentDate: new Date(nowSeconds * 1000),
     });
-    if (!hasSessionClaims(payload)) return { ok: false, problem: "invalid" };
+    if (!hasSessionClaims(payload)) return INVALID;
     return { ok: true, claims: payload };
   } catch (error) {
-    if (!(error instanceof errors.JWTExpired)) return { ok: false, problem: "invalid" };
+    if (!(error instanceof errors.JWTExpired)) return INVALID;
     return hasSessionClaims(error.payload) ? { ok: false, problem: "expired", expiredClaims: error.payload } : { ok: false, problem: "expired" };
   }
 }
@@ -117,22 +219,27 @@ function keyFor(ring: KeyRing, header: JWTHeaderParameters): CryptoKey {
 // One token, one spelling (RFC 7515 section 2: base64url without padding). Decoders forgive
 // `=` padding and set low bits in the last character, so `${token}==` or a token with another
 // last letter would verify as the same token: a different string the gateway would accept, which
-// breaks anything that compares, caches or deny-lists tokens as strings.
-function isCanonicalCompact(token: string): boolean {
-  const parts = token.split(".");
-  return parts.length === 3 && parts.every(isCanonicalBase64url);
+// breaks anything that compares, caches or deny-lists tokens as strings. Checked on the text
+// alone, before anything is decoded.
+function canonicalParts(token: string): [string, string, string] | null {
+  if (!COMPACT.test(token)) return null;
+  const parts = token.split(".") as [string, string, string];
+  return parts.every(isCanonicalBase64url) ? parts : null;
 }
+
+const COMPACT = /^[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
+const BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+// By length mod 4, the low bits of the last character that carry no data: RFC 4648 section 3.5
+// wants them zero. A length of 4n+1 is not base64 at all.
+const UNUSED_LOW_BITS = [0, null, 0b1111, 0b11] as const;
 
 function isCanonicalBase64url(part: string): boolean {
-  if (!/^[A-Za-z0-9_-]*$/.test(part)) return false;
-  try {
-    return base64url.encode(base64url.decode(part)) === part;
-  } catch {
-    return false;
-  }
+  const unused = UNUSED_LOW_BITS[(part.length % 4) as 0 | 1 | 2 | 3];
+  if (unused === null) return false;
+  return unused === 0 || (BASE64URL_ALPHABET.indexOf(part.at(-1)!) & unused) === 0;
 }
 
-function hasSessionClaims(payload: JWTPayload): payload is AccessClaims {
+function hasSessionClaims(payload: JWTPayload | Record<string, unknown>): payload is AccessClaims {
   // `sub` and `sid` become X-Auth-User and X-Auth-Session: only ids that can be one pass, even
   // in a token signed with our key.
   return (

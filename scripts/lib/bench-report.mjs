@@ -1,0 +1,125 @@
+// The report of `npm run bench`: Markdown tables of one run, every figure next to the floor it is
+// measured against, and the targets of the README's Performance section checked as ratios.
+
+const TARGETS = {
+  verifyOverFloor: 1.3,
+  gatewayOverPassThrough: 0.95,
+  refreshP50OverFloor: 1.3,
+  statementsWithEvents: 1100,
+  statementsWithoutEvents: 100,
+};
+
+const fixed = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : "n/a");
+const met = (ok) => (ok ? "met" : "**missed**");
+
+/** The report of one run (the object scripts/bench.mjs saves as JSON). */
+export function report(results) {
+  const s = results.settings;
+  return [
+    `wrangler dev (local workerd) on 127.0.0.1, Node ${results.node} fetch clients on the same machine, ${results.seconds} s in all. ` +
+      `The two sides of each comparison took turns in rounds (up to ${s.ROUNDS}) after ${s.WARMUP} warm-up requests each; ` +
+      "a ratio is the median of the rounds' own ratios, second side over first.",
+    "",
+    verificationTable(results.verification, s),
+    "",
+    gatewayTable(results.gateway, s),
+    "",
+    refreshTable(results.refresh, results.refreshWithoutEvents, s),
+    "",
+    d1Table(results.refresh.d1, results.refreshWithoutEvents.d1),
+    "",
+    loginTable(results.login, s),
+    "",
+    buildLine(results.build),
+    "",
+    targetsTable(results),
+  ].join("\n");
+}
+
+function verificationTable(rows, s) {
+  return [
+    `**Access-token verification inside workerd**, µs per verification, median of ${rows[0].batches} batches of ${s.VERIFY_ITERATIONS} ` +
+      "(the verifiers take turns batch by batch; a ratio is the median of each batch's ratio to the floor batch next to it):",
+    "",
+    "| algorithm | floor: `crypto.subtle.verify` | this gateway | Hono `verifyWithJwks` | gateway / floor | Hono / floor |",
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ...rows.map(({ alg, microseconds: us, overFloor }) =>
+      `| ${alg} | ${fixed(us.floor, 1)} | ${fixed(us.gateway, 1)} | ${fixed(us.hono, 1)} | ${fixed(overFloor.gateway)}x | ${fixed(overFloor.hono)}x |`,
+    ),
+  ].join("\n");
+}
+
+function gatewayTable(comparisons, s) {
+  return [
+    `**Gateway vs pass-through** (same worker, echo origin, no verification on the pass-through route), at most ${s.REQUESTS} requests or ${s.SECONDS} s each:`,
+    "",
+    "| connections | rounds | pass-through req/s | gateway req/s | pass-through p50 ms | gateway p50 ms | gateway p99 ms | gateway / pass-through: req/s, p50 |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...comparisons.map(({ key, rounds, ratio, scenarios: [pass, gateway] }) =>
+      `| ${key.split(" ")[0]} | ${rounds} | ${fixed(pass.rps, 0)} | ${fixed(gateway.rps, 0)} | ${fixed(pass.p50)} | ${fixed(gateway.p50)} | ${fixed(gateway.p99)} | ${fixed(ratio.rps)}x, ${fixed(ratio.p50)}x |`,
+    ),
+  ].join("\n");
+}
+
+function refreshTable(withEvents, withoutEvents, s) {
+  const rows = [
+    ...withEvents.comparisons.map((comparison) => ({ ...comparison, events: "on" })),
+    ...withoutEvents.comparisons.map((comparison) => ({ ...comparison, events: "off" })),
+  ];
+  return [
+    `**Refresh vs its floor** (one Durable Object RPC with one SQLite write, plus the access-token signature), one refresh chain per client, at most ${s.REFRESH_REQUESTS} requests or ${s.SECONDS} s each:`,
+    "",
+    "| clients | per-rotation events | rounds | floor req/s | refresh req/s | floor p50 ms | refresh p50 ms | refresh p99 ms | refresh / floor: p50, req/s |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...rows.map(({ key, events, rounds, ratio, scenarios: [floor, refresh] }) =>
+      `| ${key} | ${events} | ${rounds} | ${fixed(floor.rps, 0)} | ${fixed(refresh.rps, 0)} | ${fixed(floor.p50)} | ${fixed(refresh.p50)} | ${fixed(refresh.p99)} | ${fixed(ratio.p50)}x, ${fixed(ratio.rps)}x |`,
+    ),
+  ].join("\n");
+}
+
+function d1Table(withEvents, withoutEvents) {
+  const row = (label, d1) => `| ${label} | ${d1.refreshes} | ${d1.events} | ${d1.records} | ${fixed(d1.statementsPer1000, 0)} | ${fixed(d1.bytesPerRefresh, 0)} |`;
+  return [
+    "**D1 statements per 1,000 refreshes**, counted in D1 after the outboxes drained (each statement the outbox sends writes one row: a new audit event, or a session record whose version moves), and how much the database grew:",
+    "",
+    "| per-rotation events | refreshes | audit events written | session records written | D1 statements per 1,000 refreshes | D1 bytes per refresh |",
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
+    row("on (default)", withEvents),
+    row("off (`AUDIT_REFRESH_EVENTS=false`)", withoutEvents),
+  ].join("\n");
+}
+
+function loginTable({ key, rounds, ratio, scenarios: [floor, login] }, s) {
+  return [
+    `**Login vs PBKDF2**, ${key}, one account per client, at most ${s.LOGIN_REQUESTS} requests or ${s.SECONDS} s each, ${rounds} rounds:`,
+    "",
+    "| scenario | req/s | p50 ms | p99 ms |",
+    "| --- | ---: | ---: | ---: |",
+    `| one PBKDF2-SHA256, 100,000 iterations (floor) | ${fixed(floor.rps, 0)} | ${fixed(floor.p50)} | ${fixed(floor.p99)} |`,
+    `| POST /auth/login, right password | ${fixed(login.rps, 0)} | ${fixed(login.p50)} | ${fixed(login.p99)} |`,
+    `| login / floor | ${fixed(ratio.rps)}x | ${fixed(ratio.p50)}x | |`,
+  ].join("\n");
+}
+
+function buildLine(build) {
+  if (!build.ok) return `**Build**: not measured (${build.problem}).`;
+  return `**Build** (\`wrangler check startup\`, offline): deploy bundle ${build.bundleKiB} KiB, ${build.gzipKiB} KiB gzipped; startup ${build.startupMs ?? "n/a"} ms of CPU in the local profile.`;
+}
+
+function targetsTable(results) {
+  const rows = [];
+  for (const { alg, overFloor, gatewayOverHono } of results.verification) {
+    rows.push([`verification ${alg}: at most ${TARGETS.verifyOverFloor}x the floor`, `${fixed(overFloor.gateway)}x`, overFloor.gateway <= TARGETS.verifyOverFloor]);
+    rows.push([`verification ${alg}: faster than Hono`, `${fixed(gatewayOverHono)}x Hono's time`, gatewayOverHono < 1]);
+  }
+  for (const { key, ratio } of results.gateway) {
+    rows.push([`gateway at ${key}: at least ${TARGETS.gatewayOverPassThrough}x the pass-through's req/s`, `${fixed(ratio.rps)}x`, ratio.rps >= TARGETS.gatewayOverPassThrough]);
+  }
+  const tenRatio = results.refresh.comparisons.find((comparison) => comparison.key === "10 users").ratio.p50;
+  rows.push([`refresh p50 at 10 users: at most ${TARGETS.refreshP50OverFloor}x the floor`, `${fixed(tenRatio)}x`, tenRatio <= TARGETS.refreshP50OverFloor]);
+  const on = results.refresh.d1.statementsPer1000;
+  const off = results.refreshWithoutEvents.d1.statementsPer1000;
+  rows.push([`D1 statements per 1,000 refreshes, events on: at most ${TARGETS.statementsWithEvents}`, fixed(on, 0), on <= TARGETS.statementsWithEvents]);
+  rows.push([`D1 statements per 1,000 refreshes, events off: at most ${TARGETS.statementsWithoutEvents}`, fixed(off, 0), off <= TARGETS.statementsWithoutEvents]);
+  return ["**Targets**", "", "| target | this run | |", "| --- | ---: | --- |", ...rows.map(([what, value, ok]) => `| ${what} | ${value} | ${met(ok)} |`)].join("\n");
+}
