@@ -24,6 +24,8 @@ export function report(results) {
     "",
     gatewayTable(results.gateway, s),
     "",
+    dpopTable(results.dpop, s),
+    "",
     refreshTable(results.refresh, results.refreshWithoutEvents, s),
     "",
     d1Table(results.refresh.d1, results.refreshWithoutEvents.d1),
@@ -46,6 +48,16 @@ function verificationTable(rows, s) {
     ...rows.map(({ alg, microseconds: us, overFloor }) =>
       `| ${alg} | ${fixed(us.floor, 1)} | ${fixed(us.gateway, 1)} | ${fixed(us.hono, 1)} | ${fixed(overFloor.gateway)}x | ${fixed(overFloor.hono)}x |`,
     ),
+  ].join("\n");
+}
+
+function dpopTable({ rounds, ratio, scenarios: [bearer, dpop] }, s) {
+  return [
+    `**DPoP-bound vs Bearer token** at the gateway (echo origin, 8 connections), at most ${s.REQUESTS} requests or ${s.SECONDS} s each:`,
+    "",
+    "| rounds | Bearer req/s | DPoP req/s | Bearer p50 ms | DPoP p50 ms | DPoP p99 ms | DPoP / Bearer: req/s, p50 |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    `| ${rounds} | ${fixed(bearer.rps, 0)} | ${fixed(dpop.rps, 0)} | ${fixed(bearer.p50)} | ${fixed(dpop.p50)} | ${fixed(dpop.p99)} | ${fixed(ratio.rps)}x, ${fixed(ratio.p50)}x |`,
   ].join("\n");
 }
 
