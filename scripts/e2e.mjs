@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// npm run test:e2e [-- --screenshot docs/demo.png]
+// npm run test:e2e [-- --screenshot docs/demo.png] [-- test/e2e/dpop.test.mjs ...]
 //
-// The browser tests (test/e2e/*.test.mjs, Node's test runner): Debian's Chromium, driven by
-// playwright-core, against a `wrangler dev` that this script starts on a free port of 127.0.0.1
-// with temporary state, 5-second access tokens, the demo and the refresh cookie on, and a second
-// origin (a small static server here, on another free port) in ALLOWED_ORIGINS. Everything is
-// stopped at the end, and the whole run is bounded (--timeout seconds, 480 by default).
+// The browser tests (test/e2e/*.test.mjs, or the files named; Node's test runner): Debian's
+// Chromium, driven by playwright-core, and an OAuth client library (oauth4webapi) over HTTP,
+// against a `wrangler dev` that this script starts on a free port of 127.0.0.1
+// with temporary state, 5-second access tokens, the demo and the refresh cookie on, ISSUER set to
+// its own URL (so an OAuth client's discovery finds the issuer it asked for), and a second origin
+// (a small static server here, on another free port) in ALLOWED_ORIGINS. Everything is stopped at
+// the end, and the whole run is bounded (--timeout seconds, 480 by default).
 //
 // Chromium: /usr/bin/chromium (CHROMIUM_PATH to use another), `apt-get install -y chromium` on
 // Debian; playwright never downloads a browser. The tests save a screenshot of the demo to
@@ -22,7 +24,8 @@ import { buildClientPackage, buildDemoScript, CLIENT_DIST } from "./lib/build-cl
 import { ensureDevVars, ROOT } from "./lib/dev-vars.mjs";
 import { runWrangler, startWrangler } from "./lib/wrangler.mjs";
 
-const { values: options } = parseArgs({
+const { values: options, positionals: testFiles } = parseArgs({
+  allowPositionals: true,
   options: {
     screenshot: { type: "string" },
     timeout: { type: "string", default: "480" },
@@ -76,6 +79,7 @@ try {
       "--inspector-port", String(inspectorPort),
       "--persist-to", state,
       "--log-level", "warn",
+      "--var", `ISSUER:${gateway}`,
       "--var", `ACCESS_TOKEN_TTL_SECONDS:${ACCESS_TOKEN_TTL_SECONDS}`,
       "--var", "DEMO:true",
       "--var", "REFRESH_COOKIE:true",
@@ -114,7 +118,8 @@ process.exit(status);
 
 function runTests(env) {
   return new Promise((resolveStatus) => {
-    tests = spawn(process.execPath, ["--test", "--test-concurrency=1", "--test-timeout=120000", "test/e2e/*.test.mjs"], {
+    const files = testFiles.length > 0 ? testFiles : ["test/e2e/*.test.mjs"];
+    tests = spawn(process.execPath, ["--test", "--test-concurrency=1", "--test-timeout=120000", ...files], {
       cwd: ROOT,
       env: { ...process.env, ...env },
       stdio: "inherit",

@@ -1,3 +1,5 @@
+import { createDpopProof, type DpopKey } from "./dpop.js";
+import { DpopKeyStore } from "./dpop-key-store.js";
 import { AuthClientError, errorFromResponse, loggedOut } from "./errors.js";
 import { browserEnvironment, type AuthClientOptions, type AuthEvent, type ClientEnvironment, type SessionInfo, type SessionRecord } from "./options.js";
 import { TabSync, type LogoutReason, type TabMessage } from "./tab-sync.js";
@@ -21,6 +23,8 @@ export class AuthClient {
   readonly #origin: string;
   readonly #store: TokenStore;
   readonly #sync: TabSync | null;
+  /** DPoP mode: where the key is; null otherwise. */
+  readonly #dpop: DpopKeyStore | null = null;
   readonly #env: ClientEnvironment;
   readonly #fetch: (request: Request) => Promise<Response>;
   readonly #options: AuthClientOptions;
@@ -54,6 +58,11 @@ export class AuthClient {
             this.#onTabMessage(message),
           );
     this.#knownSessionId = this.#store.read()?.sessionId ?? null;
+    if (options.dpop) {
+      // A key that lived only in the page would be lost on reload, and the session with it.
+      if (this.#mode !== "memory" && !this.#env.indexedDB) throw new TypeError("dpop needs IndexedDB to keep its key (or pass environment.indexedDB).");
+      this.#dpop = new DpopKeyStore(this.#mode === "memory" ? undefined : this.#env.indexedDB, key);
+    }
   }
 
   /** The current session, or null; in cookie mode null until `restore()` or a first call after a reload. */
@@ -64,7 +73,7 @@ export class AuthClient {
 
   /** `POST /auth/register`; does not log in. */
   async register(username: string, password: string): Promise<{ userId: string }> {
-    const response = await this.#send("/auth/register", { username, password });
+    const response = await this.#send("/auth/register", { username, password }, false);
     if (response.status !== 201) throw await errorFromResponse(response);
     const body = (await response.json()) as { user_id: string };
     return { userId: body.user_id };
@@ -166,6 +175,15 @@ export class AuthClient {
     const response = await this.fetch(`/auth/sessions/${encodeURIComponent(sessionId)}`, { method: "DELETE" });
     if (response.status !== 204) throw await errorFromResponse(response);
     if (sessionId === this.#store.read()?.sessionId) this.#end("logged_out", false);
+  }
+
+  /**
+   * DPoP mode: the key proofs are signed with, made now if there is none (null when `dpop` is
+   * off). Its private key cannot be exported; the RFC 7638 thumbprint of `jwk` is the access
+   * token's `cnf.jkt`.
+   */
+  async dpopKey(): Promise<DpopKey | null> {
+    return this.#dpop && (await this.#dpop.key());
   }
 
   /** Calls `listener` on every login, refresh and logout, in this tab or another. Returns the unsubscribe. */
@@ -295,6 +313,8 @@ export class AuthClient {
   #end(reason: LogoutReason, report: boolean): void {
     const sessionId = this.#store.read()?.sessionId ?? this.#knownSessionId;
     this.#store.clear();
+    // A new session, a new key. Failing to delete it only means the next session reuses it.
+    this.#dpop?.forget().catch(() => undefined);
     this.#sync?.post({ type: "logout", reason, sessionId });
     this.#ended(reason, report, false);
   }
@@ -314,7 +334,7 @@ export class AuthClient {
 
   #announce(event: "login" | "refresh", session: StoredSession): void {
     const shared = this.#mode === "cookie" ? { session } : {};
-    this.#sync?.post({ type: "session", event, sessionId: session.sessionId, expiresAt: session.expiresAt, ...shared });
+    this.#sync?.post({ type: "session", event, sessionId: session.sessionId, tokenType: session.tokenType, expiresAt: session.expiresAt, ...shared });
     this.#emit({ type: event, session: info(session), fromOtherTab: false });
   }
 
@@ -334,7 +354,7 @@ export class AuthClient {
     }
     this.#knownSessionId = message.sessionId;
     this.#cookieRefused = false;
-    this.#emit({ type: message.event, session: { sessionId: message.sessionId, accessTokenExpiresAt: message.expiresAt }, fromOtherTab: true });
+    this.#emit({ type: message.event, session: { sessionId: message.sessionId, tokenType: message.tokenType, accessTokenExpiresAt: message.expiresAt }, fromOtherTab: true });
   }
 
   #emit(event: AuthEvent): void {
@@ -354,10 +374,13 @@ export class AuthClient {
 
   // --- HTTP ---
 
-  /** A request of the client's own to `/auth/*`: JSON body, cookies in cookie mode, network errors as `network_error`. */
-  async #send(path: string, body?: unknown): Promise<Response> {
+  /**
+   * A request of the client's own to `/auth/*`: JSON body, a DPoP proof (`signed`: a login,
+   * refresh or logout), cookies in cookie mode, network errors as `network_error`.
+   */
+  async #send(path: string, body?: unknown, signed = true): Promise<Response> {
     const url = new URL(path, this.#origin).href;
-    const headers = new Headers(await this.#proofHeaders("POST", url, null));
+    const headers = new Headers(await this.#proofHeaders("POST", url, null, signed));
     if (body !== undefined) headers.set("Content-Type", "application/json");
     // `credentials` is the browser's (Workers' types leave it out): the refresh cookie rides along
     // only in cookie mode, and no other mode lets the gateway set it.
@@ -379,15 +402,20 @@ export class AuthClient {
   async #sendAuthorized(request: Request, session: StoredSession): Promise<Response> {
     const headers = new Headers(request.headers);
     headers.set("Authorization", `${session.tokenType} ${session.accessToken}`);
-    for (const [name, value] of Object.entries(await this.#proofHeaders(request.method, request.url, session.accessToken))) headers.set(name, value);
+    // RFC 9449 section 7.1: a bound token goes with a proof for this request and this token.
+    const bound = /^dpop$/i.test(session.tokenType);
+    for (const [name, value] of Object.entries(await this.#proofHeaders(request.method, request.url, session.accessToken, bound))) headers.set(name, value);
     return this.#fetch(new Request(request, { headers }));
   }
 
-  async #proofHeaders(method: string, url: string, accessToken: string | null): Promise<Record<string, string>> {
-    return this.#options.proof ? await this.#options.proof({ method, url, accessToken }) : {};
+  async #proofHeaders(method: string, url: string, accessToken: string | null, signed: boolean): Promise<Record<string, string>> {
+    const target = { method, url, accessToken };
+    const headers: Record<string, string> = {};
+    if (this.#dpop && signed) headers.DPoP = await createDpopProof(await this.#dpop.key(), target, this.#env.now());
+    return { ...headers, ...(await this.#options.proof?.(target)) };
   }
 }
 
 function info(session: StoredSession): SessionInfo {
-  return { sessionId: session.sessionId, accessTokenExpiresAt: session.expiresAt };
+  return { sessionId: session.sessionId, tokenType: session.tokenType, accessTokenExpiresAt: session.expiresAt };
 }

@@ -1,11 +1,12 @@
 // The client's options and the types it hands out, and the browser APIs it uses unless told otherwise.
+import type { IndexedDbLike } from "./dpop-key-store.js";
 import type { ChannelLike, LockManagerLike, LogoutReason } from "./tab-sync.js";
 import type { StorageLike, StorageMode } from "./token-store.js";
 
 /**
- * Reserved for sender-constrained tokens (DPoP, RFC 9449): returns headers to add to a request the
- * client is about to send (API calls, with their access token, and refreshes, logins and logouts,
- * without). Called once per request actually sent, retries included.
+ * Returns headers to add to a request the client is about to send (API calls, with their access
+ * token, and refreshes, logins and logouts, without), after the client's own DPoP proof when
+ * `dpop` is on. Called once per request actually sent, retries included.
  */
 export type ProofHook = (request: { method: string; url: string; accessToken: string | null }) => Record<string, string> | Promise<Record<string, string>>;
 
@@ -14,6 +15,8 @@ export interface ClientEnvironment {
   localStorage: StorageLike | undefined;
   locks: LockManagerLike | undefined;
   BroadcastChannel: (new (name: string) => ChannelLike) | undefined;
+  /** Where `dpop` keeps its key in `localStorage` and `cookie` modes. */
+  indexedDB: IndexedDbLike | undefined;
   /** Milliseconds since the epoch. */
   now: () => number;
   sleep: (ms: number) => Promise<void>;
@@ -29,7 +32,10 @@ export interface AuthClientOptions {
   storage: StorageMode;
   /** The gateway, e.g. `https://auth.example.com`; default: the page's origin. */
   baseUrl?: string;
-  /** The `localStorage` key and the name of the lock and channel tabs share. Default `edge-auth`. */
+  /**
+   * The `localStorage` key, the name of the lock and channel tabs share, and of the IndexedDB
+   * database that holds the DPoP key. Default `edge-auth`.
+   */
   storageKey?: string;
   /** Refresh when less than this is left of the access token (at most half its lifetime). Default 30. */
   refreshBeforeExpirySeconds?: number;
@@ -45,6 +51,16 @@ export interface AuthClientOptions {
    * expired, or reuse detected), here or in another tab, or another tab logged out (`"logged_out"`).
    */
   onLoggedOut?: (reason: LogoutReason) => void;
+  /**
+   * Sender-constrained tokens (DPoP, RFC 9449): the client makes an ES256 key pair on first use,
+   * its private key not extractable, and signs a proof with it for every login, refresh and
+   * logout, and for every API call with a bound access token (sent as `Authorization: DPoP`). A
+   * copied refresh or access token is then useless without the key. The key lives in IndexedDB
+   * (`localStorage` and `cookie` modes: kept across reloads, shared by the origin's tabs) or in the
+   * page (memory mode), and is deleted when the session ends here (logout, a refused refresh): a
+   * new session, a new key. Needs WebCrypto, so a secure context (HTTPS or localhost). Default false.
+   */
+  dpop?: boolean;
   proof?: ProofHook;
   /** `fetch` to send requests with. Default: the global `fetch`. */
   fetch?: (request: Request) => Promise<Response>;
@@ -54,6 +70,8 @@ export interface AuthClientOptions {
 /** What the page may know of the session: no token. */
 export interface SessionInfo {
   sessionId: string;
+  /** `token_type` of the session's tokens: `DPoP` when bound to the client's key, else `Bearer`. */
+  tokenType: string;
   /** When the current access token expires, in milliseconds since the epoch (this machine's clock). */
   accessTokenExpiresAt: number;
 }
@@ -79,9 +97,12 @@ export function browserEnvironment(): ClientEnvironment {
     localStorage?: StorageLike;
     navigator?: { locks?: LockManagerLike };
     BroadcastChannel?: new (name: string) => ChannelLike;
+    indexedDB?: IndexedDbLike;
   };
   let localStorage: StorageLike | undefined;
+  let indexedDB: IndexedDbLike | undefined;
   try {
+    indexedDB = scope.indexedDB;
     localStorage = scope.localStorage;
   } catch {
     // A sandboxed frame or blocked storage throws on access.
@@ -90,6 +111,7 @@ export function browserEnvironment(): ClientEnvironment {
     localStorage,
     locks: scope.navigator?.locks,
     BroadcastChannel: scope.BroadcastChannel,
+    indexedDB,
     now: () => Date.now(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };

@@ -16,7 +16,7 @@ export type LogoutReason = "refresh_refused" | "logged_out";
 
 /** What one tab tells the others of the origin. Access tokens travel only in cookie mode (nothing stored). */
 export type TabMessage =
-  | { type: "session"; event: "login" | "refresh"; sessionId: string; expiresAt: number; session?: StoredSession }
+  | { type: "session"; event: "login" | "refresh"; sessionId: string; tokenType: string; expiresAt: number; session?: StoredSession }
   | { type: "logout"; reason: LogoutReason; sessionId: string | null };
 
 /**

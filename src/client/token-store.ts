@@ -4,7 +4,7 @@ export type StorageMode = "memory" | "localStorage" | "cookie";
 /** What the client knows of the session; never holds a password. */
 export interface StoredSession {
   accessToken: string;
-  /** `token_type` of the token response: the scheme of `Authorization` (`Bearer`). */
+  /** `token_type` of the token response: the scheme of `Authorization` (`Bearer`, or `DPoP` for a bound session). */
   tokenType: string;
   /** When the access token expires, in this machine's milliseconds since the epoch. */
   expiresAt: number;

@@ -15,7 +15,8 @@ export function demoPage(settings: { refreshCookie: boolean; accessTokenTtlSecon
 <body data-refresh-cookie="${settings.refreshCookie}" data-access-ttl="${settings.accessTokenTtlSeconds}" data-state="logged-out">
 <header>
   <h1>edge-auth-gateway <small>demo</small></h1>
-  <nav id="modes">Refresh token in <a data-storage="localStorage">localStorage</a> <a data-storage="memory">memory</a> <a data-storage="cookie">a cookie</a></nav>
+  <nav><span id="modes">Refresh token in <a data-storage="localStorage">localStorage</a> <a data-storage="memory">memory</a> <a data-storage="cookie">a cookie</a></span>
+    <span id="dpop-modes">DPoP <a data-dpop="0">off</a> <a data-dpop="1">on</a></span></nav>
 </header>
 <p id="mode-note" class="note"></p>
 <main>
@@ -34,6 +35,8 @@ export function demoPage(settings: { refreshCookie: boolean; accessTokenTtlSecon
     <h2>Access token</h2>
     <dl>
       <dt>session</dt><dd id="session-id">–</dd>
+      <dt>token type</dt><dd id="token-type">–</dd>
+      <dt>bound to</dt><dd id="binding">–</dd>
       <dt>expires in</dt><dd id="expires-in">–</dd>
       <dt>refreshes</dt><dd id="refresh-count">0 here, 0 in other tabs</dd>
     </dl>
@@ -54,10 +57,18 @@ export function demoPage(settings: { refreshCookie: boolean; accessTokenTtlSecon
     </table>
   </section>
   <section id="attack">
+    <div>
     <h2>Simulate a stolen refresh token</h2>
     <p class="note" id="steal-note">At login this page keeps a copy of the refresh token, as malware on the page could. The button replays it once it is two rotations old: the gateway sees a used token come back, revokes every session of the user, and every tab is logged out.</p>
     <p class="buttons"><button id="steal">Replay the copied refresh token</button></p>
     <pre id="attack-result"></pre>
+    </div>
+    <div>
+    <h2>Copy the refresh token out, replay it elsewhere</h2>
+    <p class="note" id="replay-note">With DPoP on, the button copies the current refresh token out of localStorage, as script on the page could, and sends it to POST /auth/refresh the way a thief would from elsewhere: a plain request without a DPoP proof, since the private key cannot leave this page. The gateway refuses it and changes nothing; this page then refreshes and calls the API as before.</p>
+    <p class="buttons"><button id="replay">Copy the refresh token out and replay it</button></p>
+    <pre id="replay-result"></pre>
+    </div>
   </section>
   <section id="events">
     <h2>What happened</h2>
@@ -74,14 +85,14 @@ body { margin: 0 auto; max-width: 1100px; padding: 1rem 1.5rem 3rem; background:
 header { display: flex; align-items: baseline; justify-content: space-between; flex-wrap: wrap; gap: 1rem; }
 h1 { font-size: 1.4rem; margin: .5rem 0; } h1 small { color: #656d76; font-weight: normal; }
 h2 { font-size: 1rem; margin: 0 0 .6rem; }
-nav a { margin-left: .6rem; color: var(--accent); } nav a[aria-current] { font-weight: bold; text-decoration: none; color: inherit; }
+nav a { margin-left: .6rem; color: var(--accent); } #dpop-modes { margin-left: 1.2rem; } nav a[aria-current] { font-weight: bold; text-decoration: none; color: inherit; }
 main { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 1rem; }
 section { background: #fff; border: 1px solid #d0d7de; border-radius: 8px; padding: 1rem; }
-#events { grid-column: 1 / -1; } @media (min-width: 760px) { #sessions { grid-column: span 2; } }
+#events, #sessions, #attack { grid-column: 1 / -1; } #attack { display: grid; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); gap: 0 1.5rem; }
 input { padding: .35rem .5rem; border: 1px solid #d0d7de; border-radius: 6px; font: inherit; min-width: 0; } input[type=checkbox] { margin: 0 .3rem 0 0; }
 button { padding: .35rem .8rem; border: 1px solid #d0d7de; border-radius: 6px; background: #f6f8fa; font: inherit; cursor: pointer; }
 button[type=submit], #call { background: var(--accent); color: #fff; border-color: var(--accent); }
-#steal { background: var(--bad); color: #fff; border-color: var(--bad); } button:disabled { opacity: .45; cursor: not-allowed; }
+#steal, #replay { background: var(--bad); color: #fff; border-color: var(--bad); } button:disabled { opacity: .45; cursor: not-allowed; }
 form { display: grid; grid-template-columns: 1fr 1fr; gap: .4rem; } form input { grid-column: 1 / -1; }
 #status { font-weight: 600; } #status[data-state=logged-in] { color: var(--good); } #status[data-state=logged-out] { color: var(--bad); }
 dl { display: grid; grid-template-columns: auto 1fr; gap: .2rem .8rem; margin: 0 0 .6rem; } dt { color: #656d76; } dd { margin: 0; font-variant-numeric: tabular-nums; }

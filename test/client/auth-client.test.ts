@@ -1,33 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
-import { AuthClient, AuthClientError, type AuthClientOptions } from "../../src/client";
-import { FakeGateway, FakeLocks, FakeStorage, fakeBroadcastChannel } from "./fake-gateway";
-
-const GATEWAY = "https://auth.example.com";
-
-/** A client against the fake gateway, with the gateway's clock and no browser APIs unless given. */
-function clientFor(gateway: FakeGateway, options: Partial<AuthClientOptions> = {}, environment: AuthClientOptions["environment"] = {}) {
-  return new AuthClient({
-    storage: "memory",
-    baseUrl: GATEWAY,
-    fetch: gateway.fetch,
-    ...options,
-    environment: { localStorage: undefined, locks: undefined, BroadcastChannel: undefined, ...gateway.env, ...environment },
-  });
-}
-
-/** The tabs of one origin: one localStorage, one lock manager, one channel bus. */
-function origin() {
-  return { localStorage: new FakeStorage(), locks: new FakeLocks(), BroadcastChannel: fakeBroadcastChannel() };
-}
-
-/** Lets queued channel messages arrive. */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
-
-async function loggedIn(gateway: FakeGateway, options: Partial<AuthClientOptions> = {}, environment: AuthClientOptions["environment"] = {}) {
-  const client = clientFor(gateway, options, environment);
-  await client.login("bob", "right");
-  return client;
-}
+import { AuthClientError } from "../../src/client";
+import { clientFor, GATEWAY, loggedIn, origin, settle } from "./clients";
+import { FakeGateway, FakeStorage } from "./fake-gateway";
 
 describe("AuthClient: the access token", () => {
   it("attaches the access token to API calls on the gateway's origin, paths and URLs alike", async () => {
@@ -384,13 +358,13 @@ describe("AuthClient: account and session routes", () => {
     expect(client.session).toBeNull();
   });
 
-  it("calls the proof hook (reserved for DPoP) for every request it sends, API calls with their token", async () => {
+  it("calls the proof hook for every request it sends, API calls with their token", async () => {
     const gateway = new FakeGateway();
-    const proof = vi.fn(({ method }: { method: string }) => ({ DPoP: `proof-for-${method}` }));
+    const proof = vi.fn(({ method }: { method: string }) => ({ "X-Proof": `proof-for-${method}` }));
     const client = await loggedIn(gateway, { proof });
     gateway.now += 61_000;
     await client.fetch("/api/x");
-    expect(gateway.sent.map((entry) => [entry.path, entry.headers.get("DPoP")])).toEqual([
+    expect(gateway.sent.map((entry) => [entry.path, entry.headers.get("X-Proof")])).toEqual([
       ["/auth/login", "proof-for-POST"],
       ["/auth/refresh", "proof-for-POST"],
       ["/api/x", "proof-for-GET"],

@@ -1,9 +1,14 @@
+import { EmbeddedJWK, base64url, calculateJwkThumbprint, decodeProtectedHeader, jwtVerify, type JWK } from "jose";
+
 /**
  * An in-memory stand-in for the gateway, for the client's unit tests (Node, no workerd): login,
  * refresh with rules 3 to 5 (rotate; the previous token within the grace window gets the same
  * successor; anything older is reuse and revokes the session), logout, the session list, and an
- * API that answers 401 "expired" as the gateway does. Its clock is the tests' clock, and it can
- * lose answers or the network the way a flaky connection does.
+ * API that answers 401 "expired" as the gateway does. DPoP as the gateway does it: a session
+ * request with a valid proof binds the session to the proof's key, a bound session refreshes only
+ * with a proof of that key, and its access tokens pass only as `Authorization: DPoP` with a proof
+ * carrying their `ath`. Its clock is the tests' clock, and it can lose answers or the network the
+ * way a flaky connection does.
  */
 export interface FakeSession {
   id: string;
@@ -11,6 +16,15 @@ export interface FakeSession {
   /** When each generation was rotated away (its successor issued), by generation. */
   rotatedAt: Map<number, number>;
   revoked: boolean;
+  /** The thumbprint of the DPoP key the session is bound to; null for a Bearer session. */
+  jkt: string | null;
+}
+
+/** A DPoP proof that verified (signature, typ, htm, htu, iat): its key's thumbprint and what it said. */
+export interface CheckedProof {
+  jkt: string;
+  header: Record<string, unknown>;
+  payload: Record<string, unknown>;
 }
 
 export interface Sent {
@@ -20,6 +34,8 @@ export interface Sent {
   body: string;
   credentials: string;
   headers: Headers;
+  /** The request's DPoP proof when it verified; "invalid" when it did not; null without one. */
+  proof: CheckedProof | "invalid" | null;
 }
 
 export class FakeGateway {
@@ -34,11 +50,13 @@ export class FakeGateway {
   networkDown = false;
   /** Refreshes answered 503 before they reach the session. */
   unavailableRefreshes = 0;
+  /** Refreshes of bound sessions refused for want of a proof of their key (the gateway's dpop_proof_failed). */
+  dpopProofFailures = 0;
   readonly sessions = new Map<string, FakeSession>();
   readonly sent: Sent[] = [];
   /** The refresh cookie (cookie mode), as a browser's cookie jar would hold it. */
   cookie: string | null = null;
-  readonly #accessTokens = new Map<string, { sessionId: string; expiresAt: number }>();
+  readonly #accessTokens = new Map<string, { sessionId: string; expiresAt: number; jkt: string | null }>();
   #counter = 0;
 
   readonly env = {
@@ -54,10 +72,11 @@ export class FakeGateway {
     const body = await request.text();
     // The browser's `credentials` (Workers' types leave it out).
     const credentials = (request as Request & { credentials: string }).credentials;
-    this.sent.push({ method: request.method, path: url.pathname, authorization: request.headers.get("Authorization"), body, credentials, headers: request.headers });
+    const proof = await this.#checkProof(request);
+    this.sent.push({ method: request.method, path: url.pathname, authorization: request.headers.get("Authorization"), body, credentials, headers: request.headers, proof });
     if (this.networkDown) throw new TypeError("Failed to fetch");
     const cookie = credentials === "include" ? this.cookie : null;
-    const response = this.#answer(request.method, url.pathname, request.headers.get("Authorization"), body, cookie);
+    const response = await this.#answer(request.method, url.pathname, request.headers.get("Authorization"), body, cookie, proof);
     if (url.pathname === "/auth/refresh" && this.loseRefreshAnswers > 0) {
       this.loseRefreshAnswers -= 1;
       throw new TypeError("Failed to fetch");
@@ -78,11 +97,14 @@ export class FakeGateway {
     return `rt.${sessionId}.${this.sessions.get(sessionId)!.generation}`;
   }
 
-  #answer(method: string, path: string, authorization: string | null, body: string, cookie: string | null): Response {
+  async #answer(method: string, path: string, authorization: string | null, body: string, cookie: string | null, proof: CheckedProof | "invalid" | null): Promise<Response> {
+    const sessionRequest = method === "POST" && ["/auth/login", "/auth/refresh", "/auth/logout"].includes(path);
+    if (sessionRequest && proof === "invalid") return json(400, { error: "invalid_dpop_proof", error_description: "The DPoP proof is not valid." });
+    const jkt = proof === null || proof === "invalid" ? null : proof.jkt;
     if (method === "POST" && path === "/auth/login") {
       const { password } = JSON.parse(body) as { password: string };
       if (password !== "right") return json(401, { error: "invalid_credentials", error_description: "The username or password is wrong." });
-      const session: FakeSession = { id: `s${++this.#counter}`, generation: 0, rotatedAt: new Map(), revoked: false };
+      const session: FakeSession = { id: `s${++this.#counter}`, generation: 0, rotatedAt: new Map(), revoked: false, jkt };
       this.sessions.set(session.id, session);
       return this.#pair(session, this.cookieMode);
     }
@@ -98,6 +120,12 @@ export class FakeGateway {
       const session = this.sessions.get(sessionId ?? "");
       const invalid = json(400, { error: "invalid_grant", error_description: "The refresh token is invalid, expired, revoked or already used." });
       if (!session || session.revoked) return invalid;
+      // Before the refresh rules: a thief without the key can neither rotate nor trigger reuse.
+      if (session.jkt !== null && jkt !== session.jkt) {
+        this.dpopProofFailures += 1;
+        return invalid;
+      }
+      session.jkt ??= jkt;
       const presentedGeneration = Number(generation);
       if (presentedGeneration === session.generation) {
         // Rule 3: rotate.
@@ -122,11 +150,19 @@ export class FakeGateway {
       if (this.cookieMode) this.cookie = null;
       return new Response(null, { status: 204 });
     }
-    const token = /^Bearer (.+)$/.exec(authorization ?? "")?.[1];
+    const [, scheme, token] = /^(Bearer|DPoP) (.+)$/.exec(authorization ?? "") ?? [];
     const access = token ? this.#accessTokens.get(token) : undefined;
-    if (!access) return challenge('Bearer realm="test", error="invalid_token", error_description="The access token is invalid"');
+    const challengeScheme = scheme === "DPoP" || access?.jkt ? "DPoP" : "Bearer";
+    if (!access) return challenge(`${challengeScheme} realm="test", error="invalid_token", error_description="The access token is invalid"`);
     if (this.now >= access.expiresAt - this.earlyExpiryMs) {
-      return challenge('Bearer realm="test", error="invalid_token", error_description="The access token expired"');
+      return challenge(`${challengeScheme} realm="test", error="invalid_token", error_description="The access token expired"`);
+    }
+    if ((scheme === "DPoP") !== (access.jkt !== null)) return challenge(`${challengeScheme} realm="test", error="invalid_token", error_description="Wrong scheme"`);
+    if (access.jkt !== null) {
+      const ath = base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token))));
+      if (jkt !== access.jkt || (proof as CheckedProof).payload.ath !== ath) {
+        return challenge('DPoP realm="test", error="invalid_dpop_proof", error_description="A DPoP proof of the bound key is required"');
+      }
     }
     if (method === "POST" && path === "/auth/logout-all") {
       this.revokeAll();
@@ -150,10 +186,28 @@ export class FakeGateway {
 
   #pair(session: FakeSession, setCookie: boolean): Response {
     const accessToken = `at.${session.id}.${++this.#counter}`;
-    this.#accessTokens.set(accessToken, { sessionId: session.id, expiresAt: this.now + this.ttlSeconds * 1000 });
+    this.#accessTokens.set(accessToken, { sessionId: session.id, expiresAt: this.now + this.ttlSeconds * 1000, jkt: session.jkt });
     const refreshToken = `rt.${session.id}.${session.generation}`;
     if (setCookie) this.cookie = refreshToken;
-    return json(200, { access_token: accessToken, token_type: "Bearer", expires_in: this.ttlSeconds, refresh_token: refreshToken, session_id: session.id });
+    const tokenType = session.jkt === null ? "Bearer" : "DPoP";
+    return json(200, { access_token: accessToken, token_type: tokenType, expires_in: this.ttlSeconds, refresh_token: refreshToken, session_id: session.id });
+  }
+
+  /** Checks a `DPoP` header as the gateway does (RFC 9449 section 4.3), on this gateway's clock. */
+  async #checkProof(request: Request): Promise<CheckedProof | "invalid" | null> {
+    const header = request.headers.get("DPoP");
+    if (header === null) return null;
+    try {
+      const { payload, protectedHeader } = await jwtVerify(header, EmbeddedJWK, { typ: "dpop+jwt", algorithms: ["ES256", "EdDSA"], requiredClaims: ["jti", "htm", "htu", "iat"] });
+      const htu = new URL(payload.htu as string);
+      const target = new URL(request.url);
+      const fresh = Math.abs((payload.iat as number) - this.now / 1000) <= 60;
+      if (payload.htm !== request.method || htu.origin !== target.origin || htu.pathname !== target.pathname || !fresh) return "invalid";
+      const jkt = await calculateJwkThumbprint(decodeProtectedHeader(header).jwk as JWK, "sha256");
+      return { jkt, header: protectedHeader as Record<string, unknown>, payload };
+    } catch {
+      return "invalid";
+    }
   }
 }
 

@@ -8,6 +8,8 @@ export const GATEWAY = required("E2E_GATEWAY");
 export const APP_ORIGIN = required("E2E_APP_ORIGIN");
 export const ACCESS_TOKEN_TTL_MS = Number(required("E2E_ACCESS_TOKEN_TTL_SECONDS")) * 1000;
 const ADMIN_TOKEN = required("E2E_ADMIN_TOKEN");
+/** `Authorization` for the admin routes (/auth/admin/*) of the gateway under test. */
+export const adminHeaders = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 export const PASSWORD = "correct horse battery";
 
 function required(name) {
@@ -31,11 +33,11 @@ export function uniqueUsername(label) {
   return `e2e.${label}.${randomBytes(4).toString("hex")}`;
 }
 
-/** Opens the demo in a new tab of `context`, in a storage mode, at the gateway or at `base`. */
-export async function openDemo(context, storage = "localStorage", base = GATEWAY) {
+/** Opens the demo in a new tab of `context`, in a storage mode, at the gateway or at `base`, with DPoP on or off. */
+export async function openDemo(context, storage = "localStorage", base = GATEWAY, { dpop = false } = {}) {
   const page = await context.newPage();
   page.on("pageerror", (error) => console.error(`page error: ${error.message}`));
-  await page.goto(`${base}/demo?storage=${storage}`);
+  await page.goto(`${base}/demo?storage=${storage}${dpop ? "&dpop=1" : ""}`);
   await page.waitForFunction(() => window.auth !== undefined);
   return page;
 }
@@ -83,26 +85,26 @@ export async function untilRefreshIsDue(page) {
   await sleep(expiresAt - ACCESS_TOKEN_TTL_MS / 2 + 300 - Date.now());
 }
 
-/** Counts the requests to `path` that the pages send (retries included). */
+/** Counts the requests to `path` that the pages send (retries included), with their body and headers. */
 export function countRequests(pages, path) {
   const seen = [];
   for (const page of pages) {
     page.on("request", (request) => {
-      if (new URL(request.url()).pathname === path) seen.push({ page, body: request.postData() ?? "" });
+      if (new URL(request.url()).pathname === path) seen.push({ page, body: request.postData() ?? "", headers: request.headers() });
     });
   }
   return seen;
 }
 
 /**
- * The user's audit events of `type` (refresh, refresh_grace_replay, refresh_token_reuse), through
+ * The user's audit events of `type` (refresh, refresh_grace_replay, refresh_token_reuse, ...), through
  * the admin route. D1 may lag the Durable Object by a moment: asks until `count` are there, or
  * returns what there is after a few seconds.
  */
 export async function eventsOf(sub, type, count = 1) {
   let events = [];
   for (let attempt = 0; attempt < 20; attempt += 1) {
-    const response = await fetch(`${GATEWAY}/auth/admin/events?${new URLSearchParams({ sub, type })}`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const response = await fetch(`${GATEWAY}/auth/admin/events?${new URLSearchParams({ sub, type })}`, { headers: adminHeaders });
     assert.equal(response.status, 200);
     events = (await response.json()).events;
     if (events.length >= count) break;
