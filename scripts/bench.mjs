@@ -22,7 +22,6 @@
 // and JSON, and stops wrangler.
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -31,7 +30,7 @@ import { ROOT } from "./lib/dev-vars.mjs";
 import { interleaved, median } from "./lib/load.mjs";
 import { report } from "./lib/bench-report.mjs";
 import { newSigningKey } from "./lib/signing-keys.mjs";
-import { runWrangler, startWrangler, wranglerOutput } from "./lib/wrangler.mjs";
+import { freePort, runWrangler, startWrangler, waitUntilReady, wranglerOutput } from "./lib/wrangler.mjs";
 
 const OPTIONS = {
   requests: ["3000", "requests per gateway and pass-through scenario"],
@@ -358,7 +357,7 @@ async function startServer(envFile, extra) {
     ],
     { detached: true, stdio: ["ignore", output, output] },
   );
-  await waitUntilReady(`${base}/.well-known/jwks.json`, 90_000);
+  await waitUntilReady(wrangler, `${base}/.well-known/jwks.json`, 90_000);
   return base;
 }
 
@@ -417,31 +416,7 @@ async function json(response) {
   return response.json();
 }
 
-async function waitUntilReady(url, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (wrangler.exitCode !== null) throw new Error(`wrangler dev exited with code ${wrangler.exitCode}`);
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-      await response.arrayBuffer();
-      if (response.ok) return;
-    } catch {}
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`wrangler dev was not ready within ${timeoutMs / 1000} s`);
-}
 
-/** A TCP port that is free on 127.0.0.1 right now. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Stops the wrangler process group this script started (wrangler and its workerd); then, unless told to keep it, removes its state. */
 async function stop({ keepState = false } = {}) {

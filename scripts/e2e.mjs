@@ -16,13 +16,12 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
-import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { buildClientPackage, buildDemoScript, CLIENT_DIST } from "./lib/build-client.mjs";
 import { ensureDevVars, ROOT } from "./lib/dev-vars.mjs";
-import { runWrangler, startWrangler } from "./lib/wrangler.mjs";
+import { freePort, runWrangler, startWrangler, waitUntilReady } from "./lib/wrangler.mjs";
 
 const { values: options, positionals: testFiles } = parseArgs({
   allowPositionals: true,
@@ -90,7 +89,7 @@ try {
     ],
     { detached: true, stdio: ["ignore", output, output] },
   );
-  await waitUntilReady(`${gateway}/.well-known/jwks.json`, 90_000);
+  await waitUntilReady(wrangler, `${gateway}/.well-known/jwks.json`, 90_000);
   log(`ready after ${((Date.now() - started) / 1000).toFixed(1)} s; running the browser tests`);
 
   const screenshotDir = join(ROOT, ".e2e");
@@ -145,31 +144,7 @@ function serveAppOrigin(port) {
   return new Promise((resolveServer) => server.listen(port, "127.0.0.1", () => resolveServer(server)));
 }
 
-async function waitUntilReady(url, timeoutMs) {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (wrangler.exitCode !== null) throw new Error(`wrangler dev exited with code ${wrangler.exitCode}`);
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-      await response.arrayBuffer();
-      if (response.ok) return;
-    } catch {}
-    await new Promise((resolveWait) => setTimeout(resolveWait, 250));
-  }
-  throw new Error(`wrangler dev was not ready within ${timeoutMs / 1000} s`);
-}
 
-/** A TCP port that is free on 127.0.0.1 right now. */
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const server = createNetServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 /** Stops the wrangler process group (wrangler and its workerd) and the app server, then removes the state. */
 async function stop() {
