@@ -155,8 +155,8 @@ export class UserAuth extends DurableObject<Env> {
       proof: proof && session ? { jkt: proof.jkt, jtiSeen: this.#proofSeen(session.id, proof.jti, now) } : null,
     };
     const decision = decideRefresh(session && stateOf(session), presented, this.#settings, now);
-    const replayed = decision.kind === "refuse" && decision.reason === "dpop_replay";
-    if (proof && session && !replayed) this.#rememberProof(session.id, proof, now);
+    const proofReplayed = decision.kind === "refuse" && decision.reason === "dpop_replay";
+    if (proof && session && !proofReplayed) this.#rememberProof(session.id, proof, now);
     switch (decision.kind) {
       case "refuse":
         // The real client still holds the key: nothing is rotated or revoked, the attempt is recorded.
@@ -170,11 +170,11 @@ export class UserAuth extends DurableObject<Env> {
       case "rotate":
         return { ok: true, rule: 3, session: this.#rotate(this.#bound(session!, decision.bind), client, now) };
       case "grace_replay": {
-        const replayed = this.#bound(session!, decision.bind);
+        const current = this.#bound(session!, decision.bind);
         if (this.#settings.auditRefreshEvents) {
-          this.#audit("refresh_grace_replay", replayed, now, client.ip, { generation: replayed.generation });
+          this.#audit("refresh_grace_replay", current, now, client.ip, { generation: current.generation });
         }
-        return { ok: true, rule: 4, session: replayed };
+        return { ok: true, rule: 4, session: current };
       }
       case "reuse": {
         const revoked = decision.scope === "user" ? this.#activeSessions() : [session!];
