@@ -58,12 +58,15 @@ app.use(
   }),
 );
 
-// The D1 tables exist before any /auth route reads or writes them: once per isolate, a no-op
-// after that (src/db/schema.ts). The Durable Objects' outbox and the cron check for themselves.
-app.use("/auth/*", async function schemaReady(c, next) {
-  await ensureSchema(c.env.DB);
-  await next();
-});
+// The D1 tables exist before a route reads D1: once per isolate, a no-op after that
+// (src/db/schema.ts). Only the routes that read D1 wait for it; the Durable Objects' outbox and
+// the cron check for themselves, so a refresh or logout never waits on D1.
+for (const path of ["/auth/register", "/auth/login", "/auth/admin/events"]) {
+  app.use(path, async function schemaReady(c, next) {
+    await ensureSchema(c.env.DB);
+    await next();
+  });
+}
 
 app.route("/auth", accountRoutes);
 app.route("/auth", sessionRoutes);
