@@ -30,7 +30,7 @@ import { ROOT } from "./lib/dev-vars.mjs";
 import { interleaved, median } from "./lib/load.mjs";
 import { report } from "./lib/bench-report.mjs";
 import { newSigningKey } from "./lib/signing-keys.mjs";
-import { freePort, runWrangler, startWrangler, waitUntilReady, wranglerOutput } from "./lib/wrangler.mjs";
+import { freePort, localDevArgs, runWrangler, startWrangler, stopProcessGroup, waitUntilReady, wranglerOutput } from "./lib/wrangler.mjs";
 
 const OPTIONS = {
   requests: ["3000", "requests per gateway and pass-through scenario"],
@@ -342,13 +342,8 @@ async function startServer(envFile, extra) {
   const output = openSync(logPath, "a");
   wrangler = startWrangler(
     [
-      "dev",
-      "--ip", "127.0.0.1",
-      "--port", String(port),
-      "--inspector-port", String(inspectorPort),
-      "--persist-to", state,
+      ...localDevArgs({ port, inspectorPort, persistTo: state }),
       "--env-file", envFile,
-      "--log-level", "warn",
       "--var", "BENCH_ROUTES:true",
       // Every bench request comes from 127.0.0.1: the per-address limits would cut the logins short.
       "--var", "REGISTRATIONS_PER_IP_PER_HOUR:1000",
@@ -416,25 +411,11 @@ async function json(response) {
   return response.json();
 }
 
-
-
 /** Stops the wrangler process group this script started (wrangler and its workerd); then, unless told to keep it, removes its state. */
 async function stop({ keepState = false } = {}) {
   const child = wrangler;
   wrangler = null;
-  if (child && child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    try {
-      process.kill(-child.pid, "SIGTERM");
-    } catch {}
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid, "SIGKILL");
-      } catch {}
-    }, 10_000);
-    await exited;
-    clearTimeout(timer);
-  }
+  await stopProcessGroup(child);
   if (!keepState) rmSync(state, { recursive: true, force: true });
 }
 

@@ -21,7 +21,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { buildClientPackage, buildDemoScript, CLIENT_DIST } from "./lib/build-client.mjs";
 import { ensureDevVars, ROOT } from "./lib/dev-vars.mjs";
-import { freePort, runWrangler, startWrangler, waitUntilReady } from "./lib/wrangler.mjs";
+import { freePort, localDevArgs, runWrangler, startWrangler, stopProcessGroup, waitUntilReady } from "./lib/wrangler.mjs";
 
 const { values: options, positionals: testFiles } = parseArgs({
   allowPositionals: true,
@@ -72,12 +72,7 @@ try {
   const output = openSync(logPath, "a");
   wrangler = startWrangler(
     [
-      "dev",
-      "--ip", "127.0.0.1",
-      "--port", String(port),
-      "--inspector-port", String(inspectorPort),
-      "--persist-to", state,
-      "--log-level", "warn",
+      ...localDevArgs({ port, inspectorPort, persistTo: state }),
       "--var", `ISSUER:${gateway}`,
       "--var", `ACCESS_TOKEN_TTL_SECONDS:${ACCESS_TOKEN_TTL_SECONDS}`,
       "--var", "DEMO:true",
@@ -144,25 +139,11 @@ function serveAppOrigin(port) {
   return new Promise((resolveServer) => server.listen(port, "127.0.0.1", () => resolveServer(server)));
 }
 
-
-
 /** Stops the wrangler process group (wrangler and its workerd) and the app server, then removes the state. */
 async function stop() {
   const child = wrangler;
   wrangler = null;
-  if (child && child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise((resolveExit) => child.once("exit", resolveExit));
-    try {
-      process.kill(-child.pid, "SIGTERM");
-    } catch {}
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid, "SIGKILL");
-      } catch {}
-    }, 10_000);
-    await exited;
-    clearTimeout(timer);
-  }
+  await stopProcessGroup(child);
   appServer?.close();
   appServer = null;
   rmSync(state, { recursive: true, force: true });

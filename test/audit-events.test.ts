@@ -3,10 +3,12 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
   adminHeaders,
+  type AuditEventOnTheWire,
   bearer,
   call,
   eventsOf,
   expectInvalidGrant,
+  onlyEvent,
   openSession,
   postJson,
   queuedWrites,
@@ -21,25 +23,9 @@ import {
 // The audit trail under the wrangler.toml settings. Reuse under REUSE_REVOKES=session and expiry:
 // test/strict-sessions/audit-events.test.ts.
 
-type Event = Awaited<ReturnType<typeof eventsOf>>[number];
-
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const IP = "198.51.100.23";
 const fromIp = { "CF-Connecting-IP": IP };
-
-/** The one event of `type` for `sub`, checked for the contract's fields and a time inside `window`. */
-async function onlyEvent(sub: string, type: string, window: { from: number; to?: number }): Promise<Event> {
-  const events = await eventsOf(sub, type);
-  expect(events, type).toHaveLength(1);
-  const event = events[0]!;
-  expect(Object.keys(event).sort()).toEqual(["at", "detail", "ip", "session_id", "sub", "type"]);
-  expect(event.type).toBe(type);
-  expect(event.sub).toBe(sub);
-  expect(event.at).toMatch(ISO);
-  expect(Date.parse(event.at)).toBeGreaterThanOrEqual(window.from - 1000);
-  expect(Date.parse(event.at)).toBeLessThanOrEqual((window.to ?? Date.now()) + 1000);
-  return event;
-}
 
 async function openSessionFromIp(sub: string): Promise<TokenResponse> {
   const response = await postJson("/auth/admin/sessions", { sub }, { ...adminHeaders, ...fromIp });
@@ -80,7 +66,7 @@ describe("audit events of each action", () => {
     const unknown = await postJson("/auth/login", { username: typed, password }, { "CF-Connecting-IP": strangerIp });
     expect(unknown.status).toBe(401);
     const response = await call("/auth/admin/events?type=login_failed&limit=1000", { headers: adminHeaders });
-    const events = ((await response.json()) as { events: Event[] }).events.filter((event) => event.ip === strangerIp);
+    const events = ((await response.json()) as { events: AuditEventOnTheWire[] }).events.filter((event) => event.ip === strangerIp);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ type: "login_failed", sub: null, session_id: null, detail: { reason: "unknown_username" } });
     expect(JSON.stringify(events[0])).not.toContain(typed);

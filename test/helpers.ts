@@ -369,3 +369,22 @@ export function accessTokenClaims(overrides: Record<string, unknown> = {}): Reco
   };
   return Object.fromEntries(Object.entries(all).filter(([, value]) => value !== undefined));
 }
+
+/** One audit event as `GET /auth/admin/events` returns it. */
+export type AuditEventOnTheWire = Awaited<ReturnType<typeof eventsOf>>[number];
+
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** The one event of `type` for `sub`, checked for the contract's fields and a time inside `window`. */
+export async function onlyEvent(sub: string, type: string, window: { from: number; to?: number }): Promise<AuditEventOnTheWire> {
+  const events = await eventsOf(sub, type);
+  expect(events, type).toHaveLength(1);
+  const event = events[0]!;
+  expect(Object.keys(event).sort()).toEqual(["at", "detail", "ip", "session_id", "sub", "type"]);
+  expect(event.type).toBe(type);
+  expect(event.sub).toBe(sub);
+  expect(event.at).toMatch(ISO_8601);
+  expect(Date.parse(event.at)).toBeGreaterThanOrEqual(window.from - 1000);
+  expect(Date.parse(event.at)).toBeLessThanOrEqual((window.to ?? Date.now()) + 1000);
+  return event;
+}

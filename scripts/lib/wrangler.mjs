@@ -99,3 +99,26 @@ export async function waitUntilReady(wrangler, url, timeoutMs) {
   }
   throw new Error(`wrangler dev was not ready within ${timeoutMs / 1000} s`);
 }
+
+/**
+ * Stops a `wrangler dev` started with `startWrangler(..., { detached: true })`: SIGTERM to its
+ * process group (wrangler and its workerd), SIGKILL if it is still there 10 s later.
+ */
+export async function stopProcessGroup(child) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const signal = (name) => {
+    try {
+      process.kill(-child.pid, name);
+    } catch {}
+  };
+  signal("SIGTERM");
+  const timer = setTimeout(() => signal("SIGKILL"), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** The `wrangler dev` arguments of an unattended local server: loopback only, its own state, quiet. */
+export function localDevArgs({ port, inspectorPort, persistTo }) {
+  return ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persistTo, "--log-level", "warn"];
+}

@@ -1,28 +1,21 @@
 import { describe, expect, it } from "vitest";
-import { ageSession, eventsOf, openSession, postJson, refresh, uniqueSub, type TokenResponse } from "../helpers";
+import {
+  ageSession,
+  eventsOf,
+  onlyEvent,
+  openSession,
+  postJson,
+  refresh,
+  type TokenResponse,
+  uniqueSub,
+} from "../helpers";
 
 // Audit events of reuse and expiry under REUSE_REVOKES=session, no grace window, a 60 s idle limit
 // and a 300 s absolute one (vitest.config.ts, "strict-sessions").
 
-type Event = Awaited<ReturnType<typeof eventsOf>>[number];
-
 const SECOND = 1000;
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const IP = "198.51.100.23";
 const fromIp = { "CF-Connecting-IP": IP };
-
-/** The one event of `type` for `sub`, checked for the contract's fields and a time inside `window`. */
-async function onlyEvent(sub: string, type: string, window: { from: number; to?: number }): Promise<Event> {
-  const events = await eventsOf(sub, type);
-  expect(events, type).toHaveLength(1);
-  const event = events[0]!;
-  expect(Object.keys(event).sort()).toEqual(["at", "detail", "ip", "session_id", "sub", "type"]);
-  expect(event).toMatchObject({ type, sub });
-  expect(event.at).toMatch(ISO);
-  expect(Date.parse(event.at)).toBeGreaterThanOrEqual(window.from - 1000);
-  expect(Date.parse(event.at)).toBeLessThanOrEqual((window.to ?? Date.now()) + 1000);
-  return event;
-}
 
 function refreshFromIp(refreshToken: string) {
   return postJson("/auth/refresh", { refresh_token: refreshToken }, fromIp);
