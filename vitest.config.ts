@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { exportJWK, generateKeyPair } from "jose";
+import { unstable_readConfig } from "wrangler";
 import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 import { buildDemoScript } from "./scripts/lib/build-client.mjs";
 
@@ -66,17 +67,42 @@ const SETTINGS_PROJECTS: Record<string, Record<string, string>> = {
   },
 };
 
+/**
+ * What the bench worker (bench/wrangler.toml) must share with the production worker, read from
+ * both configs for test/bench/worker.test.ts: the variables, the runtime version and flags, the D1
+ * migrations.
+ */
+function benchAndProductionConfigs() {
+  const pick = (configPath: string) => {
+    const config = unstable_readConfig({ config: configPath });
+    const migrations = path.resolve(path.dirname(configPath), config.d1_databases[0]?.migrations_dir ?? "migrations");
+    return {
+      vars: config.vars as Record<string, string>,
+      compatibilityDate: config.compatibility_date,
+      compatibilityFlags: config.compatibility_flags,
+      migrationsDir: path.relative(import.meta.dirname, migrations),
+    };
+  };
+  return { production: pick("./wrangler.toml"), bench: pick("./bench/wrangler.toml") };
+}
+
 export default defineConfig(async () => {
   // The worker serves the demo's script with the client bundled in: build it from the current source.
   await buildDemoScript();
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   const signingKeys = await testSigningKeys();
 
-  const project = (name: string, include: string[], exclude: string[], vars: Record<string, string>): TestProjectInlineConfiguration => ({
+  const project = (
+    name: string,
+    include: string[],
+    exclude: string[],
+    vars: Record<string, string>,
+    { configPath = "./wrangler.toml", provide = {} }: { configPath?: string; provide?: Record<string, unknown> } = {},
+  ): TestProjectInlineConfiguration => ({
     extends: false,
     plugins: [
       cloudflareTest(async ({ inject }) => ({
-        wrangler: { configPath: "./wrangler.toml" },
+        wrangler: { configPath },
         miniflare: {
           bindings: {
             ...blankedDevVars(),
@@ -94,6 +120,7 @@ export default defineConfig(async () => {
       name,
       include,
       exclude,
+      provide,
       globalSetup: ["./test/origin-server.mjs"],
       setupFiles: ["./test/apply-migrations.ts"],
       testTimeout: 30_000,
@@ -111,13 +138,16 @@ export default defineConfig(async () => {
     },
   });
 
-  const settingsDirs = Object.keys(SETTINGS_PROJECTS).map((name) => `test/${name}/**`);
+  const ownProjectDirs = [...Object.keys(SETTINGS_PROJECTS), "bench"].map((name) => `test/${name}/**`);
   return {
     test: {
       projects: [
         // test/client/ runs in Node (below); test/e2e/ is `npm run test:e2e`, against wrangler dev.
-        project("default", ["test/**/*.test.ts"], [...settingsDirs, "test/client/**", "test/e2e/**"], {}),
+        project("default", ["test/**/*.test.ts"], [...ownProjectDirs, "test/client/**", "test/e2e/**"], {}),
         ...Object.entries(SETTINGS_PROJECTS).map(([name, vars]) => project(name, [`test/${name}/**/*.test.ts`], [], vars)),
+        // The bench worker (bench/worker.ts, bench/wrangler.toml): the production worker plus the
+        // routes `npm run bench` measures against.
+        project("bench", ["test/bench/**/*.test.ts"], [], {}, { configPath: "./bench/wrangler.toml", provide: { workerConfigs: benchAndProductionConfigs() } }),
         // The browser client's logic in plain Node, against a fake gateway and fake browser APIs.
         { extends: false, test: { name: "client", include: ["test/client/**/*.test.ts"], environment: "node" } },
       ],

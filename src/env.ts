@@ -1,5 +1,4 @@
 import type { LoginThrottle } from "./accounts/login-throttle";
-import type { RefreshFloor } from "./bench/refresh-floor";
 import type { UserAuth } from "./sessions/user-auth";
 
 /**
@@ -10,8 +9,6 @@ export interface Env {
   USER_AUTH: DurableObjectNamespace<UserAuth>;
   LOGIN_THROTTLE: DurableObjectNamespace<LoginThrottle>;
   DB: D1Database;
-  /** Bench only: the floor of a refresh (src/bench/refresh-floor.ts); never used unless BENCH_ROUTES is on. */
-  REFRESH_FLOOR: DurableObjectNamespace<RefreshFloor>;
 
   ISSUER?: string;
   AUDIENCE?: string;
@@ -39,7 +36,6 @@ export interface Env {
   SESSION_RETENTION_SECONDS?: string;
   AUDIT_RETENTION_SECONDS?: string;
   DEMO?: string;
-  BENCH_ROUTES?: string;
 
   /** Secret: a JSON JWK set of private signing keys; the first one signs. */
   SIGNING_KEYS?: string;

@@ -18,11 +18,9 @@ import { accountRoutes } from "./routes/accounts";
 import { adminRoutes } from "./routes/admin";
 import { wellKnownRoutes } from "./routes/well-known";
 import { sessionRoutes } from "./routes/sessions";
-import { benchRoutes } from "./bench/routes";
 
 export { UserAuth } from "./sessions/user-auth";
 export { LoginThrottle } from "./accounts/login-throttle";
-export { RefreshFloor } from "./bench/refresh-floor";
 
 const app = new Hono<AppEnv>();
 
@@ -83,8 +81,6 @@ app.all("/auth/*", function unservedAuthRoute(c) {
 // The demo app, when DEMO is true; otherwise these paths go on to the gateway like any other.
 app.get("/demo", demo);
 app.get("/demo/*", demo);
-// `npm run bench` only, while BENCH_ROUTES is on; off, these paths fall to the gateway like any other.
-app.route("/bench", benchRoutes);
 app.all("*", gateway);
 
 app.onError(function errorResponse(error, c) {
