@@ -1,5 +1,7 @@
+import { runInDurableObject } from "cloudflare:test";
 import { SignJWT, base64url, decodeJwt, exportJWK, generateKeyPair } from "jose";
 import { describe, expect, it } from "vitest";
+import { DPOP_FAILURE_EVENT_INTERVAL_MS } from "../src/sessions/storage-bounds";
 import { dpopClient, type DpopClient } from "./dpop-proofs";
 import {
   adminHeaders,
@@ -9,11 +11,13 @@ import {
   expectError,
   expectInvalidGrant,
   login,
+  onlyEvent,
   PASSWORD,
   postJson,
   registerUser,
   storedSession,
   uniqueSub,
+  userAuthStub,
   type TokenResponse,
 } from "./helpers";
 
@@ -94,9 +98,9 @@ describe("refreshing a bound session", () => {
       await expectInvalidGrant(await refreshWith(token, null));
       await expectInvalidGrant(await refreshWith(token, thief));
     }
-    const failures = await eventsOf(pair.sub, "dpop_proof_failed");
-    expect(failures).toHaveLength(4);
-    expect(failures.map((event) => event.detail?.reason).sort()).toEqual(["another_key", "another_key", "no_proof", "no_proof"]);
+    // Four failures within a minute: one event, the first's (at most one a minute per session).
+    const failure = await onlyEvent(pair.sub, "dpop_proof_failed", { from: Date.now() - 60_000 });
+    expect(failure).toMatchObject({ session_id: pair.session_id, detail: { reason: "no_proof", count: 1 } });
     expect(await eventsOf(pair.sub, "refresh_token_reuse")).toEqual([]);
     expect((await storedSession(pair.sub, pair.session_id)).revoked_at).toBeNull();
     // The real client refreshes on as if nothing happened.
@@ -110,6 +114,51 @@ describe("refreshing a bound session", () => {
     const next = (await (await refreshWith(pair.refresh_token, client, proof)).json()) as TokenResponse;
     await expectError(await refreshWith(next.refresh_token, client, proof), 400, "invalid_dpop_proof");
     expect((await refreshWith(next.refresh_token, client)).status).toBe(200);
+  });
+});
+
+describe("dpop_proof_failed, at most once a minute per session", () => {
+  /** Lets the minute since the session's last dpop_proof_failed event pass (the window itself is a pure function, tested in storage-bounds.test.ts). */
+  function letTheMinutePass(sub: string, sessionId: string) {
+    return runInDurableObject(userAuthStub(sub), (_instance, state) => {
+      state.storage.sql.exec(
+        "UPDATE sessions SET dpop_failure_event_at = dpop_failure_event_at - ? WHERE id = ?",
+        DPOP_FAILURE_EVENT_INTERVAL_MS,
+        sessionId,
+      );
+    });
+  }
+
+  it("records 20 refreshes with another key's proof as one event, and the next one after the minute with the count since", async () => {
+    const client = await dpopClient();
+    const thief = await dpopClient();
+    const pair = await openBoundSession(client);
+    const from = Date.now();
+    for (let index = 0; index < 20; index += 1) await expectInvalidGrant(await refreshWith(pair.refresh_token, thief));
+    const first = await onlyEvent(pair.sub, "dpop_proof_failed", { from });
+    expect(first).toMatchObject({ session_id: pair.session_id, detail: { reason: "another_key", count: 1 } });
+
+    await letTheMinutePass(pair.sub, pair.session_id);
+    await expectInvalidGrant(await refreshWith(pair.refresh_token, null));
+    const events = await eventsOf(pair.sub, "dpop_proof_failed");
+    expect(events.map((event) => event.detail)).toEqual([
+      { reason: "no_proof", count: 20 },
+      { reason: "another_key", count: 1 },
+    ]);
+    // Nothing was rotated or revoked all along: the real client refreshes on.
+    expect((await storedSession(pair.sub, pair.session_id)).generation).toBe(0);
+    expect((await refreshWith(pair.refresh_token, client)).status).toBe(200);
+  });
+
+  it("counts each session on its own", async () => {
+    const client = await dpopClient();
+    const thief = await dpopClient();
+    const sub = uniqueSub();
+    const one = await openBoundSession(client, sub);
+    const two = await openBoundSession(client, sub);
+    for (const pair of [one, two, one, two]) await expectInvalidGrant(await refreshWith(pair.refresh_token, thief));
+    const events = await eventsOf(sub, "dpop_proof_failed");
+    expect(events.map((event) => event.session_id).sort()).toEqual([one.session_id, two.session_id].sort());
   });
 });
 

@@ -16,6 +16,7 @@ import {
   type RefreshTokenParts,
 } from "../tokens/refresh";
 import { decideRefresh, expiredReason, wasIssued, sessionExpiry, withIssueTime, type ExpiryReason, type SessionState } from "./refresh-rules";
+import { tallyDpopFailure } from "./storage-bounds";
 import type { ActiveSession, ClientInfo, IssuedSession, PresentedProof, RefreshOutcome } from "./rpc";
 
 export type RevokeReason = "logout" | "logout_all" | "session_revoked" | "session_limit" | "admin_revoke" | "reuse" | ExpiryReason;
@@ -35,12 +36,15 @@ type SessionRow = {
   recorded_at: number;
   /** The thumbprint of the DPoP key the session is bound to (RFC 9449), or null. */
   jkt: string | null;
+  /** When its last `dpop_proof_failed` event was recorded (ms), and the failures since that recorded none. */
+  dpop_failure_event_at: number | null;
+  dpop_failures_unrecorded: number;
   claims: string;
   user_agent: string | null;
   ip: string | null;
 };
 
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 /** How often, at most, a session's rotations reach its D1 record; revocations go at once. */
 const RECORD_INTERVAL_MS = 3_600_000;
@@ -87,6 +91,8 @@ export class UserAuth extends DurableObject<Env> {
       revoked_reason: null,
       recorded_at: now,
       jkt: input.proof?.jkt ?? null,
+      dpop_failure_event_at: null,
+      dpop_failures_unrecorded: 0,
       claims: JSON.stringify(input.claims),
       user_agent: input.client.userAgent,
       ip: input.client.ip,
@@ -159,10 +165,8 @@ export class UserAuth extends DurableObject<Env> {
     if (proof && session && !proofReplayed) this.#rememberProof(session.id, proof, now);
     switch (decision.kind) {
       case "refuse":
-        // The real client still holds the key: nothing is rotated or revoked, the attempt is recorded.
-        if (decision.reason === "dpop_key_mismatch") {
-          this.#audit("dpop_proof_failed", session!, now, client.ip, { reason: proof ? "another_key" : "no_proof" });
-        }
+        // The real client still holds the key: nothing is rotated or revoked, the attempt is counted.
+        if (decision.reason === "dpop_key_mismatch") this.#proofFailed(session!, proof ? "another_key" : "no_proof", now, client.ip);
         return { ok: false, rule: decision.rule, reason: decision.reason };
       case "expire":
         this.#expire(session!, decision.reason, now, client.ip);
@@ -311,6 +315,11 @@ export class UserAuth extends DurableObject<Env> {
           PRIMARY KEY (session_id, jti)
         )`);
     }
+    // Version 4: the tally that records dpop_proof_failed at most once a minute per session.
+    if (version < 4) {
+      sql.exec("ALTER TABLE sessions ADD COLUMN dpop_failure_event_at INTEGER");
+      sql.exec("ALTER TABLE sessions ADD COLUMN dpop_failures_unrecorded INTEGER NOT NULL DEFAULT 0");
+    }
     sql.exec("DELETE FROM schema_version");
     sql.exec("INSERT INTO schema_version (version) VALUES (?)", SCHEMA_VERSION);
   }
@@ -378,6 +387,20 @@ export class UserAuth extends DurableObject<Env> {
       "INSERT OR IGNORE INTO dpop_proofs (session_id, jti, expires_at) VALUES (?, ?, ?)",
       sessionId, proof.jti, Math.max(now, proof.iat * 1000) + windowMs,
     );
+  }
+
+  /**
+   * A refresh of a bound session without a proof of its key: counted in the session's row, and
+   * recorded as `dpop_proof_failed` at most once a minute, with the count, so a holder of a
+   * stolen bound token cannot write an audit row per attempt.
+   */
+  #proofFailed(session: SessionRow, reason: "another_key" | "no_proof", now: number, ip: string | null) {
+    const { event, tally } = tallyDpopFailure({ lastEventAt: session.dpop_failure_event_at, unrecorded: session.dpop_failures_unrecorded }, now);
+    this.ctx.storage.sql.exec(
+      "UPDATE sessions SET dpop_failure_event_at = ?, dpop_failures_unrecorded = ? WHERE id = ?",
+      tally.lastEventAt, tally.unrecorded, session.id,
+    );
+    if (event) this.#audit("dpop_proof_failed", session, now, ip, { reason, count: event.count });
   }
 
   /** Rule 3: the session's next generation, stored with its issue time, client and records. */
