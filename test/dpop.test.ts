@@ -1,10 +1,12 @@
 import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { SignJWT, base64url, decodeJwt, exportJWK, generateKeyPair } from "jose";
 import { describe, expect, it } from "vitest";
 import { DPOP_FAILURE_EVENT_INTERVAL_MS } from "../src/sessions/storage-bounds";
 import { dpopClient, type DpopClient } from "./dpop-proofs";
 import {
   adminHeaders,
+  ageSession,
   bearer,
   call,
   eventsOf,
@@ -12,6 +14,7 @@ import {
   expectInvalidGrant,
   login,
   onlyEvent,
+  openSession,
   PASSWORD,
   postJson,
   registerUser,
@@ -57,15 +60,32 @@ describe("binding a session to a DPoP key", () => {
     expect(decodeJwt(pair.access_token).cnf).toEqual({ jkt: client.jkt });
   });
 
-  it("binds an unbound session at its first refresh with a proof, and keeps it bound", async () => {
+  it("never binds a session at a refresh: an unbound session refreshed with a valid proof answers Bearer and stays unbound", async () => {
     const client = await dpopClient();
     const sub = uniqueSub();
     const first = (await (await postJson("/auth/admin/sessions", { sub }, adminHeaders)).json()) as TokenResponse;
     expect(first.token_type).toBe("Bearer");
-    const bound = (await (await refreshWith(first.refresh_token, client)).json()) as TokenResponse;
-    expect(bound.token_type).toBe("DPoP");
-    expect(decodeJwt(bound.access_token).cnf).toEqual({ jkt: client.jkt });
-    await expectInvalidGrant(await refreshWith(bound.refresh_token, null));
+    const next = await refreshWith(first.refresh_token, client);
+    expect(next.status).toBe(200);
+    const pair = (await next.json()) as TokenResponse;
+    expect(pair.token_type).toBe("Bearer");
+    expect(decodeJwt(pair.access_token).cnf).toBeUndefined();
+    expect(await storedSession(sub, first.session_id)).toMatchObject({ generation: 1, jkt: null });
+    // Still a Bearer session: the next refresh needs no proof, and the access token works as Bearer.
+    expect((await callApi(pair.access_token, null)).status).toBe(200);
+    const after = await refreshWith(pair.refresh_token, null);
+    expect(after.status).toBe(200);
+    expect(((await after.json()) as TokenResponse).token_type).toBe("Bearer");
+    expect(await eventsOf(sub, "dpop_proof_failed")).toEqual([]);
+  });
+
+  it("still refuses a DPoP header that is not a valid proof on an unbound session's refresh, changing nothing", async () => {
+    const client = await dpopClient();
+    const sub = uniqueSub();
+    const first = (await (await postJson("/auth/admin/sessions", { sub }, adminHeaders)).json()) as TokenResponse;
+    const stale = await client.proof("POST", "/auth/refresh", { claims: { iat: Math.floor(Date.now() / 1000) - 3600 } });
+    await expectError(await refreshWith(first.refresh_token, client, stale), 400, "invalid_dpop_proof");
+    expect(await storedSession(sub, first.session_id)).toMatchObject({ generation: 0, jkt: null });
   });
 
   it("leaves sessions without a proof unbound (DPOP=optional): Bearer as before", async () => {
@@ -114,6 +134,56 @@ describe("refreshing a bound session", () => {
     const next = (await (await refreshWith(pair.refresh_token, client, proof)).json()) as TokenResponse;
     await expectError(await refreshWith(next.refresh_token, client, proof), 400, "invalid_dpop_proof");
     expect((await refreshWith(next.refresh_token, client)).status).toBe(200);
+  });
+});
+
+describe("a thief with a key of its own and a copied refresh token of an unbound session", () => {
+  const GRACE_MS = Number(env.REFRESH_REUSE_GRACE_SECONDS) * 1000;
+
+  it("cannot take the session by refreshing first with its proof: it gets Bearer, and the real client's next refresh is reuse", async () => {
+    const thief = await dpopClient();
+    const sub = uniqueSub();
+    const victim = await openSession(sub);
+    const sibling = await openSession(sub);
+    const stolen = await refreshWith(victim.refresh_token, thief);
+    expect(stolen.status).toBe(200);
+    const thiefPair = (await stolen.json()) as TokenResponse;
+    expect(thiefPair.token_type).toBe("Bearer");
+    expect(decodeJwt(thiefPair.access_token).cnf).toBeUndefined();
+    expect((await storedSession(sub, victim.session_id)).jkt).toBeNull();
+
+    // The real client comes back with its (now used) token after the grace window: its access
+    // token lives minutes, the grace seconds. Without a key it meets rule 5, not the DPoP check.
+    await ageSession(sub, victim.session_id, GRACE_MS + 1000);
+    const from = Date.now();
+    await expectInvalidGrant(await refreshWith(victim.refresh_token, null));
+    const reuse = await onlyEvent(sub, "refresh_token_reuse", { from });
+    expect(reuse.detail).toMatchObject({ generations_behind: 1, revoked_session_ids: expect.arrayContaining([victim.session_id, sibling.session_id]) });
+    expect(await eventsOf(sub, "dpop_proof_failed")).toEqual([]);
+    // The thief's session died with it, with or without its proof.
+    await expectInvalidGrant(await refreshWith(thiefPair.refresh_token, thief));
+    await expectInvalidGrant(await refreshWith(thiefPair.refresh_token, null));
+    expect((await storedSession(sub, victim.session_id)).revoked_reason).toBe("reuse");
+  });
+
+  it("cannot take it inside the grace window either: its replay with a proof gets the real client's token as Bearer, and the real client refreshes on", async () => {
+    const thief = await dpopClient();
+    const sub = uniqueSub();
+    const victim = await openSession(sub);
+    const next = (await (await refreshWith(victim.refresh_token, null)).json()) as TokenResponse;
+    const replayed = await refreshWith(victim.refresh_token, thief);
+    expect(replayed.status).toBe(200);
+    const thiefPair = (await replayed.json()) as TokenResponse;
+    expect(thiefPair).toMatchObject({ token_type: "Bearer", refresh_token: next.refresh_token });
+    expect((await storedSession(sub, victim.session_id)).jkt).toBeNull();
+    // Not locked out: the real client's next refresh, without a key, rotates as before.
+    const after = await refreshWith(next.refresh_token, null);
+    expect(after.status).toBe(200);
+    expect(await eventsOf(sub, "dpop_proof_failed")).toEqual([]);
+    // And the thief, now a generation behind once the window has passed, is reuse.
+    await ageSession(sub, victim.session_id, GRACE_MS + 1000);
+    await expectInvalidGrant(await refreshWith(thiefPair.refresh_token, thief));
+    expect(await eventsOf(sub, "refresh_token_reuse")).toHaveLength(1);
   });
 });
 

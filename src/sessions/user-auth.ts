@@ -69,7 +69,8 @@ export class UserAuth extends DurableObject<Env> {
 
   /**
    * Opens a session for `sub` (a password login or the admin route) and returns its first refresh
-   * token; with a DPoP proof, the session is bound to the proof's key from the start.
+   * token; with a DPoP proof, the session is bound to the proof's key from the start. This is the
+   * only place a session is bound: a refresh never binds one (see `decideRefresh`).
    */
   async openSession(input: {
     sub: string;
@@ -161,8 +162,7 @@ export class UserAuth extends DurableObject<Env> {
       proof: proof && session ? { jkt: proof.jkt, jtiSeen: this.#proofSeen(session.id, proof.jti, now) } : null,
     };
     const decision = decideRefresh(session && stateOf(session), presented, this.#settings, now);
-    const proofReplayed = decision.kind === "refuse" && decision.reason === "dpop_replay";
-    if (proof && session && !proofReplayed) this.#rememberProof(session.id, proof, now);
+    if (decision.rememberProof) this.#rememberProof(session!.id, proof!, now);
     switch (decision.kind) {
       case "refuse":
         // The real client still holds the key: nothing is rotated or revoked, the attempt is counted.
@@ -172,13 +172,12 @@ export class UserAuth extends DurableObject<Env> {
         this.#expire(session!, decision.reason, now, client.ip);
         return { ok: false, rule: 2, reason: decision.reason };
       case "rotate":
-        return { ok: true, rule: 3, session: this.#rotate(this.#bound(session!, decision.bind), client, now) };
+        return { ok: true, rule: 3, session: this.#rotate(session!, client, now) };
       case "grace_replay": {
-        const current = this.#bound(session!, decision.bind);
         if (this.#settings.auditRefreshEvents) {
-          this.#audit("refresh_grace_replay", current, now, client.ip, { generation: current.generation });
+          this.#audit("refresh_grace_replay", session!, now, client.ip, { generation: session!.generation });
         }
-        return { ok: true, rule: 4, session: current };
+        return { ok: true, rule: 4, session: session! };
       }
       case "reuse": {
         const revoked = decision.scope === "user" ? this.#activeSessions() : [session!];
@@ -361,13 +360,6 @@ export class UserAuth extends DurableObject<Env> {
       claims: JSON.parse(session.claims) as SessionClaims,
       jkt: session.jkt,
     };
-  }
-
-  /** The session bound to the DPoP key `jkt` (stored), or as it is when `jkt` is null. */
-  #bound(session: SessionRow, jkt: string | null): SessionRow {
-    if (jkt === null) return session;
-    this.ctx.storage.sql.exec("UPDATE sessions SET jkt = ? WHERE id = ?", jkt, session.id);
-    return { ...session, jkt };
   }
 
   /** Whether the session saw this proof `jti` within the proof window (expired ones are forgotten first). */
