@@ -1,9 +1,42 @@
 import { describe, expect, it } from "vitest";
-import { DPOP_FAILURE_EVENT_INTERVAL_MS, tallyDpopFailure, type DpopFailureTally } from "../src/sessions/storage-bounds";
+import { DPOP_FAILURE_EVENT_INTERVAL_MS, endedSessionsToDrop, tallyDpopFailure, type DpopFailureTally } from "../src/sessions/storage-bounds";
 
 // Pure functions: every test passes `now` explicitly, no clock involved.
 const T0 = Date.UTC(2026, 0, 1);
 const SECOND = 1000;
+
+describe("endedSessionsToDrop", () => {
+  const ended = (id: string, endedAt: number, createdAt = T0) => ({ id, endedAt, createdAt });
+
+  it("drops nothing while at most the cap of ended sessions are kept", () => {
+    expect(endedSessionsToDrop([], 5)).toEqual([]);
+    expect(endedSessionsToDrop([ended("a", T0), ended("b", T0 + 1)], 2)).toEqual([]);
+  });
+
+  it("drops the oldest ended first, whatever order they come in", () => {
+    const sessions = [ended("c", T0 + 3 * SECOND), ended("a", T0 + 1 * SECOND), ended("d", T0 + 4 * SECOND), ended("b", T0 + 2 * SECOND)];
+    expect(endedSessionsToDrop(sessions, 2).sort()).toEqual(["a", "b"]);
+    expect(endedSessionsToDrop(sessions, 1).sort()).toEqual(["a", "b", "c"]);
+  });
+
+  it("among sessions ended at the same moment (a logout-all), drops the older ones", () => {
+    const sessions = [ended("new", T0, T0 + 2 * SECOND), ended("old", T0, T0), ended("mid", T0, T0 + SECOND)];
+    expect(endedSessionsToDrop(sessions, 1).sort()).toEqual(["mid", "old"]);
+  });
+
+  it("keeps exactly the cap after a long loop of logins, one ended session each", () => {
+    const sessions = Array.from({ length: 300 }, (_, index) => ended(`s${index}`, T0 + index * SECOND));
+    const dropped = new Set(endedSessionsToDrop(sessions, 5));
+    expect(dropped.size).toBe(295);
+    expect(sessions.filter((session) => !dropped.has(session.id)).map((session) => session.id)).toEqual(["s295", "s296", "s297", "s298", "s299"]);
+  });
+
+  it("does not modify the list it is given", () => {
+    const sessions = [ended("b", T0 + 1), ended("a", T0)];
+    endedSessionsToDrop(sessions, 1);
+    expect(sessions.map((session) => session.id)).toEqual(["b", "a"]);
+  });
+});
 
 describe("tallyDpopFailure", () => {
   const none: DpopFailureTally = { lastEventAt: null, unrecorded: 0 };

@@ -1,8 +1,32 @@
 /**
  * What keeps a user's Durable Object from growing with what one client does, as pure functions
- * of the object's state and `now` (Unix ms): how often a session records a failed DPoP check.
- * The object applies the answers.
+ * of the object's state and `now` (Unix ms): how many ended sessions it keeps, and how often a
+ * session records a failed DPoP check. The object applies the answers.
  */
+
+/** An ended (revoked or expired) session, as the cap on kept ended sessions sees it. */
+export interface EndedSession {
+  id: string;
+  endedAt: number;
+  createdAt: number;
+}
+
+/**
+ * The ended sessions to delete so that at most `kept` remain (`MAX_SESSIONS_PER_USER`): the
+ * oldest ended go first; among sessions ended at the same moment, the older one. Without this, a
+ * script logging in in a loop would leave one ended row per login until `SESSION_RETENTION_SECONDS`
+ * passed. A dropped session's tokens then meet refresh rule 1 (unknown) instead of rule 2
+ * (revoked): 400 `invalid_grant` either way.
+ *
+ * @example
+ * endedSessionsToDrop([{ id: "a", endedAt: 1, createdAt: 0 }, { id: "b", endedAt: 2, createdAt: 0 }], 1);
+ * // ["a"]
+ */
+export function endedSessionsToDrop(ended: EndedSession[], kept: number): string[] {
+  if (ended.length <= kept) return [];
+  const newestFirst = [...ended].sort((a, b) => b.endedAt - a.endedAt || b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1));
+  return newestFirst.slice(Math.max(0, kept)).map((session) => session.id);
+}
 
 /** A session records `dpop_proof_failed` at most once in this long. */
 export const DPOP_FAILURE_EVENT_INTERVAL_MS = 60_000;

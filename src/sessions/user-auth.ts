@@ -16,7 +16,7 @@ import {
   type RefreshTokenParts,
 } from "../tokens/refresh";
 import { decideRefresh, expiredReason, wasIssued, sessionExpiry, withIssueTime, type ExpiryReason, type SessionState } from "./refresh-rules";
-import { tallyDpopFailure } from "./storage-bounds";
+import { endedSessionsToDrop, tallyDpopFailure } from "./storage-bounds";
 import type { ActiveSession, ClientInfo, IssuedSession, PresentedProof, RefreshOutcome } from "./rpc";
 
 export type RevokeReason = "logout" | "logout_all" | "session_revoked" | "session_limit" | "admin_revoke" | "reuse" | ExpiryReason;
@@ -448,6 +448,27 @@ export class UserAuth extends DurableObject<Env> {
     }
     // Kept for the retention period so its tokens keep answering invalid_grant, then purged.
     if (sessions.length > 0) this.#alarm.noLaterThan(now + this.#settings.sessionRetentionSeconds * 1000);
+    this.#dropEndedBeyondCap();
+  }
+
+  /**
+   * Keeps at most `MAX_SESSIONS_PER_USER` ended sessions besides the active ones, the oldest ended
+   * going first, so a login loop cannot grow this object. Their D1 records stay until the cron's
+   * retention purge: they are the audit record of those sessions, and deleting them here would let
+   * whoever can log in as the user erase the record of a session (their own, say) by logging in a
+   * few more times. D1 is bounded by the retention settings instead (SECURITY.md).
+   */
+  #dropEndedBeyondCap() {
+    const sql = this.ctx.storage.sql;
+    const ended = sql
+      .exec<{ id: string; revoked_at: number; created_at: number }>("SELECT id, revoked_at, created_at FROM sessions WHERE revoked_at IS NOT NULL")
+      .toArray()
+      .map((row) => ({ id: row.id, endedAt: row.revoked_at, createdAt: row.created_at }));
+    for (const id of endedSessionsToDrop(ended, this.#settings.maxSessionsPerUser)) {
+      sql.exec("DELETE FROM sessions WHERE id = ?", id);
+      sql.exec("DELETE FROM dpop_proofs WHERE session_id = ?", id);
+      this.#keys.delete(id);
+    }
   }
 
   /** Queues the D1 record of a session's current state, and notes when. */
