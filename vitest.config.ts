@@ -59,6 +59,10 @@ const SETTINGS_PROJECTS: Record<string, Record<string, string>> = {
   "dpop-required": {
     DPOP: "required",
   },
+  // Five sessions per user, so that what a login loop leaves behind is measured in a few hundred logins.
+  "session-cap": {
+    MAX_SESSIONS_PER_USER: "5",
+  },
   // Sessions that never expire, and a longer grace window.
   "unlimited-sessions": {
     REFRESH_IDLE_TTL_SECONDS: "0",
