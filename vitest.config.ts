@@ -160,7 +160,7 @@ export default defineConfig(async () => {
         // The browser client's logic in plain Node, against a fake gateway and fake browser APIs.
         { extends: false, test: { name: "client", include: ["test/client/**/*.test.ts"], environment: "node" } },
         // The scripts behind npm run dev, keys and deploy (scripts/), in Node as they run.
-        { extends: false, test: { name: "scripts", include: ["test/scripts/**/*.test.mjs"], environment: "node", isolate: false } },
+        { extends: false, test: { name: "scripts", include: ["test/scripts/**/*.test.mjs"], environment: "node" } },
       ],
     },
   };
