@@ -1,31 +1,23 @@
 import { accessCredential, authenticate } from "./http/authenticate";
-import type { AppContext } from "./http/context";
+import { clientInfo, type AppContext } from "./http/context";
 import { isCorsResponseHeader } from "./http/cors";
 import { AuthError } from "./http/errors";
+import { forwardedHeaders } from "./http/forwarded-headers";
 import { LEGACY_REFRESH_COOKIE_NAME, REFRESH_COOKIE_NAME } from "./http/refresh-cookie-name";
 import type { AccessClaims } from "./tokens/access";
 
-const URL_OVERRIDE_HEADERS = new Set(["x-original-url", "x-rewrite-url"]);
-
 /**
  * The gateway for every path that is not the gateway's own: verifies the access token (optional
- * on a public path, where one that does not verify is dropped), strips any `X-Auth-*`,
- * `X-Original-URL` or `X-Rewrite-URL` header the client sent, adds `X-Auth-User` and
- * `X-Auth-Session`, and forwards the request to `ORIGIN_URL` with method, path, query and body
- * intact. Without `ORIGIN_URL`, a built-in echo origin answers with what it would have forwarded.
+ * on a public path, where one that does not verify is dropped), strips the client headers an
+ * origin might take for identity, routing or the client's address (`forwardedHeaders`), adds
+ * `X-Auth-User` and `X-Auth-Session`, and forwards the request to `ORIGIN_URL` with method, path,
+ * query and body intact. Without `ORIGIN_URL`, a built-in echo origin answers with what it would
+ * have forwarded.
  */
 export async function gateway(c: AppContext): Promise<Response> {
   const config = c.get("config");
   const url = new URL(c.req.url);
-  const headers = new Headers(c.req.raw.headers);
-  // Identity headers are ours alone: a client must never be able to choose them. So are the
-  // headers some origins (IIS, Symfony, Zend) route on instead of the path, which would let a
-  // public path stand in for any other. Lookalikes go too (`X_Auth_User`, `X.Auth.User`):
-  // CGI-style origins read them as the same header.
-  for (const name of [...headers.keys()]) {
-    const canonical = name.replace(/[_.]/g, "-");
-    if (canonical.startsWith("x-auth-") || URL_OVERRIDE_HEADERS.has(canonical)) headers.delete(name);
-  }
+  const headers = forwardedHeaders(c.req.raw.headers, url, clientInfo(c).ip);
 
   // Both the path as the client sent it and the one that is forwarded must be public: the
   // runtime's URL parser resolves dot segments and backslashes, a proxy in front may not.

@@ -1,22 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { adminHeaders, BASE, bearer, call, eventsOf, expectError, expectInvalidGrant, login, PASSWORD, postJson, registerUser, uniqueUsername, type TokenResponse } from "./helpers";
-
-const APP = "https://app.example.com";
-const EVIL = "https://evil.example.net";
-const COOKIE_MODE = { REFRESH_COOKIE: "true", ALLOWED_ORIGINS: `${APP}, https://other.example.org` };
-const COOKIE = "__Host-refresh_token";
-interface Cookie {
-  value: string;
-  attributes: string[];
-}
-
-/** The refresh cookie a response sets, or null. */
-function refreshCookie(response: Response): Cookie | null {
-  const header = response.headers.getSetCookie().find((cookie) => cookie.startsWith(`${COOKIE}=`));
-  if (!header) return null;
-  const [pair, ...attributes] = header.split(";").map((part) => part.trim());
-  return { value: decodeURIComponent(pair!.slice(COOKIE.length + 1)), attributes };
-}
+import { adminHeaders, BASE, bearer, call, eventsOf, expectError, expectInvalidGrant, login, openSession, PASSWORD, postJson, registerUser, storedSession, uniqueSub, uniqueUsername, type TokenResponse } from "./helpers";
+import { APP, COOKIE, COOKIE_MODE, EVIL, refreshCookie, type Cookie } from "./cookie-routes";
 
 async function loginInCookieMode(): Promise<{ userId: string; response: Response; pair: TokenResponse; cookie: Cookie }> {
   const { username, userId } = await registerUser(uniqueUsername("cookie"));
@@ -139,6 +123,31 @@ describe("cookie transport (REFRESH_COOKIE=true)", () => {
     }
     expect(await eventsOf(userId, "refresh")).toEqual([]);
     expect((await withCookie("/auth/refresh", cookie.value, { Origin: APP })).status).toBe(200);
+  });
+
+  // A space (or tab) before `=` still names the cookie: a check that compared untrimmed names let
+  // an attacker's own token through ahead of the victim's.
+  it.each([
+    ["a space before = on the first copy", (planted: string, real: string) => `${COOKIE} =${planted}; ${COOKIE}=${real}`],
+    ["a space before = on the second copy", (planted: string, real: string) => `${COOKIE}=${real}; ${COOKIE} =${planted}`],
+    ["a tab before =", (planted: string, real: string) => `${COOKIE}\t=${planted}; ${COOKIE}=${real}`],
+    ["spaces around both names", (planted: string, real: string) => ` ${COOKIE}  =${planted};  ${COOKIE} =${real}`],
+  ])("counts a copy with %s, refusing both and clearing the cookie", async (_case, cookieHeader) => {
+    const { userId, pair, cookie } = await loginInCookieMode();
+    const attackerSub = uniqueSub("attacker");
+    const attacker = await openSession(attackerSub);
+    const refused = await call("/auth/refresh", { method: "POST", headers: { Cookie: cookieHeader(attacker.refresh_token, cookie.value), Origin: APP } }, COOKIE_MODE);
+    await expectInvalidGrant(refused);
+    expect(refreshCookie(refused)?.attributes).toContain("Max-Age=0");
+    expect((await storedSession(attackerSub, attacker.session_id)).generation).toBe(0);
+    expect((await storedSession(userId, pair.session_id)).generation).toBe(0);
+  });
+
+  it("reads a cookie whose name has a space before = as the cookie", async () => {
+    const { pair, cookie } = await loginInCookieMode();
+    const response = await call("/auth/refresh", { method: "POST", headers: { Cookie: `theme=dark; ${COOKIE} =${cookie.value}`, Origin: APP } }, COOKIE_MODE);
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as TokenResponse).session_id).toBe(pair.session_id);
   });
 
   it("ignores a cookie without the __Host- prefix, which another host could have set", async () => {

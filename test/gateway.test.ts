@@ -446,6 +446,15 @@ describe("gateway: the refresh cookie stays between the browser and the gateway"
     expect(received.map((entry) => entry.headers.cookie)).toEqual(["theme=dark; lang=en", "theme=dark; lang=en", undefined]);
   });
 
+  it("removes a refresh cookie whose name has spaces or a tab before =, as the gateway reads it", async () => {
+    const origin = recordingOrigin();
+    const { access_token } = await session();
+    const cookie = "theme=dark; __Host-refresh_token =rt1.a;  __Host-refresh_token\t=rt1.b; refresh_token  =rt1.c; lang=en";
+    expect((await call("/api/x", { headers: { ...bearer(access_token), Cookie: cookie } }, { ORIGIN_URL: origin.url })).status).toBe(200);
+    const [received] = await origin.requests();
+    expect(received!.headers.cookie).toBe("theme=dark; lang=en");
+  });
+
   it("leaves a Cookie header without a refresh cookie exactly as sent", async () => {
     const origin = recordingOrigin();
     const { access_token } = await session();

@@ -5,6 +5,7 @@ import { gateway } from "../gateway";
 import { requireAdmin } from "../http/admin-token";
 import { keyRing, type AppEnv } from "../http/context";
 import { invalidRequest } from "../http/errors";
+import { setsRefreshCookie } from "../http/refresh-cookie";
 import { tokenResponse } from "../http/token-response";
 import { timeVerifications } from "./verify-timing";
 
@@ -36,7 +37,7 @@ benchRoutes.all("/pass-through/*", function passThrough(c) {
 // The floor of a refresh: one RPC to a per-user Durable Object that commits one SQLite write
 // (src/bench/refresh-floor.ts), then the same token response as a refresh, access token signed.
 // The admin check costs a few microseconds of the floor's milliseconds.
-benchRoutes.post("/refresh-floor", requireAdmin, async function refreshFloor(c) {
+benchRoutes.post("/refresh-floor", setsRefreshCookie, requireAdmin, async function refreshFloor(c) {
   const { user } = await c.req.json<{ user?: unknown }>();
   if (typeof user !== "string" || user === "") throw invalidRequest("user is required.");
   keyRing(c);

@@ -16,6 +16,8 @@ export type AppEnv = {
     auth: AccessClaims;
     /** Set by `dpopProof`: the request's valid DPoP proof, or null without one. */
     dpop: PresentedProof | null;
+    /** Set by `setsRefreshCookie`: the route may set or clear the refresh cookie. */
+    setsRefreshCookie: true;
   };
 };
 

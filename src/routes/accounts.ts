@@ -10,6 +10,7 @@ import { LoginGuard } from "../accounts/login-guard";
 import { countRegistration } from "../accounts/registration-limit";
 import { hashPassword, verifyPassword } from "../accounts/passwords";
 import { dpopProof } from "../http/dpop";
+import { setsRefreshCookie } from "../http/refresh-cookie";
 import { tokenResponse } from "../http/token-response";
 import { userAuthFor } from "../sessions/lookup";
 import { rule } from "../http/validation";
@@ -58,7 +59,7 @@ accountRoutes.post("/register", registrationOpen, registerBody, async function r
   return c.json({ user_id: user.id }, 201);
 });
 
-accountRoutes.post("/login", dpopProof({ binds: true }), loginBody, async function login(c) {
+accountRoutes.post("/login", setsRefreshCookie, dpopProof({ binds: true }), loginBody, async function login(c) {
   const { username, password } = c.req.valid("json");
   const config = c.get("config");
   const client = clientInfo(c);

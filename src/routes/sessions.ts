@@ -4,7 +4,7 @@ import { accessCredential, authenticate, requireAccessToken } from "../http/auth
 import { bodyOf, bodyWithoutFields } from "../http/body";
 import { clientInfo, keyRing, type AppEnv } from "../http/context";
 import { AuthError, invalidGrant, invalidRequest, notFound } from "../http/errors";
-import { clearRefreshCookie, refreshTokenFromCookie } from "../http/refresh-cookie";
+import { clearRefreshCookie, refreshTokenFromCookie, setsRefreshCookie } from "../http/refresh-cookie";
 import { dpopProof, invalidDpopProof } from "../http/dpop";
 import { tokenResponse } from "../http/token-response";
 import { parseRefreshToken } from "../tokens/refresh";
@@ -27,7 +27,7 @@ const refreshBody = bodyOf(
   { form: true },
 );
 
-sessionRoutes.post("/refresh", dpopProof({ binds: true }), refreshBody, async function refresh(c) {
+sessionRoutes.post("/refresh", setsRefreshCookie, dpopProof({ binds: true }), refreshBody, async function refresh(c) {
   const body = c.req.valid("json");
   const presented = body.refresh_token ?? refreshTokenFromCookie(c);
   if (!presented) throw invalidRequest("refresh_token is required.");
@@ -51,7 +51,7 @@ sessionRoutes.post("/refresh", dpopProof({ binds: true }), refreshBody, async fu
 
 const logoutBody = bodyOf(z.object({ refresh_token: z.optional(RefreshToken) }));
 
-sessionRoutes.post("/logout", dpopProof({ binds: false }), logoutBody, async function logout(c) {
+sessionRoutes.post("/logout", setsRefreshCookie, dpopProof({ binds: false }), logoutBody, async function logout(c) {
   const body = c.req.valid("json");
   const client = clientInfo(c);
   const presented = body.refresh_token ?? (accessCredential(c) === null ? refreshTokenFromCookie(c) : null);
@@ -98,7 +98,7 @@ sessionRoutes.post("/revoke", revokeBody, async function revoke(c) {
   return c.body(null, 200);
 });
 
-sessionRoutes.post("/logout-all", bodyWithoutFields, requireAccessToken, async function logoutAll(c) {
+sessionRoutes.post("/logout-all", setsRefreshCookie, bodyWithoutFields, requireAccessToken, async function logoutAll(c) {
   const claims = c.get("auth");
   await userAuthFor(c.env, claims.sub).revokeAllSessions({
     event: "logout_all",

@@ -3,8 +3,11 @@ import { keyRing, type AppEnv } from "../http/context";
 import { DPOP_ALGORITHMS } from "../tokens/dpop";
 
 /**
- * `/.well-known/*`: the public halves of `SIGNING_KEYS` for origins that verify tokens
- * themselves, and the metadata that lets a standard OAuth client find everything else.
+ * The two `/.well-known/` documents the gateway serves itself: `jwks.json`, the public halves of
+ * `SIGNING_KEYS` for origins that verify tokens themselves, and `oauth-authorization-server`, the
+ * metadata that lets a standard OAuth client find everything else. Any other `/.well-known/` path
+ * (`security.txt`, `openid-configuration`, an app's `apple-app-site-association`) is the origin's:
+ * it matches nothing here and goes on to the gateway like any other path, token needed.
  */
 export const wellKnownRoutes = new Hono<AppEnv>();
 

@@ -10,9 +10,21 @@ import { accessTokenClaims, call, recordingOrigin, TEST_ORIGIN_URL, type Recorde
 export { recordingOrigin, TEST_ORIGIN_URL as ORIGIN };
 export type { RecordedRequest as Recorded };
 
-/** Client headers an origin might take for identity or routing: any `X-Auth-*` lookalike, `X-Original-URL`, `X-Rewrite-URL`. */
+// Any `X-Auth-*` lookalike; the URL, path and method overrides (`X-Original-URL`, `X-Rewrite-URL`,
+// `X-Override-URL`, `X-Envoy-Original-Path`, `X-Forwarded-Prefix`, `X-Forwarded-Uri`,
+// `X-HTTP-Method-Override`, `X-HTTP-Method`, `X-Method-Override`); the client-address and proxy
+// claims (`Forwarded`, `X-Real-IP`, `True-Client-IP`, `Proxy-Authorization`). `X-Forwarded-For`,
+// `-Host` and `-Proto` are the gateway's own (see `forwardingHeaders`).
+const IDENTITY_OR_OVERRIDE = /^x[-_.]auth[-_.]|original|rewrite|override|^x[-_.]http[-_.]method$|^x[-_.]forwarded[-_.](prefix|uri)$|^forwarded$|real[-_.]ip|true[-_.]client[-_.]ip|proxy[-_.]authorization/i;
+
+/** Client headers an origin might take for identity, routing or the client's address, as they reached it. */
 export function identityAndOverrideHeaders(headers: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).filter(([name]) => /^x[-_.]auth[-_.]|original|rewrite/i.test(name)));
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => IDENTITY_OR_OVERRIDE.test(name)));
+}
+
+/** The `X-Forwarded-For`, `-Host` and `-Proto` headers (and lookalikes) as they reached the origin. */
+export function forwardingHeaders(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => /^x[-_.]forwarded[-_.](for|host|proto)$/i.test(name)));
 }
 
 // ---------------------------------------------------------------------------------------------

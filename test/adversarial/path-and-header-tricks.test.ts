@@ -1,9 +1,10 @@
 // Path and header tricks against PUBLIC_PATH_PREFIXES and the identity headers: whatever a client
 // writes on the request line or in its headers, the origin never receives a request outside the
-// public prefix without a verified token, a client-chosen identity, or a URL override.
+// public prefix without a verified token, a client-chosen identity, a URL, path or method
+// override, or a client-chosen address.
 import { describe, expect, it } from "vitest";
 import { bearer, call, callAsSent, openSession, uniqueSub, type Vars } from "../helpers";
-import { expectUnauthorized, genuineToken, identityAndOverrideHeaders, recordingOrigin } from "./attacks";
+import { expectUnauthorized, forwardingHeaders, genuineToken, identityAndOverrideHeaders, recordingOrigin } from "./attacks";
 
 const publicVars = (origin: { url: string }): Vars => ({ ORIGIN_URL: origin.url, PUBLIC_PATH_PREFIXES: "/public" });
 
@@ -162,12 +163,39 @@ function forgedHeaders(): Headers {
   headers.append("X_Original_URL", "/admin");
   headers.append("x.rewrite.url", "/admin");
   headers.append("X-Original_Url", "/admin");
+  // Path and method overrides other servers and proxies honour (Envoy, Spring, Rack, ASP.NET).
+  headers.append("X-Override-URL", "/admin");
+  headers.append("X-Envoy-Original-Path", "/admin");
+  headers.append("X_Envoy_Original_Path", "/admin");
+  headers.append("X-Forwarded-Prefix", "/admin");
+  headers.append("X-Forwarded-Uri", "/admin");
+  headers.append("X.Forwarded.Uri", "/admin");
+  headers.append("X-HTTP-Method-Override", "DELETE");
+  headers.append("X_HTTP_Method_Override", "DELETE");
+  headers.append("X-HTTP-Method", "DELETE");
+  headers.append("X-Method-Override", "DELETE");
+  headers.append("x.method.override", "DELETE");
+  // Claims about the client's address, or credentials for a proxy, that an origin might trust.
+  headers.append("Forwarded", "for=127.0.0.1;host=internal");
+  headers.append("X-Real-IP", "127.0.0.1");
+  headers.append("X_Real_IP", "127.0.0.1");
+  headers.append("True-Client-IP", "127.0.0.1");
+  headers.append("Proxy-Authorization", "Basic YWRtaW46YWRtaW4=");
+  headers.append("Proxy_Authorization", "Basic YWRtaW46YWRtaW4=");
+  headers.append("X-Forwarded-For", "127.0.0.1");
+  headers.append("X_Forwarded_For", "127.0.0.1");
+  headers.append("X-Forwarded-Host", "internal");
+  headers.append("X-Forwarded-Proto", "https");
+  headers.append("X.Forwarded.Proto", "https");
   return headers;
 }
 
+/** The X-Forwarded-* the origin gets for a request to `http://gateway.test` without `CF-Connecting-IP`. */
+const GATEWAY_FORWARDING = { "x-forwarded-host": "gateway.test", "x-forwarded-proto": "http" };
+
 type TokenKind = "none" | "valid" | "invalid";
 
-describe("identity headers: the origin never sees a client-chosen identity or URL override", () => {
+describe("identity headers: the origin never sees a client-chosen identity, override or address", () => {
   it("cannot even build the spellings the runtime refuses (a space, tab, colon or line break in the name)", () => {
     for (const name of ["X-Auth-User ", " X-Auth-User", "X-Auth-User\t", "X-Auth-User:", "X Auth User", "X-Auth-User\r\nX"]) {
       expect(() => new Headers([[name, "admin"]]), JSON.stringify(name)).toThrow(TypeError);
@@ -206,6 +234,7 @@ describe("identity headers: the origin never sees a client-chosen identity or UR
     expect(reached[0]).toMatchObject({ method: "POST", path, body: "payload" });
     const expected = kind === "valid" ? { "x-auth-user": sub, "x-auth-session": session!.session_id } : {};
     expect(identityAndOverrideHeaders(reached[0]!.headers)).toEqual(expected);
+    expect(forwardingHeaders(reached[0]!.headers)).toEqual(GATEWAY_FORWARDING);
     // An unverified token is not forwarded either: the origin might trust it.
     if (kind === "invalid") expect(reached[0]!.headers).not.toHaveProperty("authorization");
   });
@@ -215,7 +244,10 @@ describe("identity headers: the origin never sees a client-chosen identity or UR
     for (const [, path] of DECODED_AT_THE_ORIGIN_ONLY) {
       await callAsSent(path, { headers: forgedHeaders() }, publicVars(origin));
     }
-    for (const entry of await origin.requests()) expect(identityAndOverrideHeaders(entry.headers), entry.path).toEqual({});
+    for (const entry of await origin.requests()) {
+      expect(identityAndOverrideHeaders(entry.headers), entry.path).toEqual({});
+      expect(forwardingHeaders(entry.headers), entry.path).toEqual(GATEWAY_FORWARDING);
+    }
   });
 
   it("keeps the identity of the token when a forged one names another real user", async () => {
