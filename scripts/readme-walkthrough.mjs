@@ -14,6 +14,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { ROOT } from "./lib/dev-vars.mjs";
+import { stopProcessGroup } from "./lib/wrangler.mjs";
 
 const DOCUMENTS = [join(ROOT, "docs", "walkthrough.md"), join(ROOT, "README.md")];
 const write = process.argv.includes("--write");
@@ -172,12 +173,8 @@ async function startServer(command) {
 async function stopServer() {
   const child = server;
   server = null;
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  try {
-    process.kill(-child.pid, "SIGTERM");
-  } catch {}
-  await exited;
+  // SIGKILL after 10 s: on a busy machine wrangler has been seen to hang on SIGTERM for good.
+  await stopProcessGroup(child);
   // wrangler lets go of the port a moment after it exits.
   for (let tries = 0; tries < 50 && (await reachable()); tries += 1) await new Promise((resolve) => setTimeout(resolve, 200));
 }
