@@ -14,6 +14,7 @@ import { demo } from "./demo/routes";
 import { gateway } from "./gateway";
 import { allowedMethods } from "./http/allowed-methods";
 import { loadKeyRing } from "./tokens/key-ring";
+import { firstTimeFilter } from "./log-once";
 import { accountRoutes } from "./routes/accounts";
 import { adminRoutes } from "./routes/admin";
 import { wellKnownRoutes } from "./routes/well-known";
@@ -96,18 +97,12 @@ app.onError(function errorResponse(error, c) {
 });
 
 // The clients of a misconfigured worker are told why; the operator reads it in the worker's log,
-// once per isolate per distinct problem rather than once per request. The set stays small: in
-// production the variables of an isolate never change.
-const loggedMisconfigurations = new Set<string>();
-const MAX_LOGGED_MISCONFIGURATIONS = 64;
+// once per isolate per distinct problem rather than once per request. In production the
+// variables of an isolate never change, so few distinct problems ever come up.
+const firstTimeMisconfigured = firstTimeFilter(64);
 
 function logMisconfigurationOnce(description: string): void {
-  if (loggedMisconfigurations.has(description)) return;
-  if (loggedMisconfigurations.size >= MAX_LOGGED_MISCONFIGURATIONS) {
-    loggedMisconfigurations.delete(loggedMisconfigurations.values().next().value!);
-  }
-  loggedMisconfigurations.add(description);
-  console.error(`server_misconfigured: ${description}`);
+  if (firstTimeMisconfigured(description)) console.error(`server_misconfigured: ${description}`);
 }
 
 /**

@@ -48,7 +48,12 @@ export type SettingsTree = { readonly [key: string]: Setting | SettingsTree };
  * (`npm test` fails until both agree with this table).
  */
 export const SETTINGS = {
-  issuer: setting("ISSUER", text, "http://127.0.0.1:8787", "`iss` of access tokens; set it to your gateway's URL"),
+  issuer: setting(
+    "ISSUER",
+    text,
+    "http://127.0.0.1:8787",
+    "`iss` of access tokens and the issuer of the metadata; set it to your gateway's URL (`npm run dev` sets it to the URL it serves on, `npm run deploy` refuses a local one)",
+  ),
   audience: setting("AUDIENCE", text, "edge-auth-gateway", "`aud` of access tokens"),
   realm: setting("REALM", text, "edge-auth-gateway", "realm of `WWW-Authenticate`"),
   accessTokenTtlSeconds: setting("ACCESS_TOKEN_TTL_SECONDS", seconds({ min: 1 }), "300", "access-token lifetime, `expires_in`"),
