@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { readConfig } from "../config";
+import { requireSettings } from "../config";
 import type { EventType } from "../db/events";
 import { AlarmSchedule } from "../durable/alarm-schedule";
 import { Outbox } from "../durable/outbox";
@@ -185,12 +185,10 @@ export class UserAuth extends DurableObject<Env> {
   /**
    * This object's settings, from its own env: the one place it reads them. The worker refuses
    * every request while the configuration is bad, so a bad one here means the env changed under
-   * a running object.
+   * a running object: the call fails, naming the variable.
    */
   get #settings(): UserSessionSettings {
-    const config = readConfig(this.env);
-    if (!config.ok) throw new Error(`configuration: ${config.problem}`);
-    return config.config;
+    return requireSettings(this.env);
   }
 
   /**

@@ -115,7 +115,7 @@ const ascii = new TextEncoder();
  * same way from the same inputs: a bad signature is `invalid`, and a token whose every claim
  * passes is accepted. For anything else (another header, a claim that fails, so that jose tells
  * `expired` from `invalid`) it answers null and `jwtVerify` decides: jose stays the reference,
- * and the path nearly every request takes skips its generality (see README "Performance").
+ * and the path nearly every request takes skips its generality (see docs/scale.md, "The bench").
  */
 async function verifyIssuedHeader(
   token: string,
