@@ -64,9 +64,9 @@ export function sessionOpening(signIn: SignIn, now: number): SessionOpening {
 
 /**
  * Opens the session of a sign-in in the user's Durable Object and returns what the worker signs
- * and answers. `request` is the opening request's client and its valid DPoP proof, if any: a
+ * and answers. `from` is the opening request's client and its valid DPoP proof, if any: a
  * session is bound only here, when it opens.
  */
-export function signIn(env: Env, signIn: SignIn, request: { client: ClientInfo; proof: PresentedProof | null }, now = Date.now()): Promise<IssuedSession> {
-  return userAuthFor(env, signIn.sub).openSession({ opening: sessionOpening(signIn, now), client: request.client, proof: request.proof });
+export function signIn(env: Env, user: SignIn, from: { client: ClientInfo; proof: PresentedProof | null }, now = Date.now()): Promise<IssuedSession> {
+  return userAuthFor(env, user.sub).openSession({ opening: sessionOpening(user, now), client: from.client, proof: from.proof });
 }

@@ -103,16 +103,9 @@ export class UserAuth extends DurableObject<Env> {
       case "grace_replay":
         this.#sessions.graceReplay(session!, client, now);
         return { ok: true, rule: decision.rule, session: session! };
-      case "reuse": {
-        const revoked = decision.scope === "user" ? this.#store.active() : [session!];
-        this.#sessions.revoke(revoked, "reuse", now);
-        this.#sessions.audit("refresh_token_reuse", session!, now, client.ip, {
-          generations_behind: decision.generationsBehind,
-          successor_issued_at: decision.successorIssuedAt === null ? null : new Date(decision.successorIssuedAt).toISOString(),
-          revoked_session_ids: revoked.map((entry) => entry.id),
-        });
+      case "reuse":
+        this.#sessions.reuseDetected(session!, decision, now, client.ip);
         return { ok: false, rule: decision.rule, reason: decision.reason };
-      }
     }
   }
 

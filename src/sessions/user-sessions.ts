@@ -2,7 +2,7 @@ import type { SessionSettings } from "../config";
 import { auditEvent, type EventType } from "../db/events";
 import type { Outbox } from "../durable/outbox";
 import { expiredSessions, newSession, purgeCutoff, purgeDueAt, recordDue, rotated, sessionRecord, sessionsToEvict } from "./lifecycle";
-import { sessionExpiry, type ExpiryReason } from "./refresh-rules";
+import { sessionExpiry, type ExpiryReason, type RefreshDecision } from "./refresh-rules";
 import type { ClientInfo, PresentedProof, SessionOpening } from "./rpc";
 import type { SessionKeys } from "./session-keys";
 import type { RevokeReason, Session, SessionStore } from "./session-store";
@@ -77,6 +77,21 @@ export class UserSessions {
     const { event, tally } = tallyDpopFailure(session.dpopFailures, now);
     this.store.saveDpopFailures(session.id, tally);
     if (event) this.audit("dpop_proof_failed", session, now, ip, { reason: failure, count: event.count });
+  }
+
+  /**
+   * Rule 5: a used token came back. Revokes what `REUSE_REVOKES` names (every active session of
+   * the user, or this one), then records `refresh_token_reuse` with how far behind the token was
+   * and when it was rotated.
+   */
+  reuseDetected(session: Session, reuse: Extract<RefreshDecision, { kind: "reuse" }>, now: number, ip: string | null): void {
+    const revoked = reuse.scope === "user" ? this.store.active() : [session];
+    this.revoke(revoked, "reuse", now);
+    this.audit("refresh_token_reuse", session, now, ip, {
+      generations_behind: reuse.generationsBehind,
+      successor_issued_at: reuse.successorIssuedAt === null ? null : new Date(reuse.successorIssuedAt).toISOString(),
+      revoked_session_ids: revoked.map((entry) => entry.id),
+    });
   }
 
   /** The one place a session is ended for running past its limits, with its `session_expired` event. */
