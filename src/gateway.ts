@@ -1,7 +1,7 @@
 import { accessCredential, authenticate } from "./http/authenticate";
 import { clientInfo, type AppContext } from "./http/context";
 import { isCorsResponseHeader } from "./http/cors";
-import { AuthError } from "./http/errors";
+import { AuthError } from "./errors/auth-error";
 import { forwardedHeaders } from "./http/forwarded-headers";
 import { LEGACY_REFRESH_COOKIE_NAME, REFRESH_COOKIE_NAME } from "./http/refresh-cookie-name";
 import type { AccessClaims } from "./tokens/access";

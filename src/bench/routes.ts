@@ -4,7 +4,7 @@ import { ensureSchema } from "../db/schema";
 import { gateway } from "../gateway";
 import { requireAdmin } from "../http/admin-token";
 import { keyRing, type AppEnv } from "../http/context";
-import { invalidRequest } from "../http/errors";
+import { invalidRequest } from "../errors/auth-error";
 import { setsRefreshCookie } from "../http/refresh-cookie";
 import { tokenResponse } from "../http/token-response";
 import { timeVerifications } from "./verify-timing";

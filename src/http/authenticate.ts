@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import { keyRing, type AppContext, type AppEnv } from "./context";
-import { AuthError } from "./errors";
+import { AuthError } from "../errors/auth-error";
 import { verifyAccessToken, type AccessClaims } from "../tokens/access";
 import { DPOP_ALGORITHMS, verifyDpopProof } from "../tokens/dpop";
 

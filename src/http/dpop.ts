@@ -2,10 +2,7 @@ import { createMiddleware } from "hono/factory";
 import type { PresentedProof } from "../sessions/rpc";
 import { verifyDpopProof } from "../tokens/dpop";
 import type { AppEnv } from "./context";
-import { AuthError } from "./errors";
-
-/** 400 invalid_dpop_proof (RFC 9449 section 5): the `DPoP` header is missing where required, or not a valid proof. */
-export const invalidDpopProof = (description: string) => new AuthError("invalid_dpop_proof", 400, description);
+import { invalidDpopProof } from "../errors/auth-error";
 
 /**
  * For the session requests (login, refresh, logout, admin sessions): checks the `DPoP` header

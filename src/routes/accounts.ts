@@ -5,7 +5,7 @@ import { bodyOf } from "../http/body";
 import { clientInfo, keyRing, type AppEnv } from "../http/context";
 import { auditEvent } from "../db/events";
 import { findUserByUsername, insertUser, normalizeUsername, replacePasswordHash } from "../db/users";
-import { AuthError, notFound } from "../http/errors";
+import { AuthError, notFound } from "../errors/auth-error";
 import { LoginGuard } from "../accounts/login-guard";
 import { countRegistration } from "../accounts/registration-limit";
 import { hashPassword, verifyPassword } from "../accounts/passwords";

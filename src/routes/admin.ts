@@ -4,7 +4,7 @@ import { requireAdmin } from "../http/admin-token";
 import { bodyOf, bodyWithoutFields } from "../http/body";
 import { clientInfo, keyRing, type AppEnv } from "../http/context";
 import { EVENT_TYPES, queryEvents } from "../db/events";
-import { invalidRequest } from "../http/errors";
+import { invalidRequest } from "../errors/auth-error";
 import { dpopProof } from "../http/dpop";
 import { tokenResponse } from "../http/token-response";
 import { REGISTERED_CLAIMS } from "../tokens/access";

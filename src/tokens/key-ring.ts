@@ -1,5 +1,5 @@
 import { importJWK, type JWK } from "jose";
-import { misconfigured } from "../http/errors";
+import { misconfigured } from "../errors/auth-error";
 
 /** The algorithms an operator may sign with (docs/api.md: ES256 by default, EdDSA allowed). */
 export type SigningAlgorithm = "ES256" | "EdDSA";

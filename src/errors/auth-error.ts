@@ -22,7 +22,8 @@ export type ErrorCode =
 
 /**
  * The one error type of the gateway: an RFC-style code, an HTTP status and a description that is
- * safe to send to the client. `app.onError` turns it into the JSON body of the contract.
+ * safe to send to the client. `app.onError` turns it into the JSON body of the contract. Every
+ * layer throws it (the key ring, D1, the login limits, the routes); it imports nothing of them.
  *
  * @example
  * throw new AuthError("invalid_grant", 400, "The refresh token is not valid.");
@@ -51,7 +52,16 @@ export const invalidGrant = () =>
 export const misconfigured = (description: string) =>
   new AuthError("server_misconfigured", 503, description);
 
+/** 404 not_found. */
 export const notFound = (description = "Not found.") => new AuthError("not_found", 404, description);
+
+/** 400 invalid_dpop_proof (RFC 9449 section 5): the `DPoP` header is missing where required, or not a valid proof. */
+export const invalidDpopProof = (description: string) => new AuthError("invalid_dpop_proof", 400, description);
+
+/** 503 temporarily_unavailable with `Retry-After`: a store the request cannot do without is away. */
+export function temporarilyUnavailable(description: string, retryAfterSeconds: number) {
+  return new AuthError("temporarily_unavailable", 503, description, { "Retry-After": String(retryAfterSeconds) });
+}
 
 /** The JSON error body of the contract. */
 export function errorBody(error: AuthError) {
