@@ -1,5 +1,3 @@
-import type { Env } from "./env";
-
 /** What happens when a used refresh token comes back: revoke every session of the user, or one. */
 export type ReuseRevokes = "user" | "session";
 

@@ -8,7 +8,6 @@ import { corsForAllowedOrigins } from "./http/cors";
 import { purgeEvents } from "./db/events";
 import { ensureSchema } from "./db/schema";
 import { purgeEndedSessions } from "./db/sessions";
-import type { Env } from "./env";
 import { AuthError, errorBody, misconfigured, notFound } from "./errors/auth-error";
 import { demo } from "./demo/routes";
 import { gateway } from "./gateway";

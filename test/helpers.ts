@@ -3,7 +3,6 @@ import { env, exports } from "cloudflare:workers";
 import type { JWK } from "jose";
 import { expect, vi } from "vitest";
 import worker from "../src/index";
-import type { Env } from "../src/env";
 
 export const ADMIN_TOKEN = "test-admin-token";
 export const BASE = "http://gateway.test";
@@ -155,7 +154,7 @@ export interface RecordedRequest {
 }
 
 /** The real HTTP origin on 127.0.0.1 started by the Vitest globalSetup (test-only binding). */
-export const TEST_ORIGIN_URL = (env as unknown as { TEST_ORIGIN_URL: string }).TEST_ORIGIN_URL;
+export const TEST_ORIGIN_URL = env.TEST_ORIGIN_URL;
 
 /**
  * A corner of the recording origin of its own: `url` is the ORIGIN_URL to give the gateway (it

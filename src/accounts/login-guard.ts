@@ -1,5 +1,4 @@
 import type { AuditEvent } from "../db/events";
-import type { Env } from "../env";
 import { tooManyRequests } from "../errors/auth-error";
 import { ipThrottleKey } from "./client-address";
 import type { LoginThrottle, ThrottleKind } from "./login-throttle";

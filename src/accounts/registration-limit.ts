@@ -1,4 +1,3 @@
-import type { Env } from "../env";
 import { tooManyRequests } from "../errors/auth-error";
 import { ipThrottleKey } from "./client-address";
 

@@ -3,7 +3,6 @@ import { readConfig, type SessionSettings } from "../config";
 import { AlarmSchedule } from "../durable/alarm-schedule";
 import { auditEvent, type EventType } from "../db/events";
 import type { SessionRecord } from "../db/sessions";
-import type { Env } from "../env";
 import { Outbox } from "../durable/outbox";
 import type { SessionClaims } from "../tokens/access";
 import { DPOP_IAT_WINDOW_SECONDS } from "../tokens/dpop";
