@@ -116,10 +116,12 @@ export default defineConfig(async () => {
     test: {
       projects: [
         // test/client/ runs in Node (below); test/e2e/ is `npm run test:e2e`, against wrangler dev.
-        project("default", ["test/**/*.test.ts"], [...settingsDirs, "test/client/**", "test/e2e/**"], {}),
+        project("default", ["test/**/*.test.ts"], [...settingsDirs, "test/client/**", "test/e2e/**", "test/scripts/**"], {}),
         ...Object.entries(SETTINGS_PROJECTS).map(([name, vars]) => project(name, [`test/${name}/**/*.test.ts`], [], vars)),
         // The browser client's logic in plain Node, against a fake gateway and fake browser APIs.
         { extends: false, test: { name: "client", include: ["test/client/**/*.test.ts"], environment: "node" } },
+        // The scripts behind npm run dev, keys and deploy (scripts/), in Node as they run.
+        { extends: false, test: { name: "scripts", include: ["test/scripts/**/*.test.mjs"], environment: "node" } },
       ],
     },
   };
