@@ -1,22 +1,26 @@
 import { createMiddleware } from "hono/factory";
+import { dpopRefusal } from "../errors/refusals";
+import { logRefusal } from "../errors/verdict";
 import type { PresentedProof } from "../sessions/rpc";
 import { verifyDpopProof } from "../tokens/dpop";
 import type { AppEnv } from "./context";
-import { invalidDpopProof } from "../errors/auth-error";
 
 /**
  * For the session requests (login, refresh, logout, admin sessions): checks the `DPoP` header
  * against the request and puts the proof on the context (`c.get("dpop")`, null without one).
  * With `DPOP=required`, a request that binds a session (`binds`) and has no header is refused
  * before anything else. A header that is not a valid proof is refused whatever the setting, so
- * nothing changes on a request whose proof does not check out.
+ * nothing changes on a request whose proof does not check out; the reason goes to the log.
  */
 export function dpopProof({ binds }: { binds: boolean }) {
   return createMiddleware<AppEnv>(async function checkDpopProof(c, next) {
     const config = c.get("config");
     const header = c.req.header("DPoP");
     if (header === undefined) {
-      if (binds && config.dpop === "required") throw invalidDpopProof("A DPoP proof is required (DPOP=required).");
+      if (binds && config.dpop === "required") {
+        logRefusal("dpop_proof", "required");
+        throw dpopRefusal("required");
+      }
       c.set("dpop", null);
       return next();
     }
@@ -26,7 +30,10 @@ export function dpopProof({ binds }: { binds: boolean }) {
       nowSeconds: Date.now() / 1000,
       clockSkewSeconds: config.clockSkewSeconds,
     });
-    if (!result.ok) throw invalidDpopProof(`The DPoP proof is not valid: ${result.problem}.`);
+    if (!result.ok) {
+      logRefusal("dpop_proof", result.reason);
+      throw dpopRefusal(result.reason);
+    }
     c.set("dpop", result.proof satisfies PresentedProof);
     return next();
   });
