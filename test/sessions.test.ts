@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { readConfig } from "../src/config";
 import { signAccessToken } from "../src/tokens/access";
 import { loadKeyRing } from "../src/tokens/key-ring";
+import type { SessionList, SessionListItem } from "../src/wire";
 import {
   adminHeaders,
   ageSession,
@@ -20,15 +21,7 @@ import {
 // The caller's own sessions under the wrangler.toml settings. expires_at under other settings:
 // test/strict-sessions/sessions.test.ts and test/unlimited-sessions/sessions.test.ts.
 
-interface ListedSession {
-  id: string;
-  created_at: string;
-  last_used_at: string;
-  expires_at: string | null;
-  user_agent: string | null;
-  ip: string | null;
-  current: boolean;
-}
+type ListedSession = SessionListItem;
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
@@ -43,7 +36,7 @@ async function listSessions(accessToken: string): Promise<ListedSession[]> {
   const response = await call("/auth/sessions", { headers: bearer(accessToken) });
   expect(response.status).toBe(200);
   expect(response.headers.get("Cache-Control")).toBe("no-store");
-  return ((await response.json()) as { sessions: ListedSession[] }).sessions;
+  return ((await response.json()) as SessionList).sessions;
 }
 
 function deleteSession(accessToken: string, id: string) {

@@ -6,10 +6,12 @@ import { ROOT } from "./dev-vars.mjs";
  * The layers of src/, bottom first. A module may import its own directory and any layer below its
  * own, never one beside or above it: the key ring, D1 and the login limits throw errors without
  * knowing of HTTP, and nothing below the routes can reach a route. `client` is the browser
- * client, bundled on its own: it imports only itself and the wire types.
+ * client, bundled on its own: it imports only itself and the wire types (src/wire.ts, the JSON
+ * of the contract, which imports nothing).
  */
 export const LAYERS = [
-  ["errors", "wire.ts", "client"],
+  ["wire.ts", "client"],
+  ["errors"],
   ["config.ts"],
   ["tokens", "db"],
   ["durable"],

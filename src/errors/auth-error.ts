@@ -1,24 +1,5 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-
-/** The error codes that go on the wire (RFC 6749 section 5.2, RFC 6750 section 3.1, and ours). */
-export type ErrorCode =
-  | "invalid_request"
-  | "invalid_grant"
-  | "invalid_dpop_proof"
-  | "invalid_token"
-  | "invalid_credentials"
-  | "username_taken"
-  | "too_many_requests"
-  | "request_too_large"
-  | "unsupported_media_type"
-  | "forbidden_origin"
-  | "unauthorized"
-  | "not_found"
-  | "method_not_allowed"
-  | "temporarily_unavailable"
-  | "bad_gateway"
-  | "server_misconfigured"
-  | "server_error";
+import type { ErrorBody, ErrorCode } from "../wire";
 
 /**
  * The one error type of the gateway: an RFC-style code, an HTTP status and a description that is
@@ -64,7 +45,7 @@ export function temporarilyUnavailable(description: string, retryAfterSeconds: n
 }
 
 /** The JSON error body of the contract. */
-export function errorBody(error: AuthError) {
+export function errorBody(error: AuthError): ErrorBody {
   return { error: error.code, error_description: error.description };
 }
 

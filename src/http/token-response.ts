@@ -2,6 +2,7 @@ import { keyRing, type AppContext } from "./context";
 import { setRefreshCookie } from "./refresh-cookie";
 import { signAccessToken } from "../tokens/access";
 import type { IssuedSession } from "../sessions/rpc";
+import type { TokenResponse } from "../wire";
 
 /**
  * Answers with the contract's `TokenResponse` for a session the UserAuth object just opened or
@@ -24,7 +25,7 @@ export async function tokenResponse(c: AppContext, issued: IssuedSession, { stat
       expires_in: config.accessTokenTtlSeconds,
       refresh_token: issued.refreshToken,
       session_id: issued.sessionId,
-    },
+    } satisfies TokenResponse,
     status,
   );
 }

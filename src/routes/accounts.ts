@@ -14,6 +14,7 @@ import { setsRefreshCookie } from "../http/refresh-cookie";
 import { tokenResponse } from "../http/token-response";
 import { userAuthFor } from "../sessions/lookup";
 import { rule } from "../http/validation";
+import type { RegisterResponse } from "../wire";
 
 /** The built-in password login: `POST /auth/register` and `POST /auth/login`. */
 export const accountRoutes = new Hono<AppEnv>();
@@ -56,7 +57,7 @@ accountRoutes.post("/register", registrationOpen, registerBody, async function r
     password_updated_at: now,
   };
   if (!(await insertUser(c.env.DB, user))) throw new AuthError("username_taken", 409, "That username is already taken.");
-  return c.json({ user_id: user.id }, 201);
+  return c.json({ user_id: user.id } satisfies RegisterResponse, 201);
 });
 
 accountRoutes.post("/login", setsRefreshCookie, dpopProof({ binds: true }), loginBody, async function login(c) {

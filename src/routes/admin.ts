@@ -3,7 +3,8 @@ import * as z from "zod/mini";
 import { requireAdmin } from "../http/admin-token";
 import { bodyOf, bodyWithoutFields } from "../http/body";
 import { clientInfo, keyRing, type AppEnv } from "../http/context";
-import { EVENT_TYPES, queryEvents } from "../db/events";
+import { queryEvents } from "../db/events";
+import { EVENT_TYPES, type EventList } from "../wire";
 import { invalidRequest } from "../errors/auth-error";
 import { dpopProof } from "../http/dpop";
 import { tokenResponse } from "../http/token-response";
@@ -105,7 +106,7 @@ adminRoutes.get("/events", requireAdmin, eventsQuery, async function listEvents(
       ip: event.ip,
       detail: event.detail,
     })),
-  });
+  } satisfies EventList);
 });
 
 function isObjectWithOwn(value: unknown, name: string): boolean {

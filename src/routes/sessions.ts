@@ -12,6 +12,7 @@ import { tokenResponse } from "../http/token-response";
 import { parseRefreshToken } from "../tokens/refresh";
 import { userAuthFor, userAuthOfToken } from "../sessions/lookup";
 import type { RefreshOutcome } from "../sessions/rpc";
+import type { SessionList } from "../wire";
 import { rule } from "../http/validation";
 
 /** Refresh, logout, revocation and the caller's own sessions: `/auth/refresh`, `/auth/logout*`, `/auth/revoke`, `/auth/sessions*`. */
@@ -129,7 +130,7 @@ sessionRoutes.get("/sessions", requireAccessToken, async function listSessions(c
       ip: session.ip,
       current: session.id === claims.sid,
     })),
-  });
+  } satisfies SessionList);
 });
 
 sessionRoutes.delete("/sessions/:id", bodyWithoutFields, requireAccessToken, async function revokeOwnSession(c) {

@@ -1,7 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { readConfig, type SessionSettings } from "../config";
 import { AlarmSchedule } from "../durable/alarm-schedule";
-import { auditEvent, type EventType } from "../db/events";
+import { auditEvent } from "../db/events";
+import type { EventType } from "../wire";
 import type { SessionRecord } from "../db/sessions";
 import { Outbox } from "../durable/outbox";
 import type { SessionClaims } from "../tokens/access";
