@@ -2,8 +2,11 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { exportJWK, generateKeyPair } from "jose";
+import { unstable_readConfig } from "wrangler";
+import type { TestCase, TestModule, TestSuite } from "vitest/node";
 import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 import { buildDemoScript } from "./scripts/lib/build-client.mjs";
+import { ExpectedOutput } from "./test/expected-output.ts";
 
 // Test-only secrets: a fresh ES256 signing key plus an older EdDSA key that still verifies
 // (key rotation), and an admin token.
@@ -58,6 +61,10 @@ const SETTINGS_PROJECTS: Record<string, Record<string, string>> = {
   "dpop-required": {
     DPOP: "required",
   },
+  // Five sessions per user, so that what a login loop leaves behind is measured in a few hundred logins.
+  "session-cap": {
+    MAX_SESSIONS_PER_USER: "5",
+  },
   // Sessions that never expire, and a longer grace window.
   "unlimited-sessions": {
     REFRESH_IDLE_TTL_SECONDS: "0",
@@ -66,17 +73,69 @@ const SETTINGS_PROJECTS: Record<string, Record<string, string>> = {
   },
 };
 
+/**
+ * What the bench worker (bench/wrangler.toml) must share with the production worker, read from
+ * both configs for test/bench/worker.test.ts: the variables, the runtime version and flags, the D1
+ * migrations.
+ */
+function benchAndProductionConfigs() {
+  const pick = (configPath: string) => {
+    const config = unstable_readConfig({ config: configPath });
+    const migrations = path.resolve(path.dirname(configPath), config.d1_databases[0]?.migrations_dir ?? "migrations");
+    return {
+      vars: config.vars as Record<string, string>,
+      compatibilityDate: config.compatibility_date,
+      compatibilityFlags: config.compatibility_flags,
+      migrationsDir: path.relative(import.meta.dirname, migrations),
+    };
+  };
+  return { production: pick("./wrangler.toml"), bench: pick("./bench/wrangler.toml") };
+}
+
+// The lines tests cause on purpose (test/expected-output.ts) are hidden and counted, and one line
+// at the end says how many; SHOW_EXPECTED_OUTPUT=1 prints them.
+const expected = new ExpectedOutput(!process.env.SHOW_EXPECTED_OUTPUT);
+const sources = new Map<string, string | undefined>();
+
+/** The source of the test file a console message came from, if Vitest says which. */
+function sourceOf(entity: TestModule | TestCase | TestSuite | undefined): string | undefined {
+  const file = entity === undefined ? undefined : "moduleId" in entity ? entity.moduleId : entity.module.moduleId;
+  if (file === undefined) return undefined;
+  if (!sources.has(file)) sources.set(file, existsSync(file) ? readFileSync(file, "utf8") : undefined);
+  return sources.get(file);
+}
+
+// workerd's and wrangler's own output does not pass through Vitest: the pool writes each message
+// of theirs to this process's stdout in one write. Only writes that match an expected message
+// exactly are dropped; the guard keeps a second evaluation of this file from wrapping twice.
+const WRAPPED = Symbol.for("edge-auth-gateway.expected-output");
+const stdout = process.stdout as typeof process.stdout & { [WRAPPED]?: true };
+if (!stdout[WRAPPED]) {
+  const write = stdout.write.bind(stdout) as (...args: unknown[]) => boolean;
+  stdout.write = ((chunk: unknown, ...rest: unknown[]) => {
+    if (typeof chunk === "string" && expected.isExpectedRuntimeOutput(chunk)) return true;
+    return write(chunk, ...rest);
+  }) as typeof stdout.write;
+  stdout[WRAPPED] = true;
+}
+
 export default defineConfig(async () => {
   // The worker serves the demo's script with the client bundled in: build it from the current source.
   await buildDemoScript();
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   const signingKeys = await testSigningKeys();
 
-  const project = (name: string, include: string[], exclude: string[], vars: Record<string, string>): TestProjectInlineConfiguration => ({
+  const project = (
+    name: string,
+    include: string[],
+    exclude: string[],
+    vars: Record<string, string>,
+    { configPath = "./wrangler.toml", provide = {} }: { configPath?: string; provide?: Record<string, unknown> } = {},
+  ): TestProjectInlineConfiguration => ({
     extends: false,
     plugins: [
       cloudflareTest(async ({ inject }) => ({
-        wrangler: { configPath: "./wrangler.toml" },
+        wrangler: { configPath },
         miniflare: {
           bindings: {
             ...blankedDevVars(),
@@ -94,6 +153,7 @@ export default defineConfig(async () => {
       name,
       include,
       exclude,
+      provide,
       globalSetup: ["./test/origin-server.mjs"],
       setupFiles: ["./test/apply-migrations.ts"],
       testTimeout: 30_000,
@@ -111,13 +171,26 @@ export default defineConfig(async () => {
     },
   });
 
-  const settingsDirs = Object.keys(SETTINGS_PROJECTS).map((name) => `test/${name}/**`);
+  const ownProjectDirs = [...Object.keys(SETTINGS_PROJECTS), "bench"].map((name) => `test/${name}/**`);
   return {
     test: {
+      onConsoleLog: (log, _type, entity) => !expected.isExpectedLog(log, sourceOf(entity)),
+      reporters: [
+        "default",
+        {
+          onTestRunEnd() {
+            const summary = expected.summary();
+            if (summary) console.log(summary);
+          },
+        },
+      ],
       projects: [
         // test/client/ runs in Node (below); test/e2e/ is `npm run test:e2e`, against wrangler dev.
-        project("default", ["test/**/*.test.ts"], [...settingsDirs, "test/client/**", "test/e2e/**", "test/scripts/**"], {}),
+        project("default", ["test/**/*.test.ts"], [...ownProjectDirs, "test/client/**", "test/e2e/**", "test/scripts/**"], {}),
         ...Object.entries(SETTINGS_PROJECTS).map(([name, vars]) => project(name, [`test/${name}/**/*.test.ts`], [], vars)),
+        // The bench worker (bench/worker.ts, bench/wrangler.toml): the production worker plus the
+        // routes `npm run bench` measures against.
+        project("bench", ["test/bench/**/*.test.ts"], [], {}, { configPath: "./bench/wrangler.toml", provide: { workerConfigs: benchAndProductionConfigs() } }),
         // The browser client's logic in plain Node, against a fake gateway and fake browser APIs.
         { extends: false, test: { name: "client", include: ["test/client/**/*.test.ts"], environment: "node" } },
         // The scripts behind npm run dev, keys and deploy (scripts/), in Node as they run.

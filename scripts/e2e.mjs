@@ -21,7 +21,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { buildClientPackage, buildDemoScript, CLIENT_DIST } from "./lib/build-client.mjs";
 import { ensureDevVars, ROOT } from "./lib/dev-vars.mjs";
-import { freePort, localDevArgs, runWrangler, startWrangler, stopProcessGroup, waitUntilReady } from "./lib/wrangler.mjs";
+import { devServerUrl, freePort, localDevArgs, localIssuerArgs, runWrangler, startWrangler, stopProcessGroup, waitUntilReady } from "./lib/wrangler.mjs";
 
 const { values: options, positionals: testFiles } = parseArgs({
   allowPositionals: true,
@@ -60,7 +60,9 @@ try {
   await buildClientPackage({ declarations: false }); // the second origin's page loads dist/client/index.js
 
   const [port, inspectorPort, appPort] = [await freePort(), await freePort(), await freePort()];
-  const gateway = `http://127.0.0.1:${port}`;
+  const devArgs = localDevArgs({ port, inspectorPort, persistTo: state });
+  // The URL and the ISSUER the way `npm run dev` makes them, so the two cannot drift apart.
+  const gateway = devServerUrl(devArgs);
   const appOrigin = `http://127.0.0.1:${appPort}`;
   appServer = await serveAppOrigin(appPort);
 
@@ -72,8 +74,8 @@ try {
   const output = openSync(logPath, "a");
   wrangler = startWrangler(
     [
-      ...localDevArgs({ port, inspectorPort, persistTo: state }),
-      "--var", `ISSUER:${gateway}`,
+      ...devArgs,
+      ...localIssuerArgs(devArgs),
       "--var", `ACCESS_TOKEN_TTL_SECONDS:${ACCESS_TOKEN_TTL_SECONDS}`,
       "--var", "DEMO:true",
       "--var", "REFRESH_COOKIE:true",

@@ -44,8 +44,6 @@ export interface Config {
   auditRetentionSeconds: number;
   /** Serve the demo app at `/demo` (off by default; `npm run dev` turns it on). */
   demo: boolean;
-  /** Whether the bench-only routes under `/bench/` answer (`npm run bench`); off, they are ordinary gateway paths. */
-  benchRoutes: boolean;
   /** The raw `SIGNING_KEYS` secret, checked and imported by `keys.ts`; null when unset. */
   signingKeys: string | null;
   adminApiToken: string | null;
@@ -187,7 +185,6 @@ function buildConfig(env: Env): Config {
     },
     auditRetentionSeconds: seconds("AUDIT_RETENTION_SECONDS", 7_776_000),
     demo: flag("DEMO", false),
-    benchRoutes: flag("BENCH_ROUTES", false),
     signingKeys: text("SIGNING_KEYS", "") || null,
     adminApiToken: text("ADMIN_API_TOKEN", "") || null,
   };

@@ -13,15 +13,14 @@ import { demo } from "./demo/routes";
 import { gateway } from "./gateway";
 import { allowedMethods } from "./http/allowed-methods";
 import { loadKeyRing } from "./tokens/key-ring";
+import { firstTimeFilter } from "./log-once";
 import { accountRoutes } from "./routes/accounts";
 import { adminRoutes } from "./routes/admin";
 import { wellKnownRoutes } from "./routes/well-known";
 import { sessionRoutes } from "./routes/sessions";
-import { benchRoutes } from "./bench/routes";
 
 export { UserAuth } from "./sessions/user-auth";
 export { LoginThrottle } from "./accounts/login-throttle";
-export { RefreshFloor } from "./bench/refresh-floor";
 
 const app = new Hono<AppEnv>();
 
@@ -82,8 +81,6 @@ app.all("/auth/*", function unservedAuthRoute(c) {
 // The demo app, when DEMO is true; otherwise these paths go on to the gateway like any other.
 app.get("/demo", demo);
 app.get("/demo/*", demo);
-// `npm run bench` only, while BENCH_ROUTES is on; off, these paths fall to the gateway like any other.
-app.route("/bench", benchRoutes);
 app.all("*", gateway);
 
 app.onError(function errorResponse(error, c) {
@@ -101,18 +98,12 @@ app.onError(function errorResponse(error, c) {
 });
 
 // The clients of a misconfigured worker are told why; the operator reads it in the worker's log,
-// once per isolate per distinct problem rather than once per request. The set stays small: in
-// production the variables of an isolate never change.
-const loggedMisconfigurations = new Set<string>();
-const MAX_LOGGED_MISCONFIGURATIONS = 64;
+// once per isolate per distinct problem rather than once per request. In production the
+// variables of an isolate never change, so few distinct problems ever come up.
+const firstTimeMisconfigured = firstTimeFilter(64);
 
 function logMisconfigurationOnce(description: string): void {
-  if (loggedMisconfigurations.has(description)) return;
-  if (loggedMisconfigurations.size >= MAX_LOGGED_MISCONFIGURATIONS) {
-    loggedMisconfigurations.delete(loggedMisconfigurations.values().next().value!);
-  }
-  loggedMisconfigurations.add(description);
-  console.error(`server_misconfigured: ${description}`);
+  if (firstTimeMisconfigured(description)) console.error(`server_misconfigured: ${description}`);
 }
 
 /** Daily housekeeping (wrangler.toml `[triggers]`): drops old session rows and audit events from D1. */

@@ -10,3 +10,15 @@ declare global {
     }
   }
 }
+
+declare module "vitest" {
+  // vitest.config.ts provides it to the bench project (test/bench/).
+  interface ProvidedContext {
+    workerConfigs: Record<"production" | "bench", {
+      vars: Record<string, string>;
+      compatibilityDate: string | undefined;
+      compatibilityFlags: string[];
+      migrationsDir: string;
+    }>;
+  }
+}

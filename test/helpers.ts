@@ -288,13 +288,15 @@ export type StoredSession = {
   last_used_at: number;
   revoked_at: number | null;
   revoked_reason: string | null;
+  /** The thumbprint of the DPoP key the session is bound to, or null. */
+  jkt: string | null;
 };
 
 /** Every session row of a user's Durable Object, read in place (no alarm, no request). */
 export function storedSessions(sub: string): Promise<StoredSession[]> {
   return runInDurableObject(userAuthStub(sub), (_instance, state) =>
     state.storage.sql
-      .exec<StoredSession>("SELECT id, generation, issue_times, created_at, last_used_at, revoked_at, revoked_reason FROM sessions")
+      .exec<StoredSession>("SELECT id, generation, issue_times, created_at, last_used_at, revoked_at, revoked_reason, jkt FROM sessions")
       .toArray(),
   );
 }

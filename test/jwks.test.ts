@@ -88,4 +88,18 @@ describe("GET /.well-known/jwks.json", () => {
     expect(body.keys[0]).not.toHaveProperty("d");
     expect(body.keys[0]).toMatchObject({ alg: "ES256", use: "sig" });
   });
+
+  it("takes a set carrying the rotation members npm run keys writes beside its keys, signs with its first key, and publishes only the keys", async () => {
+    const withRotation = JSON.stringify({
+      keys: testKeys,
+      signer_since: "2026-12-01T10:00:00.000Z",
+      pending: { kid: "test-eddsa", published_at: "2026-12-01T10:05:00.000Z" },
+    });
+    const pair = await openSession(uniqueSub("jwks"), undefined, { SIGNING_KEYS: withRotation });
+    const { body } = await jwks({ SIGNING_KEYS: withRotation });
+    expect(Object.keys(body)).toEqual(["keys"]);
+    expect(body.keys.map((key) => key.kid)).toEqual(["test-es256", "test-eddsa"]);
+    const { protectedHeader } = await jwtVerify(pair.access_token, createLocalJWKSet(body), { issuer: env.ISSUER, audience: env.AUDIENCE });
+    expect(protectedHeader.kid).toBe("test-es256");
+  });
 });

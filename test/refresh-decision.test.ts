@@ -104,7 +104,7 @@ const ROTATED = T0 + 5 * SECOND;
 
 describe("decideRefresh, rule 1: unknown, malformed or forged", () => {
   it("refuses a token of a session the object does not hold", () => {
-    expect(decideRefresh(null, authentic(0), policy(), T0)).toEqual({ rule: 1, kind: "refuse", reason: "unknown_token" });
+    expect(decideRefresh(null, authentic(0), policy(), T0)).toEqual({ rule: 1, kind: "refuse", reason: "unknown_token", rememberProof: false });
   });
 
   it("refuses a token whose MAC is wrong, even for the current generation", () => {
@@ -127,6 +127,7 @@ describe("decideRefresh, rule 2: revoked or expired", () => {
         rule: 2,
         kind: "refuse",
         reason: "revoked",
+        rememberProof: false,
       });
     }
   });
@@ -134,18 +135,18 @@ describe("decideRefresh, rule 2: revoked or expired", () => {
   it("expires a session idle for REFRESH_IDLE_TTL_SECONDS, at the exact millisecond", () => {
     const settings = policy({ refreshIdleTtlSeconds: 60 });
     expect(decideRefresh(session(5), authentic(5), settings, ROTATED + 60 * SECOND - 1)).toMatchObject({ rule: 3 });
-    expect(decideRefresh(session(5), authentic(5), settings, ROTATED + 60 * SECOND)).toEqual({ rule: 2, kind: "expire", reason: "idle_timeout" });
+    expect(decideRefresh(session(5), authentic(5), settings, ROTATED + 60 * SECOND)).toEqual({ rule: 2, kind: "expire", reason: "idle_timeout", rememberProof: false });
   });
 
   it("expires a session older than SESSION_MAX_TTL_SECONDS even while it is in use", () => {
     const settings = policy({ refreshIdleTtlSeconds: 60, sessionMaxTtlSeconds: 3600 });
     const busy = session(5, { lastUsedAt: T0 + 3599 * SECOND });
-    expect(decideRefresh(busy, authentic(5), settings, T0 + 3600 * SECOND)).toEqual({ rule: 2, kind: "expire", reason: "max_lifetime" });
+    expect(decideRefresh(busy, authentic(5), settings, T0 + 3600 * SECOND)).toEqual({ rule: 2, kind: "expire", reason: "max_lifetime", rememberProof: false });
   });
 
   it("never expires a session when both limits are 0, ten years on", () => {
     const settings = policy({ refreshIdleTtlSeconds: 0, sessionMaxTtlSeconds: 0 });
-    expect(decideRefresh(session(5), authentic(5), settings, T0 + 3650 * DAY)).toMatchObject({ rule: 3, kind: "rotate", bind: null });
+    expect(decideRefresh(session(5), authentic(5), settings, T0 + 3650 * DAY)).toEqual({ rule: 3, kind: "rotate", rememberProof: false });
   });
 
   it("checks expiry before reuse: an old token of an expired session expires it rather than revoking the user", () => {
@@ -156,15 +157,15 @@ describe("decideRefresh, rule 2: revoked or expired", () => {
 
 describe("decideRefresh, rule 3: the current token", () => {
   it("rotates the current token of a live session", () => {
-    expect(decideRefresh(session(0), authentic(0), policy(), T0)).toEqual({ rule: 3, kind: "rotate", bind: null });
-    expect(decideRefresh(session(5), authentic(5), policy(), ROTATED + 13 * DAY)).toEqual({ rule: 3, kind: "rotate", bind: null });
+    expect(decideRefresh(session(0), authentic(0), policy(), T0)).toEqual({ rule: 3, kind: "rotate", rememberProof: false });
+    expect(decideRefresh(session(5), authentic(5), policy(), ROTATED + 13 * DAY)).toEqual({ rule: 3, kind: "rotate", rememberProof: false });
   });
 });
 
 describe("decideRefresh, rule 4: grace replay", () => {
   it("replays for the token rotated just before the current one, up to REFRESH_REUSE_GRACE_SECONDS after the rotation", () => {
-    expect(decideRefresh(session(5), authentic(4), policy(), ROTATED)).toEqual({ rule: 4, kind: "grace_replay", bind: null });
-    expect(decideRefresh(session(5), authentic(4), policy(), ROTATED + 10 * SECOND)).toEqual({ rule: 4, kind: "grace_replay", bind: null });
+    expect(decideRefresh(session(5), authentic(4), policy(), ROTATED)).toEqual({ rule: 4, kind: "grace_replay", rememberProof: false });
+    expect(decideRefresh(session(5), authentic(4), policy(), ROTATED + 10 * SECOND)).toEqual({ rule: 4, kind: "grace_replay", rememberProof: false });
   });
 
   it("is reuse one millisecond after the grace window", () => {
@@ -194,6 +195,7 @@ describe("decideRefresh, rule 5: reuse", () => {
       scope: "user",
       generationsBehind: 3,
       successorIssuedAt: T0 + 3 * SECOND,
+      rememberProof: false,
     });
     expect(decideRefresh(session(5), authentic(2), policy({ reuseRevokes: "session" }), ROTATED + 60 * SECOND)).toMatchObject({ scope: "session" });
   });
@@ -216,13 +218,33 @@ describe("decideRefresh, the DPoP check between rules 1 and 2", () => {
   const OTHER = "thumbprint-of-another-key";
   const bound = (overrides: Partial<SessionState> = {}) => session(5, { jkt: KEY, ...overrides });
 
-  it("binds an unbound session to the key of the proof that came with its rotation or grace replay", () => {
-    expect(decideRefresh(session(5), authentic(5, { jkt: KEY, jtiSeen: false }), policy(), ROTATED)).toEqual({ rule: 3, kind: "rotate", bind: KEY });
-    expect(decideRefresh(session(5), authentic(4, { jkt: KEY, jtiSeen: false }), policy(), ROTATED)).toEqual({ rule: 4, kind: "grace_replay", bind: KEY });
+  it("never binds an unbound session at a refresh: a proof changes nothing, and is not remembered", () => {
+    // A thief's copy of an unbound session's token, refreshed first with a proof of its own key,
+    // must leave the session exactly as a proofless refresh would, or the real client could never
+    // trigger reuse detection again.
+    for (const proof of [{ jkt: KEY, jtiSeen: false }, { jkt: OTHER, jtiSeen: false }]) {
+      expect(decideRefresh(session(5), authentic(5, proof), policy(), ROTATED)).toEqual(decideRefresh(session(5), authentic(5), policy(), ROTATED));
+      expect(decideRefresh(session(5), authentic(5, proof), policy(), ROTATED)).toEqual({ rule: 3, kind: "rotate", rememberProof: false });
+      expect(decideRefresh(session(5), authentic(4, proof), policy(), ROTATED)).toEqual({ rule: 4, kind: "grace_replay", rememberProof: false });
+      // A used token with a proof is reuse all the same (rule 5), not a refused proof.
+      expect(decideRefresh(session(5), authentic(4, proof), policy(), ROTATED + 11 * SECOND)).toMatchObject({ rule: 5, kind: "reuse", rememberProof: false });
+    }
   });
 
-  it("rotates a bound session with a proof of its key, binding nothing new", () => {
-    expect(decideRefresh(bound(), authentic(5, { jkt: KEY, jtiSeen: false }), policy(), ROTATED)).toEqual({ rule: 3, kind: "rotate", bind: null });
+  it("ignores the proof's jti for an unbound session: nothing was remembered, nothing is a replay", () => {
+    expect(decideRefresh(session(5), authentic(5, { jkt: KEY, jtiSeen: true }), policy(), ROTATED)).toEqual({ rule: 3, kind: "rotate", rememberProof: false });
+  });
+
+  it("rotates a bound session with a proof of its key, and remembers that proof", () => {
+    expect(decideRefresh(bound(), authentic(5, { jkt: KEY, jtiSeen: false }), policy(), ROTATED)).toEqual({ rule: 3, kind: "rotate", rememberProof: true });
+    expect(decideRefresh(bound(), authentic(4, { jkt: KEY, jtiSeen: false }), policy(), ROTATED)).toEqual({ rule: 4, kind: "grace_replay", rememberProof: true });
+  });
+
+  it("remembers a bound key's fresh proof whatever the rules after the DPoP check decide", () => {
+    const proof = { jkt: KEY, jtiSeen: false };
+    expect(decideRefresh(bound({ revokedAt: ROTATED }), authentic(5, proof), policy(), ROTATED)).toMatchObject({ rule: 2, rememberProof: true });
+    expect(decideRefresh(bound(), authentic(5, proof), policy({ refreshIdleTtlSeconds: 60 }), ROTATED + 60 * SECOND)).toMatchObject({ rule: 2, kind: "expire", rememberProof: true });
+    expect(decideRefresh(bound(), authentic(2, proof), policy(), ROTATED + 60 * SECOND)).toMatchObject({ rule: 5, rememberProof: true });
   });
 
   it("refuses a bound session without a proof, or with another key's, before any rule can rotate or revoke", () => {
@@ -233,13 +255,19 @@ describe("decideRefresh, the DPoP check between rules 1 and 2", () => {
           rule: "dpop",
           kind: "refuse",
           reason: "dpop_key_mismatch",
+          rememberProof: false,
         });
       }
     }
   });
 
   it("refuses a proof whose jti the session saw already, even by the right key", () => {
-    expect(decideRefresh(bound(), authentic(5, { jkt: KEY, jtiSeen: true }), policy(), ROTATED)).toEqual({ rule: "dpop", kind: "refuse", reason: "dpop_replay" });
+    expect(decideRefresh(bound(), authentic(5, { jkt: KEY, jtiSeen: true }), policy(), ROTATED)).toEqual({
+      rule: "dpop",
+      kind: "refuse",
+      reason: "dpop_replay",
+      rememberProof: false,
+    });
   });
 
   it("comes after rule 1: a forged token is unknown whatever its proof", () => {

@@ -11,14 +11,13 @@ import { ROOT } from "./dev-vars.mjs";
  */
 export const LAYERS = [
   ["wire.ts", "client"],
-  ["errors"],
+  ["errors", "log-once.ts"],
   ["config.ts"],
   ["tokens", "db"],
   ["durable"],
   ["accounts", "sessions"],
   ["http"],
   ["routes", "gateway.ts", "demo"],
-  ["bench"],
   ["index.ts"],
 ];
 

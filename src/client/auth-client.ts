@@ -22,6 +22,8 @@ const EXPIRED = /error="invalid_token"[^]*error_description="[^"]*expired/i;
 export class AuthClient {
   readonly #mode: StorageMode;
   readonly #origin: string;
+  /** The page is on another origin than the gateway, whose CORS answer may refuse it. */
+  readonly #crossOrigin: boolean;
   readonly #store: TokenStore;
   readonly #sync: TabSync | null;
   /** DPoP mode: where the key is; null otherwise. */
@@ -47,6 +49,7 @@ export class AuthClient {
     const base = options.baseUrl ?? page;
     if (base === undefined) throw new TypeError("baseUrl is required outside a page.");
     this.#origin = new URL(base).origin;
+    this.#crossOrigin = page !== undefined && new URL(page).origin !== this.#origin;
     const globalFetch = globalThis.fetch?.bind(globalThis);
     this.#fetch = options.fetch ?? ((request) => globalFetch(request));
     const key = options.storageKey ?? "edge-auth";
@@ -397,7 +400,10 @@ export class AuthClient {
     try {
       return await this.#fetch(request);
     } catch (error) {
-      throw new AuthClientError("network_error", `The gateway could not be reached: ${(error as Error).message}`);
+      // A browser hides from script why a cross-origin request failed: a CORS refusal (the page's
+      // origin not in ALLOWED_ORIGINS) and a network down are one TypeError alike.
+      const what = this.#crossOrigin ? "The gateway is unreachable or refused by CORS (is this page's origin in ALLOWED_ORIGINS?)" : "The gateway could not be reached";
+      throw new AuthClientError("network_error", `${what}: ${(error as Error).message}`);
     }
   }
 

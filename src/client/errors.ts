@@ -6,7 +6,9 @@ import type { ErrorBody } from "../wire.js";
  * client's:
  *
  * - `logged_out`: there is no session (never logged in, logged out, or its refresh was refused);
- * - `network_error`: the gateway could not be reached (for a refresh: not within the retry window);
+ * - `network_error`: the gateway could not be reached (for a refresh: not within the retry window),
+ *   or, for a page on another origin, the browser refused its answer by CORS: the message then asks
+ *   whether the page's origin is in the gateway's `ALLOWED_ORIGINS`;
  * - `bad_response`: the gateway answered something that is not its contract.
  */
 export type AuthClientErrorCode = "logged_out" | "network_error" | "bad_response" | (string & {});

@@ -8,16 +8,18 @@ import type { AppEnv } from "./context";
 /**
  * For the session requests (login, refresh, logout, admin sessions): checks the `DPoP` header
  * against the request and puts the proof on the context (`c.get("dpop")`, null without one).
- * With `DPOP=required`, a request that binds a session (`binds`) and has no header is refused
- * before anything else. A header that is not a valid proof is refused whatever the setting, so
- * nothing changes on a request whose proof does not check out; the reason goes to the log.
+ * With `DPOP=required`, a request that hands out tokens (`issuesTokens`: login, admin session,
+ * refresh) and has no header is refused before anything else. A header that is not a valid proof
+ * is refused whatever the setting, so nothing changes on a request whose proof does not check out;
+ * the reason goes to the log. Whether a proof binds the session is the UserAuth object's business:
+ * only the request that opens a session binds it, a refresh never does.
  */
-export function dpopProof({ binds }: { binds: boolean }) {
+export function dpopProof({ issuesTokens }: { issuesTokens: boolean }) {
   return createMiddleware<AppEnv>(async function checkDpopProof(c, next) {
     const config = c.get("config");
     const header = c.req.header("DPoP");
     if (header === undefined) {
-      if (binds && config.dpop === "required") {
+      if (issuesTokens && config.dpop === "required") {
         logRefusal("dpop_proof", "required");
         throw dpopRefusal("required");
       }

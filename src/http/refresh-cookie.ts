@@ -25,7 +25,7 @@ const MAX_COOKIE_AGE_SECONDS = 400 * 24 * 3600;
  * user's cookie (a forced logout), no preflight needed.
  *
  * @example
- * routes.post("/login", setsRefreshCookie, dpopProof({ binds: true }), loginBody, async function login(c) { ... });
+ * routes.post("/login", setsRefreshCookie, dpopProof({ issuesTokens: true }), loginBody, async function login(c) { ... });
  */
 export const setsRefreshCookie = createMiddleware<AppEnv>(async function refuseCrossSiteCookieWrites(c, next) {
   const config = c.get("config");

@@ -60,7 +60,7 @@ accountRoutes.post("/register", registrationOpen, registerBody, async function r
   return c.json({ user_id: user.id } satisfies RegisterResponse, 201);
 });
 
-accountRoutes.post("/login", setsRefreshCookie, dpopProof({ binds: true }), loginBody, async function login(c) {
+accountRoutes.post("/login", setsRefreshCookie, dpopProof({ issuesTokens: true }), loginBody, async function login(c) {
   const { username, password } = c.req.valid("json");
   const config = c.get("config");
   const client = clientInfo(c);

@@ -57,7 +57,7 @@ const Claims = z.pipe(
 
 const openSessionBody = bodyOf(z.object({ sub: Sub, claims: z.optional(Claims) }));
 
-adminRoutes.post("/sessions", dpopProof({ binds: true }), openSessionBody, requireAdmin, async function openSession(c) {
+adminRoutes.post("/sessions", dpopProof({ issuesTokens: true }), openSessionBody, requireAdmin, async function openSession(c) {
   const body = c.req.valid("json");
   // Keys first: a session whose tokens cannot be signed must not be opened.
   keyRing(c);

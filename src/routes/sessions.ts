@@ -30,7 +30,7 @@ const refreshBody = bodyOf(
   { form: true },
 );
 
-sessionRoutes.post("/refresh", setsRefreshCookie, dpopProof({ binds: true }), refreshBody, async function refresh(c) {
+sessionRoutes.post("/refresh", setsRefreshCookie, dpopProof({ issuesTokens: true }), refreshBody, async function refresh(c) {
   const body = c.req.valid("json");
   const presented = body.refresh_token ?? refreshTokenFromCookie(c);
   if (!presented) throw invalidRequest("refresh_token is required.");
@@ -55,7 +55,7 @@ sessionRoutes.post("/refresh", setsRefreshCookie, dpopProof({ binds: true }), re
 
 const logoutBody = bodyOf(z.object({ refresh_token: z.optional(RefreshToken) }));
 
-sessionRoutes.post("/logout", setsRefreshCookie, dpopProof({ binds: false }), logoutBody, async function logout(c) {
+sessionRoutes.post("/logout", setsRefreshCookie, dpopProof({ issuesTokens: false }), logoutBody, async function logout(c) {
   const body = c.req.valid("json");
   const client = clientInfo(c);
   const presented = body.refresh_token ?? (accessCredential(c) === null ? refreshTokenFromCookie(c) : null);

@@ -16,6 +16,7 @@ import {
   type RefreshTokenParts,
 } from "../tokens/refresh";
 import { decideRefresh, expiredReason, wasIssued, sessionExpiry, withIssueTime, type ExpiryReason, type SessionState } from "./refresh-rules";
+import { endedSessionsToDrop, tallyDpopFailure } from "./storage-bounds";
 import type { ActiveSession, ClientInfo, IssuedSession, PresentedProof, RefreshOutcome } from "./rpc";
 
 export type RevokeReason = "logout" | "logout_all" | "session_revoked" | "session_limit" | "admin_revoke" | "reuse" | ExpiryReason;
@@ -35,12 +36,15 @@ type SessionRow = {
   recorded_at: number;
   /** The thumbprint of the DPoP key the session is bound to (RFC 9449), or null. */
   jkt: string | null;
+  /** When its last `dpop_proof_failed` event was recorded (ms), and the failures since that recorded none. */
+  dpop_failure_event_at: number | null;
+  dpop_failures_unrecorded: number;
   claims: string;
   user_agent: string | null;
   ip: string | null;
 };
 
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 /** How often, at most, a session's rotations reach its D1 record; revocations go at once. */
 const RECORD_INTERVAL_MS = 3_600_000;
@@ -65,7 +69,8 @@ export class UserAuth extends DurableObject<Env> {
 
   /**
    * Opens a session for `sub` (a password login or the admin route) and returns its first refresh
-   * token; with a DPoP proof, the session is bound to the proof's key from the start.
+   * token; with a DPoP proof, the session is bound to the proof's key from the start. This is the
+   * only place a session is bound: a refresh never binds one (see `decideRefresh`).
    */
   async openSession(input: {
     sub: string;
@@ -87,6 +92,8 @@ export class UserAuth extends DurableObject<Env> {
       revoked_reason: null,
       recorded_at: now,
       jkt: input.proof?.jkt ?? null,
+      dpop_failure_event_at: null,
+      dpop_failures_unrecorded: 0,
       claims: JSON.stringify(input.claims),
       user_agent: input.client.userAgent,
       ip: input.client.ip,
@@ -155,26 +162,22 @@ export class UserAuth extends DurableObject<Env> {
       proof: proof && session ? { jkt: proof.jkt, jtiSeen: this.#proofSeen(session.id, proof.jti, now) } : null,
     };
     const decision = decideRefresh(session && stateOf(session), presented, this.#settings, now);
-    const proofReplayed = decision.kind === "refuse" && decision.reason === "dpop_replay";
-    if (proof && session && !proofReplayed) this.#rememberProof(session.id, proof, now);
+    if (decision.rememberProof) this.#rememberProof(session!.id, proof!, now);
     switch (decision.kind) {
       case "refuse":
-        // The real client still holds the key: nothing is rotated or revoked, the attempt is recorded.
-        if (decision.reason === "dpop_key_mismatch") {
-          this.#audit("dpop_proof_failed", session!, now, client.ip, { reason: proof ? "another_key" : "no_proof" });
-        }
+        // The real client still holds the key: nothing is rotated or revoked, the attempt is counted.
+        if (decision.reason === "dpop_key_mismatch") this.#proofFailed(session!, proof ? "another_key" : "no_proof", now, client.ip);
         return { ok: false, rule: decision.rule, reason: decision.reason };
       case "expire":
         this.#expire(session!, decision.reason, now, client.ip);
         return { ok: false, rule: 2, reason: decision.reason };
       case "rotate":
-        return { ok: true, rule: 3, session: this.#rotate(this.#bound(session!, decision.bind), client, now) };
+        return { ok: true, rule: 3, session: this.#rotate(session!, client, now) };
       case "grace_replay": {
-        const current = this.#bound(session!, decision.bind);
         if (this.#settings.auditRefreshEvents) {
-          this.#audit("refresh_grace_replay", current, now, client.ip, { generation: current.generation });
+          this.#audit("refresh_grace_replay", session!, now, client.ip, { generation: session!.generation });
         }
-        return { ok: true, rule: 4, session: current };
+        return { ok: true, rule: 4, session: session! };
       }
       case "reuse": {
         const revoked = decision.scope === "user" ? this.#activeSessions() : [session!];
@@ -311,6 +314,11 @@ export class UserAuth extends DurableObject<Env> {
           PRIMARY KEY (session_id, jti)
         )`);
     }
+    // Version 4: the tally that records dpop_proof_failed at most once a minute per session.
+    if (version < 4) {
+      sql.exec("ALTER TABLE sessions ADD COLUMN dpop_failure_event_at INTEGER");
+      sql.exec("ALTER TABLE sessions ADD COLUMN dpop_failures_unrecorded INTEGER NOT NULL DEFAULT 0");
+    }
     sql.exec("DELETE FROM schema_version");
     sql.exec("INSERT INTO schema_version (version) VALUES (?)", SCHEMA_VERSION);
   }
@@ -354,13 +362,6 @@ export class UserAuth extends DurableObject<Env> {
     };
   }
 
-  /** The session bound to the DPoP key `jkt` (stored), or as it is when `jkt` is null. */
-  #bound(session: SessionRow, jkt: string | null): SessionRow {
-    if (jkt === null) return session;
-    this.ctx.storage.sql.exec("UPDATE sessions SET jkt = ? WHERE id = ?", jkt, session.id);
-    return { ...session, jkt };
-  }
-
   /** Whether the session saw this proof `jti` within the proof window (expired ones are forgotten first). */
   #proofSeen(sessionId: string, jti: string, now: number): boolean {
     this.ctx.storage.sql.exec("DELETE FROM dpop_proofs WHERE expires_at <= ?", now);
@@ -378,6 +379,20 @@ export class UserAuth extends DurableObject<Env> {
       "INSERT OR IGNORE INTO dpop_proofs (session_id, jti, expires_at) VALUES (?, ?, ?)",
       sessionId, proof.jti, Math.max(now, proof.iat * 1000) + windowMs,
     );
+  }
+
+  /**
+   * A refresh of a bound session without a proof of its key: counted in the session's row, and
+   * recorded as `dpop_proof_failed` at most once a minute, with the count, so a holder of a
+   * stolen bound token cannot write an audit row per attempt.
+   */
+  #proofFailed(session: SessionRow, reason: "another_key" | "no_proof", now: number, ip: string | null) {
+    const { event, tally } = tallyDpopFailure({ lastEventAt: session.dpop_failure_event_at, unrecorded: session.dpop_failures_unrecorded }, now);
+    this.ctx.storage.sql.exec(
+      "UPDATE sessions SET dpop_failure_event_at = ?, dpop_failures_unrecorded = ? WHERE id = ?",
+      tally.lastEventAt, tally.unrecorded, session.id,
+    );
+    if (event) this.#audit("dpop_proof_failed", session, now, ip, { reason, count: event.count });
   }
 
   /** Rule 3: the session's next generation, stored with its issue time, client and records. */
@@ -433,6 +448,27 @@ export class UserAuth extends DurableObject<Env> {
     }
     // Kept for the retention period so its tokens keep answering invalid_grant, then purged.
     if (sessions.length > 0) this.#alarm.noLaterThan(now + this.#settings.sessionRetentionSeconds * 1000);
+    this.#dropEndedBeyondCap();
+  }
+
+  /**
+   * Keeps at most `MAX_SESSIONS_PER_USER` ended sessions besides the active ones, the oldest ended
+   * going first, so a login loop cannot grow this object. Their D1 records stay until the cron's
+   * retention purge: they are the audit record of those sessions, and deleting them here would let
+   * whoever can log in as the user erase the record of a session (their own, say) by logging in a
+   * few more times. D1 is bounded by the retention settings instead (SECURITY.md).
+   */
+  #dropEndedBeyondCap() {
+    const sql = this.ctx.storage.sql;
+    const ended = sql
+      .exec<{ id: string; revoked_at: number; created_at: number }>("SELECT id, revoked_at, created_at FROM sessions WHERE revoked_at IS NOT NULL")
+      .toArray()
+      .map((row) => ({ id: row.id, endedAt: row.revoked_at, createdAt: row.created_at }));
+    for (const id of endedSessionsToDrop(ended, this.#settings.maxSessionsPerUser)) {
+      sql.exec("DELETE FROM sessions WHERE id = ?", id);
+      sql.exec("DELETE FROM dpop_proofs WHERE session_id = ?", id);
+      this.#keys.delete(id);
+    }
   }
 
   /** Queues the D1 record of a session's current state, and notes when. */

@@ -5,9 +5,9 @@ import type { ErrorBody, ErrorCode, TokenResponse } from "../../src/wire";
  * An in-memory stand-in for the gateway, for the client's unit tests (Node, no workerd): login,
  * refresh with rules 3 to 5 (rotate; the previous token within the grace window gets the same
  * successor; anything older is reuse and revokes the session), logout, the session list, and an
- * API that answers 401 "expired" as the gateway does. DPoP as the gateway does it: a session
- * request with a valid proof binds the session to the proof's key, a bound session refreshes only
- * with a proof of that key, and its access tokens pass only as `Authorization: DPoP` with a proof
+ * API that answers 401 "expired" as the gateway does. DPoP as the gateway does it: a login with a
+ * valid proof binds the session to the proof's key (a refresh never binds one), a bound session
+ * refreshes only with a proof of that key, and its access tokens pass only as `Authorization: DPoP` with a proof
  * carrying their `ath`. Its clock is the tests' clock, and it can lose answers or the network the
  * way a flaky connection does.
  */
@@ -126,7 +126,6 @@ export class FakeGateway {
         this.dpopProofFailures += 1;
         return invalid;
       }
-      session.jkt ??= jkt;
       const presentedGeneration = Number(generation);
       if (presentedGeneration === session.generation) {
         // Rule 3: rotate.

@@ -1,8 +1,8 @@
 import { verifyWithJwks } from "hono/utils/jwt/jwt";
 import type { HonoJsonWebKey } from "hono/utils/jwt/jws";
 import { base64url, decodeProtectedHeader } from "jose";
-import { verifyAccessToken, type AccessTokenSettings } from "../tokens/access";
-import { verifySignature, type KeyRing } from "../tokens/key-ring";
+import { verifyAccessToken, type AccessTokenSettings } from "../src/tokens/access";
+import { verifySignature, type KeyRing } from "../src/tokens/key-ring";
 
 /** What verifies the token in each timed batch. */
 export const VERIFIERS = ["floor", "gateway", "hono"] as const;

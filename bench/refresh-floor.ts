@@ -5,8 +5,8 @@ import { DurableObject } from "cloudflare:workers";
  * than one RPC to the user's Durable Object that commits one SQLite write, plus the access token
  * the worker signs; this object does exactly the first part and nothing else (no refresh rules,
  * no MACs, no outbox). It is a class of its own, not a method on `UserAuth`, so that the object
- * holding real sessions carries no bench code. wrangler.toml declares it (migration tag `v2`)
- * because a binding needs a class, but nothing instantiates it unless `BENCH_ROUTES` is on.
+ * holding real sessions carries no bench code; and it lives in the bench worker alone
+ * (bench/wrangler.toml, binding `REFRESH_FLOOR`), never in the production one.
  */
 export class RefreshFloor extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {

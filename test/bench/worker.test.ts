@@ -1,0 +1,143 @@
+import { SignJWT, importJWK } from "jose";
+import { describe, expect, inject, it } from "vitest";
+import { adminHeaders, bearer, call, d1Caught, openSession, postJson, refresh, TEST_SIGNING_KEYS, uniqueSub } from "../helpers";
+
+// The bench worker (bench/worker.ts, bench/wrangler.toml): the production worker plus the routes
+// `npm run bench` measures against. Here `exports.default` is the bench worker.
+
+// Where the bench worker's variables differ from production's, and why (bench/wrangler.toml).
+const BENCH_VARS = {
+  PUBLIC_PATH_PREFIXES: "/bench/pass-through",
+  LOGIN_MAX_FAILURES_PER_IP: "1000",
+  REGISTRATIONS_PER_IP_PER_HOUR: "1000",
+};
+const ADMIN_ONLY = [
+  ["/bench/refresh-floor", "POST"],
+  ["/bench/password-floor", "POST"],
+  ["/bench/verify", "POST"],
+  ["/bench/d1-writes?prefix=x", "GET"],
+] as const;
+
+describe("the bench worker's configuration", () => {
+  it("is the production worker's but for the bench's own variables: same variables, runtime and D1 migrations", () => {
+    const { production, bench } = inject("workerConfigs");
+    expect(bench.compatibilityDate).toBe(production.compatibilityDate);
+    expect(bench.compatibilityFlags).toEqual(production.compatibilityFlags);
+    expect(bench.migrationsDir).toBe(production.migrationsDir);
+    expect(Object.keys(bench.vars).sort()).toEqual(Object.keys(production.vars).sort());
+    const differing = Object.keys(production.vars).filter((name) => bench.vars[name] !== production.vars[name]);
+    expect(Object.fromEntries(differing.map((name) => [name, bench.vars[name]]))).toEqual(BENCH_VARS);
+  });
+});
+
+describe("the bench worker", () => {
+  it("answers every other path as the production worker does", async () => {
+    expect((await call("/api/ping")).status).toBe(401);
+    expect((await call("/bench/other")).status).toBe(401);
+    const sub = uniqueSub("bench-gateway");
+    const session = await openSession(sub);
+    const proxied = await call("/api/ping", { headers: bearer(session.access_token) });
+    expect(proxied.status).toBe(200);
+    expect(await proxied.json()).toMatchObject({ path: "/api/ping", headers: { "x-auth-user": sub } });
+    expect((await refresh(session.refresh_token)).status).toBe(200);
+  });
+
+  it("forwards /bench/pass-through/ as a public path: no token checked, none forwarded, the echo origin answers", async () => {
+    const { access_token } = await openSession(uniqueSub("bench-pass"));
+    const passed = await call("/bench/pass-through/ping?x=1", { headers: { "X-Bench-Token": access_token } });
+    expect(passed.status).toBe(200);
+    const echoed = (await passed.json()) as { method: string; path: string; query: unknown; headers: Record<string, string> };
+    expect(echoed).toMatchObject({ method: "GET", path: "/bench/pass-through/ping", query: { x: "1" } });
+    expect(echoed.headers["x-auth-user"]).toBeUndefined();
+  });
+
+  it("answers its own routes only with the admin token", async () => {
+    for (const [path, method] of ADMIN_ONLY) {
+      for (const headers of [{}, bearer("not-the-admin-token")]) {
+        const response = await call(path, { method, headers: { "Content-Type": "application/json", ...headers }, body: method === "POST" ? "{}" : undefined });
+        expect(response.status, path).toBe(401);
+        expect(response.headers.get("WWW-Authenticate"), path).toBe(`Bearer realm="admin"`);
+        expect(await response.json(), path).toMatchObject({ error: "unauthorized" });
+      }
+    }
+  });
+
+  it("answers bad input to its routes with 400, never a 500", async () => {
+    const cases: Array<[string, string]> = [
+      ["/bench/refresh-floor", "not json"],
+      ["/bench/refresh-floor", "null"],
+      ["/bench/refresh-floor", `{"user":""}`],
+      ["/bench/verify", "[]"],
+      ["/bench/verify", `{"tokens":[1],"batches":1,"iterations":10}`],
+      ["/bench/verify", `{"tokens":[],"batches":21,"iterations":10}`],
+      ["/bench/verify", `{"tokens":[],"batches":1,"iterations":5001}`],
+    ];
+    for (const [path, body] of cases) {
+      const response = await call(path, { method: "POST", headers: { ...adminHeaders, "Content-Type": "application/json" }, body });
+      expect(response.status, `${path} ${body}`).toBe(400);
+      expect(await response.json(), `${path} ${body}`).toMatchObject({ error: "invalid_request" });
+    }
+    const noPrefix = await call("/bench/d1-writes", { headers: adminHeaders });
+    expect(noPrefix.status).toBe(400);
+  });
+
+  it("answers the refresh floor with a token response whose access token the gateway accepts, one generation per call", async () => {
+    const user = uniqueSub("floor");
+    const first = await postJson("/bench/refresh-floor", { user }, adminHeaders);
+    expect(first.status).toBe(200);
+    const body = (await first.json()) as { access_token: string };
+    expect(body).toMatchObject({ token_type: "Bearer", expires_in: 300, refresh_token: `floor.${user}.1`, session_id: user });
+    const proxied = await call("/api/ping", { headers: bearer(body.access_token) });
+    expect(await proxied.json()).toMatchObject({ headers: { "x-auth-user": user, "x-auth-session": user } });
+
+    const [second, third] = await Promise.all([1, 2].map(async () => (await (await postJson("/bench/refresh-floor", { user }, adminHeaders)).json()) as { refresh_token: string }));
+    expect([second!.refresh_token, third!.refresh_token].sort()).toEqual([`floor.${user}.2`, `floor.${user}.3`]);
+  });
+
+  it("answers the password floor after one PBKDF2 derivation", async () => {
+    const response = await postJson("/bench/password-floor", {}, adminHeaders);
+    expect(response.status).toBe(204);
+  });
+
+  it("times the verification of each token by the floor, the gateway and Hono", async () => {
+    const signer = TEST_SIGNING_KEYS[0]!;
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT({ sid: "bench-verify" })
+      .setProtectedHeader({ alg: signer.alg!, kid: signer.kid!, typ: "at+jwt" })
+      .setIssuer("http://127.0.0.1:8787")
+      .setAudience("edge-auth-gateway")
+      .setSubject(uniqueSub("verify"))
+      .setJti(crypto.randomUUID())
+      .setIssuedAt(now)
+      .setExpirationTime(now + 300)
+      .sign(await importJWK(signer, signer.alg!));
+    const response = await postJson("/bench/verify", { tokens: [token], batches: 2, iterations: 200 }, adminHeaders);
+    expect(response.status).toBe(200);
+    const { results } = (await response.json()) as { results: Array<Record<"floor" | "gateway" | "hono", number[]>> };
+    expect(results).toHaveLength(1);
+    for (const verifier of ["floor", "gateway", "hono"] as const) {
+      expect(results[0]![verifier], verifier).toHaveLength(2);
+      expect(results[0]![verifier].every((microseconds) => Number.isFinite(microseconds) && microseconds > 0), verifier).toBe(true);
+    }
+  });
+
+  it("reports what reached D1 from the users of a prefix: their events and each session record's version", async () => {
+    // `_` is a LIKE wildcard: in a prefix it must match only itself, not the neighbour's `x`.
+    const prefix = `${uniqueSub("d1w")}_`;
+    const sub = `${prefix}0`;
+    const session = await openSession(sub);
+    const neighbour = `${prefix.slice(0, -1)}x0`;
+    await openSession(neighbour);
+    await Promise.all([d1Caught(sub), d1Caught(neighbour)]);
+    const read = async () => (await (await call(`/bench/d1-writes?prefix=${encodeURIComponent(prefix)}`, { headers: adminHeaders })).json()) as { events: number; versions: Record<string, number>; databaseBytes: number };
+    const before = await read();
+    expect(Object.keys(before.versions)).toEqual([session.session_id]);
+
+    expect((await refresh(session.refresh_token)).status).toBe(200);
+    await d1Caught(sub);
+    const after = await read();
+    expect(after.events).toBe(before.events + 1);
+    expect(Object.keys(after.versions)).toEqual([session.session_id]);
+    expect(after.databaseBytes).toBeGreaterThan(0);
+  });
+});
