@@ -1,11 +1,11 @@
 import { Hono, type Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { hashPassword } from "../src/accounts/passwords";
-import { readConfig } from "../src/config";
+import { requireSettings } from "../src/config";
 import { ensureSchema } from "../src/db/schema";
 import { requireAdmin } from "../src/http/admin-token";
 import { keyRing, type AppEnv } from "../src/http/context";
-import { invalidRequest, misconfigured } from "../src/errors/auth-error";
+import { invalidRequest } from "../src/errors/auth-error";
 import { setsRefreshCookie } from "../src/http/refresh-cookie";
 import { tokenResponse } from "../src/http/token-response";
 import { loadKeyRing } from "../src/tokens/key-ring";
@@ -27,10 +27,9 @@ export const benchRoutes = new Hono<AppEnv>();
 // The configuration and key ring, read as the production worker reads them for its routes. Only
 // the bench routes run this: a request that goes on to the production worker is read there, once.
 const gatewayContext = createMiddleware<AppEnv>(async function gatewayContext(c, next) {
-  const result = readConfig(c.env);
-  if (!result.ok) throw misconfigured(result.problem);
-  c.set("config", result.config);
-  const raw = result.config.signingKeys;
+  const config = requireSettings(c.env);
+  c.set("config", config);
+  const raw = config.signingKeys;
   c.set("keyRing", raw === null ? null : await loadKeyRing(raw));
   await next();
 });

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { readConfig } from "../src/config";
+import { requireSettings } from "../src/config";
 import { signAccessToken } from "../src/tokens/access";
 import { loadKeyRing } from "../src/tokens/key-ring";
 import type { SessionList, SessionListItem } from "../src/wire";
@@ -53,10 +53,9 @@ function logoutAll(accessToken: string) {
  * signer, and long expired (ACCESS_TOKEN_TTL_SECONDS is 300).
  */
 async function accessTokenFromAnHourAgo(sub: string, sessionId: string): Promise<string> {
-  const config = readConfig(env);
-  if (!config.ok) throw new Error(config.problem);
-  const ring = await loadKeyRing(config.config.signingKeys!);
-  return signAccessToken(ring, config.config, { sub, sid: sessionId, claims: {} }, Date.now() / 1000 - 3600);
+  const config = requireSettings(env);
+  const ring = await loadKeyRing(config.signingKeys!);
+  return signAccessToken(ring, config, { sub, sid: sessionId, claims: {} }, Date.now() / 1000 - 3600);
 }
 
 describe("GET /auth/sessions", () => {

@@ -12,6 +12,7 @@ import { ROOT } from "./dev-vars.mjs";
 export const LAYERS = [
   ["wire.ts", "client"],
   ["errors", "log-once.ts"],
+  ["config"],
   ["config.ts"],
   ["tokens", "db"],
   ["durable"],

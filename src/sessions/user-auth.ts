@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { readConfig, type SessionSettings } from "../config";
+import { requireSettings, type SessionSettings } from "../config";
 import { AlarmSchedule } from "../durable/alarm-schedule";
 import { auditEvent } from "../db/events";
 import type { EventType } from "../wire";
@@ -270,12 +270,11 @@ export class UserAuth extends DurableObject<Env> {
 
   /**
    * The session settings of this object's env. The worker refuses every request while the
-   * configuration is bad, so a bad one here means the env changed under a running object.
+   * configuration is bad, so a bad one here means the env changed under a running object: the
+   * call fails, naming the variable.
    */
   get #settings(): SessionSettings {
-    const config = readConfig(this.env);
-    if (!config.ok) throw new Error(`configuration: ${config.problem}`);
-    return config.config.session;
+    return requireSettings(this.env).session;
   }
 
   #migrate() {
@@ -373,8 +372,7 @@ export class UserAuth extends DurableObject<Env> {
    * section 11.1), so the same proof cannot be replayed to this session.
    */
   #rememberProof(sessionId: string, proof: PresentedProof, now: number) {
-    const config = readConfig(this.env);
-    const windowMs = ((config.ok ? config.config.clockSkewSeconds : 0) + DPOP_IAT_WINDOW_SECONDS) * 1000;
+    const windowMs = (requireSettings(this.env).clockSkewSeconds + DPOP_IAT_WINDOW_SECONDS) * 1000;
     this.ctx.storage.sql.exec(
       "INSERT OR IGNORE INTO dpop_proofs (session_id, jti, expires_at) VALUES (?, ?, ?)",
       sessionId, proof.jti, Math.max(now, proof.iat * 1000) + windowMs,

@@ -103,7 +103,7 @@ const ascii = new TextEncoder();
  * way from the same inputs: a bad signature is `bad_signature`, and a token whose every claim
  * passes is accepted. For anything else (another header, a claim that fails, so that jose names
  * which) it answers null and `jwtVerify` decides: jose stays the reference, and the path nearly
- * every request takes skips its generality (see README "Performance").
+ * every request takes skips its generality (see docs/scale.md, "The bench").
  */
 async function verifySignedHeader(
   token: string,
