@@ -3,6 +3,7 @@
 import { AuthClientError } from "./errors.js";
 import type { SessionInfo } from "./options.js";
 import type { StorageMode, StoredSession } from "./token-store.js";
+import type { TokenResponse } from "../wire.js";
 
 // RFC 6750 section 3: the gateway says an access token expired in its WWW-Authenticate.
 const EXPIRED = /error="invalid_token"[^]*error_description="[^"]*expired/i;
@@ -18,7 +19,7 @@ export function isExpiredAnswer(response: Response): boolean {
  * token's expiry is never later here than the gateway's own clock says.
  */
 export async function sessionFromTokenResponse(response: Response, sentAt: number, mode: StorageMode): Promise<StoredSession> {
-  const body = (await response.json().catch(() => null)) as Record<string, unknown> | null;
+  const body = (await response.json().catch(() => null)) as { [field in keyof TokenResponse]?: unknown } | null;
   const ok =
     body !== null &&
     typeof body.access_token === "string" &&
@@ -27,14 +28,15 @@ export async function sessionFromTokenResponse(response: Response, sentAt: numbe
     typeof body.session_id === "string" &&
     (mode === "cookie" || typeof body.refresh_token === "string");
   if (!ok) throw new AuthClientError("bad_response", "The gateway's token response is not a TokenResponse.", response.status);
+  const token = body as TokenResponse;
   return {
-    accessToken: body.access_token as string,
-    tokenType: body.token_type as string,
-    expiresAt: sentAt + (body.expires_in as number) * 1000,
-    lifetimeMs: (body.expires_in as number) * 1000,
-    sessionId: body.session_id as string,
+    accessToken: token.access_token,
+    tokenType: token.token_type,
+    expiresAt: sentAt + token.expires_in * 1000,
+    lifetimeMs: token.expires_in * 1000,
+    sessionId: token.session_id,
     // Cookie mode: the body carries it too (for non-browser clients); it is not kept.
-    refreshToken: mode === "cookie" ? null : (body.refresh_token as string),
+    refreshToken: mode === "cookie" ? null : token.refresh_token,
   };
 }
 

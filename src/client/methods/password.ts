@@ -3,12 +3,13 @@ import type { ClientContext } from "../context.js";
 import { errorFromResponse } from "../errors.js";
 import type { SessionInfo } from "../options.js";
 import { sessionInfo } from "../responses.js";
+import type { RegisterResponse } from "../../wire.js";
 
 /** `POST /auth/register`; does not log in. */
 export async function register(client: ClientContext, username: string, password: string): Promise<{ userId: string }> {
   const response = await client.transport.post("/auth/register", { username, password }, false);
   if (response.status !== 201) throw await errorFromResponse(response);
-  const body = (await response.json()) as { user_id: string };
+  const body = (await response.json()) as RegisterResponse;
   return { userId: body.user_id };
 }
 

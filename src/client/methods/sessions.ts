@@ -2,6 +2,7 @@
 import type { ClientContext } from "../context.js";
 import { errorFromResponse } from "../errors.js";
 import type { SessionRecord } from "../options.js";
+import type { SessionList } from "../../wire.js";
 
 /**
  * `POST /auth/logout`: ends this session on the gateway and forgets it here and in the other
@@ -34,7 +35,7 @@ export async function logoutAll(client: ClientContext): Promise<void> {
 export async function listSessions(client: ClientContext): Promise<SessionRecord[]> {
   const response = await client.fetch("/auth/sessions");
   if (!response.ok) throw await errorFromResponse(response);
-  return ((await response.json()) as { sessions: SessionRecord[] }).sessions;
+  return ((await response.json()) as SessionList).sessions;
 }
 
 /** `DELETE /auth/sessions/:id`: ends one of the user's sessions ("sign out my phone"). */
