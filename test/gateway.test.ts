@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { importJWK, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import {
+  base64,
   bearer,
   call,
   callAsSent,
@@ -32,10 +33,6 @@ async function signedWithTestKey(claims: Record<string, unknown>): Promise<strin
 async function session() {
   const sub = uniqueSub("gw");
   return { sub, ...(await openSession(sub)) };
-}
-
-function base64(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes));
 }
 
 describe("gateway: forwarding a verified request to the origin", () => {

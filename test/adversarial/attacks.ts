@@ -1,10 +1,9 @@
 // Shared pieces of the adversarial suite: the recording origin, raw JWS forging (exact header and
 // payload text, any signer), and the assertions every attack ends with.
-import { env } from "cloudflare:workers";
-import { exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
+import { exportJWK, generateKeyPair, importJWK } from "jose";
 import { expect, vi } from "vitest";
 import { ACCESS_REFUSALS } from "../../src/errors/refusals";
-import { accessTokenClaims, call, recordingOrigin, TEST_ORIGIN_URL, type RecordedRequest, type Vars } from "../helpers";
+import { accessTokenClaims, base64url, bytesOf, call, recordingOrigin, TEST_ORIGIN_URL, TEST_SIGNING_KEYS, type RecordedRequest, type Vars } from "../helpers";
 
 // The recording origin (test/origin-server.mjs) of test/helpers.ts: "the origin never saw it" is
 // a fact, not a guess.
@@ -31,46 +30,8 @@ export function forwardingHeaders(headers: Record<string, string>): Record<strin
 // ---------------------------------------------------------------------------------------------
 // Keys
 
-/** The test signing keys (private JWKs) from the SIGNING_KEYS test binding. */
-export const signingKeys = (JSON.parse(env.SIGNING_KEYS!) as { keys: JWK[] }).keys;
-export const es256Jwk = signingKeys.find((key) => key.kid === "test-es256")!;
-export const eddsaJwk = signingKeys.find((key) => key.kid === "test-eddsa")!;
-export const publicHalf = ({ d: _d, ...rest }: JWK): JWK => rest;
-
-// ---------------------------------------------------------------------------------------------
-// Encoding
-
-const encoder = new TextEncoder();
-
-export function bytesOf(data: Uint8Array | string): Uint8Array {
-  return typeof data === "string" ? encoder.encode(data) : data;
-}
-
-export function base64(data: Uint8Array | string): string {
-  const bytes = bytesOf(data);
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}
-
-export function base64url(data: Uint8Array | string): string {
-  return base64(data).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-export function fromBase64url(text: string): Uint8Array {
-  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  return Uint8Array.from(binary, (char) => char.charCodeAt(0));
-}
-
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((length, part) => length + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
+export const es256Jwk = TEST_SIGNING_KEYS.find((key) => key.kid === "test-es256")!;
+export const eddsaJwk = TEST_SIGNING_KEYS.find((key) => key.kid === "test-eddsa")!;
 
 // ---------------------------------------------------------------------------------------------
 // Forging
@@ -130,7 +91,7 @@ export async function compactJws(header: object | string, payload: object | stri
   const headerPart = base64url(typeof header === "string" ? header : JSON.stringify(header));
   const payloadPart = base64url(payload instanceof Uint8Array || typeof payload === "string" ? payload : JSON.stringify(payload));
   const input = `${headerPart}.${payloadPart}`;
-  return `${input}.${base64url(await signer(encoder.encode(input)))}`;
+  return `${input}.${base64url(await signer(bytesOf(input)))}`;
 }
 
 export const ES256_HEADER = { alg: "ES256", kid: "test-es256", typ: "at+jwt" } as const;
@@ -212,7 +173,7 @@ export async function expectTokenAccepted(token: string, sub: unknown) {
 
 /** A body without a Content-Length: streamed in chunks, as a chunked upload arrives. */
 export function streamed(text: string, chunkBytes = 1000): ReadableStream<Uint8Array> {
-  const bytes = encoder.encode(text);
+  const bytes = bytesOf(text);
   let offset = 0;
   return new ReadableStream({
     pull(controller) {

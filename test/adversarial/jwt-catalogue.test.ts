@@ -5,15 +5,11 @@
 import { env } from "cloudflare:workers";
 import { CompactEncrypt, FlattenedSign, importJWK, type JWK } from "jose";
 import { describe, expect, it } from "vitest";
-import { call } from "../helpers";
+import { base64, base64url, bytesOf, call, concatBytes, fromBase64url, publicHalf } from "../helpers";
 import {
   accessClaims,
   attackerKey,
-  base64,
-  base64url,
-  bytesOf,
   compactJws,
-  concatBytes,
   EDDSA_HEADER,
   eddsaJwk,
   ES256_HEADER,
@@ -22,11 +18,9 @@ import {
   expectTokenAccepted,
   expectTokenRefused,
   fixedSignature,
-  fromBase64url,
   genuineToken,
   hmacSigner,
   nowSeconds,
-  publicHalf,
   realKey,
   recordingOrigin,
 } from "./attacks";

@@ -1,4 +1,5 @@
 // The tests' helpers, by subject; `import { ... } from "./helpers"` reaches all of them.
+export * from "./encoding";
 export * from "./errors";
 export * from "./events";
 export * from "./keys";
