@@ -99,11 +99,9 @@ export const EDDSA_HEADER = { alg: "EdDSA", kid: "test-eddsa", typ: "at+jwt" } a
 
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-export const accessClaims = accessTokenClaims;
-
 /** A token the gateway accepts, signed with the real ES256 key. */
 export async function genuineToken(overrides: Record<string, unknown> = {}): Promise<string> {
-  return compactJws(ES256_HEADER, accessClaims(overrides), await realKey.es256());
+  return compactJws(ES256_HEADER, accessTokenClaims(overrides), await realKey.es256());
 }
 
 // ---------------------------------------------------------------------------------------------
