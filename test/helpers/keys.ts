@@ -1,6 +1,6 @@
 // The test signing keys and the claims of an access token the gateway would accept.
 import { env } from "cloudflare:workers";
-import type { JWK } from "jose";
+import { importJWK, SignJWT, type JWK } from "jose";
 import { uniqueSub } from "./unique";
 
 /**
@@ -28,4 +28,12 @@ export function accessTokenClaims(overrides: Record<string, unknown> = {}): Reco
     ...overrides,
   };
   return Object.fromEntries(Object.entries(all).filter(([, value]) => value !== undefined));
+}
+
+/** An access token with exactly `claims`, signed with the real ES256 test key (test-es256). */
+export async function signedWithTestKey(claims: Record<string, unknown>): Promise<string> {
+  const jwk = TEST_SIGNING_KEYS[0]!;
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: "ES256", kid: "test-es256", typ: "at+jwt" })
+    .sign(await importJWK(jwk, "ES256"));
 }

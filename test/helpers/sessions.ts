@@ -2,7 +2,7 @@
 import { expect } from "vitest";
 import type { RegisterResponse, TokenResponse } from "../../src/wire";
 import { ADMIN_TOKEN, PASSWORD, postJson, register, type Vars } from "./requests";
-import { uniqueUsername } from "./unique";
+import { uniqueSub, uniqueUsername } from "./unique";
 
 export type { TokenResponse };
 
@@ -11,6 +11,12 @@ export async function openSession(sub: string, claims?: Record<string, unknown>,
   const response = await postJson("/auth/admin/sessions", { sub, claims }, { Authorization: `Bearer ${ADMIN_TOKEN}` }, vars);
   if (response.status !== 201) throw new Error(`open session: ${response.status} ${await response.text()}`);
   return response.json();
+}
+
+/** A session of a user of its own (`label-<uuid>`): its `sub` and token pair. */
+export async function sessionOfNewUser(label = "user"): Promise<TokenResponse & { sub: string }> {
+  const sub = uniqueSub(label);
+  return { sub, ...(await openSession(sub)) };
 }
 
 /** The token pair of a 200 answer (asserting the 200). */
