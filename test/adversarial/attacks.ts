@@ -168,16 +168,3 @@ export async function expectTokenAccepted(token: string, sub: unknown) {
   expect(reached[0]!.headers["x-auth-user"]).toBe(sub);
   expect((await call("/auth/sessions", { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
 }
-
-/** A body without a Content-Length: streamed in chunks, as a chunked upload arrives. */
-export function streamed(text: string, chunkBytes = 1000): ReadableStream<Uint8Array> {
-  const bytes = bytesOf(text);
-  let offset = 0;
-  return new ReadableStream({
-    pull(controller) {
-      if (offset >= bytes.length) return controller.close();
-      controller.enqueue(bytes.slice(offset, offset + chunkBytes));
-      offset += chunkBytes;
-    },
-  });
-}

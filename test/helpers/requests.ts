@@ -82,3 +82,16 @@ export const refreshTransports = [
   { name: "JSON", send: (refreshToken: string) => refresh(refreshToken) },
   { name: "form", send: (refreshToken: string) => refreshForm(refreshToken) },
 ];
+
+/** A body without a Content-Length: streamed in chunks, as a chunked upload arrives. */
+export function streamed(text: string, chunkBytes = 1000): ReadableStream<Uint8Array> {
+  const bytes = new TextEncoder().encode(text);
+  let offset = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (offset >= bytes.length) return controller.close();
+      controller.enqueue(bytes.slice(offset, offset + chunkBytes));
+      offset += chunkBytes;
+    },
+  });
+}
