@@ -5,7 +5,7 @@ import { expect, vi } from "vitest";
 import { ACCESS_REFUSALS } from "../../src/errors/refusals";
 import { accessTokenClaims, base64url, bytesOf, call, recordingOrigin, TEST_ORIGIN_URL, TEST_SIGNING_KEYS, type RecordedRequest, type Vars } from "../helpers";
 
-// The recording origin (test/origin-server.mjs) of test/helpers.ts: "the origin never saw it" is
+// The recording origin (test/origin-server.mjs) of test/helpers/origin.ts: "the origin never saw it" is
 // a fact, not a guess.
 export { recordingOrigin, TEST_ORIGIN_URL as ORIGIN };
 export type { RecordedRequest as Recorded };
