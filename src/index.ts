@@ -16,6 +16,7 @@ import { loadKeyRing } from "./tokens/key-ring";
 import { firstTimeFilter } from "./log-once";
 import { accountRoutes } from "./routes/accounts";
 import { adminRoutes } from "./routes/admin";
+import { introspectionRoutes } from "./routes/introspection";
 import { wellKnownRoutes } from "./routes/well-known";
 import { sessionRoutes } from "./routes/sessions";
 
@@ -66,6 +67,7 @@ for (const path of ["/auth/register", "/auth/login", "/auth/admin/events"]) {
 
 app.route("/auth", accountRoutes);
 app.route("/auth", sessionRoutes);
+app.route("/auth", introspectionRoutes);
 app.route("/auth/admin", adminRoutes);
 app.route("/.well-known", wellKnownRoutes);
 app.all("/auth/*", function unservedAuthRoute(c) {

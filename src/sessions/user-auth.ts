@@ -5,7 +5,7 @@ import { AlarmSchedule } from "../durable/alarm-schedule";
 import { Outbox } from "../durable/outbox";
 import { migrateStores } from "../durable/store-schema";
 import type { RefreshTokenParts } from "../tokens/refresh";
-import { listedSessions, nextWakeUp } from "./lifecycle";
+import { isActive, listedSessions, nextWakeUp } from "./lifecycle";
 import { decideRefresh, expiredReason, wasIssued } from "./refresh-rules";
 import type { ActiveSession, ClientInfo, IssuedSession, PresentedProof, RefreshOutcome, SessionOpening } from "./rpc";
 import { SessionKeys } from "./session-keys";
@@ -106,6 +106,12 @@ export class UserAuth extends DurableObject<Env> {
         this.#sessions.reuseDetected(session!, decision, now, client.ip);
         return { ok: false, rule: decision.rule, reason: decision.reason };
     }
+  }
+
+  /** Whether the session is active right now (not revoked, within its limits): `POST /auth/introspect`. */
+  isSessionActive(sessionId: string): boolean {
+    const session = this.#store.get(sessionId);
+    return session !== null && isActive(session, this.#settings.session, Date.now());
   }
 
   /**
