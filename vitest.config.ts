@@ -1,12 +1,14 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { build } from "esbuild";
 import { exportJWK, generateKeyPair } from "jose";
 import { unstable_readConfig } from "wrangler";
 import type { TestCase, TestModule, TestSuite } from "vitest/node";
 import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 import { buildDemoScript } from "./scripts/lib/build-client.mjs";
 import { ExpectedOutput } from "./test/expected-output.ts";
+import { TEST_ORIGIN_SIGNING_SECRET } from "./test/origin-signing-secret.mjs";
 
 // Test-only secrets: a fresh ES256 signing key plus an older EdDSA key that still verifies
 // (key rotation), and an admin token.
@@ -92,6 +94,16 @@ function benchAndProductionConfigs() {
   return { production: pick("./wrangler.toml"), bench: pick("./bench/wrangler.toml") };
 }
 
+/**
+ * The claims hook of the claims-binding project (test/claims-binding/claims-worker.ts), bundled as
+ * one module: Miniflare runs auxiliary workers as they are, without Vite.
+ */
+async function claimsWorkerScript(): Promise<string> {
+  const entry = path.join(import.meta.dirname, "test", "claims-binding", "claims-worker.ts");
+  const result = await build({ entryPoints: [entry], bundle: true, format: "esm", platform: "neutral", target: "es2022", write: false, logLevel: "error" });
+  return result.outputFiles[0]!.text;
+}
+
 // The lines tests cause on purpose (test/expected-output.ts) are hidden and counted, and one line
 // at the end says how many; SHOW_EXPECTED_OUTPUT=1 prints them.
 const expected = new ExpectedOutput(!process.env.SHOW_EXPECTED_OUTPUT);
@@ -131,7 +143,21 @@ export default defineConfig(async () => {
     include: string[],
     exclude: string[],
     vars: Record<string, string>,
-    { configPath = "./wrangler.toml", provide = {} }: { configPath?: string; provide?: Record<string, unknown> } = {},
+    {
+      configPath = "./wrangler.toml",
+      provide = {},
+      miniflare = {},
+      injected = () => ({}),
+      globalSetup = [],
+    }: {
+      configPath?: string;
+      provide?: Record<string, unknown>;
+      miniflare?: Record<string, unknown>;
+      /** Bindings made of what a globalSetup provides (the URL of a server it started). */
+      injected?: (inject: <T>(key: string) => T) => Record<string, string>;
+      /** globalSetup files besides the recording origin's. */
+      globalSetup?: string[];
+    } = {},
   ): TestProjectInlineConfiguration => ({
     extends: false,
     plugins: [
@@ -146,7 +172,9 @@ export default defineConfig(async () => {
             ADMIN_API_TOKEN: "test-admin-token",
             // A real HTTP origin on 127.0.0.1 that records what the gateway forwards (test/origin-server.mjs).
             TEST_ORIGIN_URL: inject<string>("originUrl"),
+            ...injected(inject as <T>(key: string) => T),
           },
+          ...miniflare,
         },
       })),
     ],
@@ -155,7 +183,7 @@ export default defineConfig(async () => {
       include,
       exclude,
       provide,
-      globalSetup: ["./test/origin-server.mjs"],
+      globalSetup: ["./test/origin-server.mjs", ...globalSetup],
       setupFiles: ["./test/apply-migrations.ts"],
       testTimeout: 30_000,
       // Each Vitest worker is a workerd (Miniflare) with its own in-memory D1 and Durable Objects.
@@ -172,7 +200,7 @@ export default defineConfig(async () => {
     },
   });
 
-  const ownProjectDirs = [...Object.keys(SETTINGS_PROJECTS), "bench"].map((name) => `test/${name}/**`);
+  const ownProjectDirs = [...Object.keys(SETTINGS_PROJECTS), "bench", "claims-hook", "claims-binding"].map((name) => `test/${name}/**`);
   return {
     test: {
       onConsoleLog: (log, _type, entity) => !expected.isExpectedLog(log, sourceOf(entity)),
@@ -192,6 +220,28 @@ export default defineConfig(async () => {
         // The bench worker (bench/worker.ts, bench/wrangler.toml): the production worker plus the
         // routes `npm run bench` measures against.
         project("bench", ["test/bench/**/*.test.ts"], [], {}, { configPath: "./bench/wrangler.toml", provide: { workerConfigs } }),
+        // A claims hook on 127.0.0.1 (test/claims-hook-server.mjs) that checks the signature of
+        // every call: CLAIMS_HOOK_URL points at it, so the user's objects hand out hook calls.
+        project("claims-hook", ["test/claims-hook/**/*.test.ts"], [], { ORIGIN_SIGNING_SECRET: TEST_ORIGIN_SIGNING_SECRET }, {
+          globalSetup: ["./test/claims-hook-server.mjs"],
+          injected: (inject) => ({ CLAIMS_HOOK_URL: `${inject<string>("claimsHookUrl")}/hook?v=1`, TEST_CLAIMS_HOOK_URL: inject<string>("claimsHookUrl") }),
+        }),
+        // A claims hook that is a Worker behind the service binding CLAIMS: an auxiliary worker of
+        // the same workerd, with no URL, checking the signature with the secret of its own binding.
+        project("claims-binding", ["test/claims-binding/**/*.test.ts"], [], { ORIGIN_SIGNING_SECRET: TEST_ORIGIN_SIGNING_SECRET }, {
+          miniflare: {
+            serviceBindings: { CLAIMS: "claims-worker" },
+            workers: [
+              {
+                name: "claims-worker",
+                modules: true,
+                script: await claimsWorkerScript(),
+                compatibilityDate: "2026-11-01",
+                bindings: { ORIGIN_SIGNING_SECRET: TEST_ORIGIN_SIGNING_SECRET },
+              },
+            ],
+          },
+        }),
         // The browser client's logic in plain Node, against a fake gateway and fake browser APIs.
         { extends: false, test: { name: "client", include: ["test/client/**/*.test.ts"], environment: "node" } },
         // The scripts behind npm run dev, keys and deploy (scripts/), in Node as they run.

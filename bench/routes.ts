@@ -46,7 +46,7 @@ benchRoutes.post("/refresh-floor", gatewayContext, setsRefreshCookie, requireAdm
   const floors = (c.env as BenchBindings).REFRESH_FLOOR;
   const generation = await floors.get(floors.idFromName(user)).rotate();
   // The same claims as a password session's access token: amr and auth_time included.
-  const issued = { sub: user, sessionId: user, refreshToken: `floor.${user}.${generation}`, claims: {}, jkt: null, amr: ["pwd" as const], authTime: Date.now() };
+  const issued = { sub: user, sessionId: user, refreshToken: `floor.${user}.${generation}`, claims: {}, jkt: null, amr: ["pwd" as const], authTime: Date.now(), claimsHook: null };
   return tokenResponse(c, issued);
 });
 

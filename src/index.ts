@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { MAX_BODY_BYTES } from "./http/body";
 import { requireSettings } from "./config";
+import { claimsHookOf } from "./sessions/claims-lease";
 import type { AppEnv } from "./http/context";
 import { corsForAllowedOrigins } from "./http/cors";
 import { purgeEvents } from "./db/events";
@@ -26,9 +27,10 @@ export { LoginThrottle } from "./accounts/login-throttle";
 const app = new Hono<AppEnv>();
 
 // Every request, public paths included, runs with a valid configuration or gets a 503 naming
-// the variable that is wrong.
+// the variable that is wrong (a `CLAIMS` that is not a service binding included).
 app.use("*", async function loadConfig(c, next) {
   c.set("config", requireSettings(c.env));
+  claimsHookOf(c.env);
   await next();
 });
 
