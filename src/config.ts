@@ -1,4 +1,5 @@
 import type { Env } from "./env";
+import { parseSigningSecrets } from "./origin/signature-base";
 
 /** What happens when a used refresh token comes back: revoke every session of the user, or one. */
 export type ReuseRevokes = "user" | "session";
@@ -35,6 +36,10 @@ export interface Config {
   clockSkewSeconds: number;
   session: SessionSettings;
   originUrl: URL | null;
+  /** The service binding `ORIGIN`, used instead of `originUrl` when it exists. */
+  originService: Fetcher | null;
+  /** The secret that signs forwarded requests (the first of `ORIGIN_SIGNING_SECRET`); null: unsigned. */
+  originSigningSecret: string | null;
   publicPathPrefixes: string[];
   forwardAuthorization: boolean;
   allowRegistration: boolean;
@@ -140,6 +145,26 @@ function buildConfig(env: Env): Config {
     }
   }
 
+  // A binding, not a variable: a `[vars] ORIGIN = "..."` would otherwise be silently ignored.
+  let originService: Fetcher | null = null;
+  if (vars.ORIGIN !== undefined && vars.ORIGIN !== null && vars.ORIGIN !== "") {
+    const binding = vars.ORIGIN as Partial<Fetcher>;
+    if (typeof binding !== "object" || typeof binding.fetch !== "function") {
+      throw new BadVariable("ORIGIN", 'must be a service binding ([[services]] binding = "ORIGIN" in wrangler.toml), not a variable.');
+    }
+    originService = binding as Fetcher;
+  }
+
+  // Never quoted in the message: it is a secret.
+  const signing = text("ORIGIN_SIGNING_SECRET", "");
+  const signingSecrets = signing === "" ? null : parseSigningSecrets(signing);
+  if (signing !== "" && signingSecrets === null) {
+    throw new BadVariable(
+      "ORIGIN_SIGNING_SECRET",
+      "must be one secret of at least 32 characters, or two separated by a comma during a rotation (the first signs); make one with `openssl rand -base64 32`.",
+    );
+  }
+
   const publicPathPrefixes = list("PUBLIC_PATH_PREFIXES").map((prefix) => {
     if (!prefix.startsWith("/")) throw new BadVariable("PUBLIC_PATH_PREFIXES", `entries must start with "/", got "${prefix}".`);
     return prefix.replace(/\/+$/, "");
@@ -172,6 +197,8 @@ function buildConfig(env: Env): Config {
       auditRefreshEvents: flag("AUDIT_REFRESH_EVENTS", true),
     },
     originUrl,
+    originService,
+    originSigningSecret: signingSecrets?.[0] ?? null,
     publicPathPrefixes,
     forwardAuthorization: flag("FORWARD_AUTHORIZATION", true),
     allowRegistration: flag("ALLOW_REGISTRATION", true),

@@ -9,6 +9,8 @@ export interface Env {
   USER_AUTH: DurableObjectNamespace<UserAuth>;
   LOGIN_THROTTLE: DurableObjectNamespace<LoginThrottle>;
   DB: D1Database;
+  /** A Worker origin (`[[services]] binding = "ORIGIN"`): when bound, requests go to it instead of `ORIGIN_URL`. */
+  ORIGIN?: Fetcher;
 
   ISSUER?: string;
   AUDIENCE?: string;
@@ -41,4 +43,6 @@ export interface Env {
   SIGNING_KEYS?: string;
   /** Secret: the bearer token of the admin routes. Unset means the admin routes answer 401. */
   ADMIN_API_TOKEN?: string;
+  /** Secret: signs every forwarded request (`X-Auth-Signature`); a comma-separated pair during a rotation, the first signs. */
+  ORIGIN_SIGNING_SECRET?: string;
 }
