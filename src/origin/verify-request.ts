@@ -72,6 +72,9 @@ export function verifyGatewayRequest(request: Request, options: VerifyOptions): 
  * are checked first: a bad `secret` or `maxAgeSeconds` throws a TypeError, whatever the request.
  */
 export async function verifyRequestParts(request: RequestParts, options: VerifyOptions): Promise<GatewayIdentity> {
+  if (typeof crypto === "undefined" || typeof crypto.subtle === "undefined") {
+    throw new TypeError("No WebCrypto (globalThis.crypto.subtle): use Node 20 or newer, or Node 18 with --experimental-global-webcrypto.");
+  }
   const secrets = secretsOf(options.secret);
   const maxAgeSeconds = options.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS;
   if (typeof maxAgeSeconds !== "number" || !(maxAgeSeconds > 0) || !Number.isFinite(maxAgeSeconds)) {
