@@ -78,7 +78,7 @@ const SETTINGS_PROJECTS: Record<string, Record<string, string>> = {
 /**
  * What the bench worker (bench/wrangler.toml) must share with the production worker, read from
  * both configs for test/bench/worker.test.ts: the variables, the runtime version and flags, the D1
- * migrations.
+ * migrations. test/settings-table.test.ts holds the production variables to the settings table.
  */
 function benchAndProductionConfigs() {
   const pick = (configPath: string) => {
@@ -137,6 +137,7 @@ export default defineConfig(async () => {
   await buildDemoScript();
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   const signingKeys = await testSigningKeys();
+  const workerConfigs = benchAndProductionConfigs();
 
   const project = (
     name: string,
@@ -207,11 +208,11 @@ export default defineConfig(async () => {
       ],
       projects: [
         // test/client/ runs in Node (below); test/e2e/ is `npm run test:e2e`, against wrangler dev.
-        project("default", ["test/**/*.test.ts"], [...ownProjectDirs, "test/client/**", "test/e2e/**", "test/scripts/**"], {}),
+        project("default", ["test/**/*.test.ts"], [...ownProjectDirs, "test/client/**", "test/e2e/**", "test/scripts/**"], {}, { provide: { workerConfigs } }),
         ...Object.entries(SETTINGS_PROJECTS).map(([name, vars]) => project(name, [`test/${name}/**/*.test.ts`], [], vars)),
         // The bench worker (bench/worker.ts, bench/wrangler.toml): the production worker plus the
         // routes `npm run bench` measures against.
-        project("bench", ["test/bench/**/*.test.ts"], [], {}, { configPath: "./bench/wrangler.toml", provide: { workerConfigs: benchAndProductionConfigs() } }),
+        project("bench", ["test/bench/**/*.test.ts"], [], {}, { configPath: "./bench/wrangler.toml", provide: { workerConfigs } }),
         // A Worker origin behind the service binding ORIGIN: an auxiliary worker of the same
         // workerd, with the signing secret of its own binding.
         project("origin-binding", ["test/origin-binding/**/*.test.ts"], [], {}, {

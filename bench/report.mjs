@@ -1,5 +1,5 @@
 // The report of `npm run bench`: Markdown tables of one run, every figure next to the floor it is
-// measured against, and the targets of the README's Performance section checked as ratios.
+// measured against, and the targets of docs/scale.md's bench section checked as ratios.
 
 const TARGETS = {
   verifyOverFloor: 1.3,

@@ -1,12 +1,12 @@
 import { Hono, type Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { hashPassword } from "../src/accounts/passwords";
-import { readConfig } from "../src/config";
+import { requireSettings } from "../src/config";
 import { ensureSchema } from "../src/db/schema";
 import type { Env } from "../src/env";
 import { requireAdmin } from "../src/http/admin-token";
 import { keyRing, type AppEnv } from "../src/http/context";
-import { invalidRequest, misconfigured } from "../src/http/errors";
+import { invalidRequest } from "../src/http/errors";
 import { setsRefreshCookie } from "../src/http/refresh-cookie";
 import { tokenResponse } from "../src/http/token-response";
 import { loadKeyRing } from "../src/tokens/key-ring";
@@ -28,10 +28,9 @@ export const benchRoutes = new Hono<AppEnv>();
 // The configuration and key ring, read as the production worker reads them for its routes. Only
 // the bench routes run this: a request that goes on to the production worker is read there, once.
 const gatewayContext = createMiddleware<AppEnv>(async function gatewayContext(c, next) {
-  const result = readConfig(c.env);
-  if (!result.ok) throw misconfigured(result.problem);
-  c.set("config", result.config);
-  const raw = result.config.signingKeys;
+  const config = requireSettings(c.env);
+  c.set("config", config);
+  const raw = config.signingKeys;
   c.set("keyRing", raw === null ? null : await loadKeyRing(raw));
   await next();
 });
@@ -47,7 +46,9 @@ benchRoutes.post("/refresh-floor", gatewayContext, setsRefreshCookie, requireAdm
   // floor's binding is the one the bench worker adds to it.
   const floors = (c.env as BenchBindings).REFRESH_FLOOR;
   const generation = await floors.get(floors.idFromName(user)).rotate();
-  return tokenResponse(c, { sub: user, sessionId: user, refreshToken: `floor.${user}.${generation}`, claims: {}, jkt: null });
+  // The same claims as a password session's access token: amr and auth_time included.
+  const issued = { sub: user, sessionId: user, refreshToken: `floor.${user}.${generation}`, claims: {}, jkt: null, amr: ["pwd" as const], authTime: Date.now() };
+  return tokenResponse(c, issued);
 });
 
 // The floor of a login: one PBKDF2-SHA256 derivation at the production iteration count, as the

@@ -3,7 +3,8 @@ import type { UserAuth } from "./sessions/user-auth";
 
 /**
  * The worker's bindings. Every variable arrives as a string (wrangler.toml `[vars]`, `--var`,
- * `.dev.vars` or a secret); `readConfig` turns them into typed values.
+ * `.dev.vars` or a secret); `requireSettings` reads them into typed values by the table of
+ * src/config/settings.ts.
  */
 export interface Env {
   USER_AUTH: DurableObjectNamespace<UserAuth>;

@@ -2,7 +2,8 @@ import type { Config } from "./config";
 import { accessCredential, authenticate } from "./http/authenticate";
 import { clientInfo, type AppContext } from "./http/context";
 import { isCorsResponseHeader } from "./http/cors";
-import { AuthError } from "./http/errors";
+import type { Env } from "./env";
+import { AuthError, misconfigured } from "./http/errors";
 import { forwardedHeaders } from "./http/forwarded-headers";
 import { signForOrigin } from "./http/origin-signature";
 import { LEGACY_REFRESH_COOKIE_NAME, REFRESH_COOKIE_NAME } from "./http/refresh-cookie-name";
@@ -19,6 +20,7 @@ import type { AccessClaims } from "./tokens/access";
  */
 export async function gateway(c: AppContext): Promise<Response> {
   const config = c.get("config");
+  const service = originService(c.env);
   const url = new URL(c.req.url);
   const headers = forwardedHeaders(c.req.raw.headers, url, clientInfo(c).ip);
 
@@ -42,7 +44,7 @@ export async function gateway(c: AppContext): Promise<Response> {
   headers.delete("Host");
   withoutRefreshCookie(headers);
 
-  const target = originTarget(config, url);
+  const target = originTarget(service, config, url);
   // Signed last: the signature covers the identity headers set above and the path as forwarded.
   if (config.originSigningSecret !== null) {
     const forwarded = target ?? url;
@@ -63,7 +65,7 @@ export async function gateway(c: AppContext): Promise<Response> {
   const init: RequestInit = { method: c.req.method, headers, body: hasBody ? c.req.raw.body : null, redirect: "manual" };
   let response: Response;
   try {
-    response = await (config.originService ? config.originService.fetch(target, init) : fetch(target, init));
+    response = await (service ? service.fetch(target, init) : fetch(target, init));
   } catch (error) {
     console.warn(`origin unreachable: ${(error as Error).message}`);
     throw new AuthError("bad_gateway", 502, "The origin could not be reached.");
@@ -72,12 +74,25 @@ export async function gateway(c: AppContext): Promise<Response> {
 }
 
 /**
+ * The service binding `ORIGIN`, or null when there is none. A binding, not a variable, so it is
+ * no row of the settings table; a `[vars] ORIGIN = "..."` would otherwise be silently ignored.
+ */
+function originService(env: Env): Fetcher | null {
+  const binding = (env as { ORIGIN?: unknown }).ORIGIN;
+  if (binding === undefined || binding === null || binding === "") return null;
+  if (typeof binding !== "object" || typeof (binding as Partial<Fetcher>).fetch !== "function") {
+    throw misconfigured('ORIGIN must be a service binding ([[services]] binding = "ORIGIN" in wrangler.toml), not a variable.');
+  }
+  return binding as Fetcher;
+}
+
+/**
  * Where a request for `url` goes: to the service binding `ORIGIN` at the client's own URL (it
  * has no URL of its own), or to `ORIGIN_URL` with its base path in front of the request's path;
  * null for the echo origin, when neither is set.
  */
-function originTarget(config: Config, url: URL): URL | null {
-  if (config.originService !== null) {
+function originTarget(service: Fetcher | null, config: Config, url: URL): URL | null {
+  if (service !== null) {
     const target = new URL(url);
     target.hash = "";
     return target;

@@ -15,7 +15,7 @@ declare global {
 }
 
 declare module "vitest" {
-  // vitest.config.ts provides it to the bench project (test/bench/).
+  // vitest.config.ts provides it to the default and bench projects.
   interface ProvidedContext {
     workerConfigs: Record<"production" | "bench", {
       vars: Record<string, string>;

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { readConfig, type LoginLimits } from "../config";
+import { requireSettings, type LoginLimits } from "../config";
 import { AlarmSchedule } from "../durable/alarm-schedule";
 import type { AuditEvent } from "../db/events";
 import type { Env } from "../env";
@@ -60,9 +60,7 @@ export class LoginThrottle extends DurableObject<Env> {
    * (a crash mid-login) errs on the side of the limit.
    */
   begin(kind: ThrottleKind): AttemptGrant {
-    const config = readConfig(this.env);
-    if (!config.ok) throw new Error(`configuration: ${config.problem}`);
-    const { limit, windowSeconds } = throttleLimit(kind, config.config.login);
+    const { limit, windowSeconds } = throttleLimit(kind, requireSettings(this.env).login);
     const now = Date.now();
     const windowMs = windowSeconds * 1000;
     this.ctx.storage.sql.exec("DELETE FROM attempts WHERE at <= ?", now - windowMs);

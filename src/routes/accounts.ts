@@ -11,8 +11,7 @@ import { countRegistration } from "../accounts/registration-limit";
 import { hashPassword, verifyPassword } from "../accounts/passwords";
 import { dpopProof } from "../http/dpop";
 import { setsRefreshCookie } from "../http/refresh-cookie";
-import { tokenResponse } from "../http/token-response";
-import { userAuthFor } from "../sessions/lookup";
+import { signInResponse } from "../http/token-response";
 import { rule } from "../http/validation";
 
 /** The built-in password login: `POST /auth/register` and `POST /auth/login`. */
@@ -99,14 +98,7 @@ accountRoutes.post("/login", setsRefreshCookie, dpopProof({ issuesTokens: true }
 
   await guard.succeeded();
   if (check.needsRehash) await upgradeHash(c.env.DB, user.id, user.password_hash, password);
-  const issued = await userAuthFor(c.env, user.id).openSession({
-    sub: user.id,
-    claims: {},
-    client,
-    event: "login",
-    proof: c.get("dpop"),
-  });
-  return tokenResponse(c, issued);
+  return signInResponse(c, { method: "password", sub: user.id });
 });
 
 /** Re-hashes a password that matched a hash with older parameters. A failure only postpones it to the next login. */

@@ -124,6 +124,8 @@ sessionRoutes.get("/sessions", requireAccessToken, async function listSessions(c
       expires_at: session.expiresAt === null ? null : iso(session.expiresAt),
       user_agent: session.userAgent,
       ip: session.ip,
+      amr: session.amr,
+      auth_time: iso(session.authTime),
       current: session.id === claims.sid,
     })),
   });

@@ -9,6 +9,9 @@ export type SessionClaims = Record<string, string | number | boolean | Array<str
 export interface AccessClaims {
   /** Set for a DPoP-bound session: the thumbprint of its key (RFC 9449 section 6.1). */
   cnf?: { jkt: string };
+  /** How the user signed in (RFC 8176) and when (epoch seconds): set by every way in, kept by refreshes. Not checked: ordinary claims to the verifier. */
+  amr?: string[];
+  auth_time?: number;
   /** The session's custom claims. */
   [claim: string]: unknown;
   iss: string;
@@ -55,12 +58,15 @@ const MAX_TOKEN_LENGTH = 8192;
 export async function signAccessToken(
   ring: KeyRing,
   settings: AccessTokenSettings,
-  session: { sub: string; sid: string; claims: SessionClaims; jkt?: string | null },
+  session: { sub: string; sid: string; claims: SessionClaims; jkt?: string | null; amr?: readonly string[] | null; authTime?: number },
   nowSeconds: number,
 ): Promise<string> {
   const iat = Math.floor(nowSeconds);
   const cnf = session.jkt ? { cnf: { jkt: session.jkt } } : {};
-  return new SignJWT({ ...session.claims, ...cnf, sid: session.sid })
+  // `authTime` is Unix ms like every time of a session; `auth_time` is epoch seconds (OpenID Connect Core section 2).
+  const amr = session.amr ? { amr: [...session.amr] } : {};
+  const authTime = session.authTime === undefined ? {} : { auth_time: Math.floor(session.authTime / 1000) };
+  return new SignJWT({ ...session.claims, ...cnf, ...amr, ...authTime, sid: session.sid })
     .setProtectedHeader(protectedHeader(ring.signer))
     .setIssuer(settings.issuer)
     .setAudience(settings.audience)
@@ -109,7 +115,7 @@ const ascii = new TextEncoder();
  * same way from the same inputs: a bad signature is `invalid`, and a token whose every claim
  * passes is accepted. For anything else (another header, a claim that fails, so that jose tells
  * `expired` from `invalid`) it answers null and `jwtVerify` decides: jose stays the reference,
- * and the path nearly every request takes skips its generality (see README "Performance").
+ * and the path nearly every request takes skips its generality (see docs/scale.md, "The bench").
  */
 async function verifyIssuedHeader(
   token: string,
