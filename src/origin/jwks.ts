@@ -75,7 +75,8 @@ function refresh(url: string, now: number): Promise<CachedSet> {
 }
 
 async function fetchKeySet(url: string, now: number): Promise<CachedSet> {
-  const response = await fetch(url, { headers: { Accept: "application/json" }, redirect: "error", signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+  // Never followed (Workers' fetch has no `redirect: "error"`): a redirect is not a key set.
+  const response = await fetch(url, { headers: { Accept: "application/json" }, redirect: "manual", signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
   if (!response.ok) throw new Error(`HTTP ${response.status}`);
   const text = await response.text();
   if (text.length > MAX_JWKS_BYTES) throw new Error("the answer is too large for a key set");
