@@ -66,7 +66,7 @@ function dpopTable({ rounds, ratio, scenarios: [bearer, dpop] }, s) {
 
 function signingTable({ rounds, ratio, scenarios: [off, on] }, s) {
   return [
-    `**Signing on vs off** (\`ORIGIN_SIGNING_SECRET\`: one HMAC-SHA256 per forwarded request; two servers of the same worker, echo origin, 8 connections), at most ${s.REQUESTS} requests or ${s.SECONDS} s each:`,
+    `**Signing on vs off** (\`ORIGIN_SIGNING_SECRET\`: one HMAC-SHA256 per forwarded request; two servers of the same worker started together, echo origin, 8 connections), at most ${s.REQUESTS} requests or ${s.SECONDS} s each:`,
     "",
     "| rounds | off req/s | on req/s | off p50 ms | on p50 ms | on p99 ms | on / off: req/s, p50 |",
     "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",

@@ -17,8 +17,8 @@
 //   6. the production deploy bundle's size and `wrangler check startup`'s startup profile (offline);
 //   7. the gateway with a DPoP-bound access token (Authorization: DPoP plus a proof, RFC 9449) vs
 //      the same request with a plain Bearer token, at 8 connections;
-//   8. the gateway signing what it forwards (ORIGIN_SIGNING_SECRET: a second wrangler dev of the
-//      same worker beside the first, `--var`) vs not, at 8 connections.
+//   8. the gateway signing what it forwards (ORIGIN_SIGNING_SECRET, `--var`) vs not: two more
+//      wrangler dev of the same worker, started together beside the first, at 8 connections.
 // The scenarios are in bench/scenarios.mjs. Every one is bounded in requests and in seconds, the
 // run as a whole to 8 minutes; a run takes three to four. It prints the report, saves it in .bench/
 // (gitignored) as Markdown and JSON, and stops wrangler.
@@ -92,7 +92,8 @@ const logPath = join(state, "wrangler.log");
 const adminToken = randomBytes(32).toString("hex");
 const run = randomBytes(4).toString("hex");
 let wrangler = null;
-let signingWrangler = null;
+/** The servers of scenario 8, stopped with the first one. */
+const sideServers = [];
 
 process.on("SIGINT", () => void stop().then(() => process.exit(130)));
 process.on("SIGTERM", () => void stop().then(() => process.exit(143)));
@@ -124,8 +125,8 @@ try {
   let bench = scenariosFor({ base: await startServer(envFile, []), run, adminToken, settings, log });
   const verification = await bench.verifyTimings(keys);
   const gateway = await bench.gatewayComparisons();
-  const signing = await bench.signingComparison(await startSigningServer(envFile));
-  await stopProcessGroup(signingWrangler);
+  const signing = await bench.signingComparison(...(await startSigningServers(envFile)));
+  await Promise.all(sideServers.splice(0).map(stopProcessGroup));
   const dpop = await bench.dpopComparison();
   const refresh = await bench.refreshComparisons(REFRESH_CASES, `bench-refresh-${run}-on-`);
   const login = await bench.loginComparison();
@@ -209,25 +210,30 @@ async function startServer(envFile, extra) {
 }
 
 /**
- * 8. A second server of the bench worker that signs what it forwards, beside the first (both
- * answer the same access tokens: same keys, same ISSUER), with a state directory of its own: the
- * signing scenario reads nothing from D1 or the Durable Objects.
+ * 8. Two more servers of the bench worker, started together beside the first, each with a state
+ * directory of its own (the signing scenario reads nothing stored): one with `extra` (the
+ * secret), one without, so that the two sides differ in the secret alone, not in which process is
+ * older or holds more state. Both answer the first server's access tokens (same keys, same ISSUER).
  */
-async function startSigningServer(envFile) {
+async function startSigningServers(envFile) {
+  const secret = randomBytes(32).toString("base64url");
+  return Promise.all([
+    startSideServer(envFile, "off", []),
+    startSideServer(envFile, "on", ["--var", `ORIGIN_SIGNING_SECRET:${secret}`]),
+  ]);
+}
+
+async function startSideServer(envFile, name, extra) {
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const base = `http://127.0.0.1:${port}`;
-  log(`starting a second wrangler dev on ${base} with ORIGIN_SIGNING_SECRET`);
+  log(`starting wrangler dev on ${base} (signing ${name})`);
   const output = openSync(logPath, "a");
-  signingWrangler = startWrangler(
-    [
-      ...localDevArgs({ port, inspectorPort, persistTo: join(state, "signing") }),
-      "--config", BENCH_CONFIG,
-      "--env-file", envFile,
-      "--var", `ORIGIN_SIGNING_SECRET:${randomBytes(32).toString("base64url")}`,
-    ],
+  const child = startWrangler(
+    [...localDevArgs({ port, inspectorPort, persistTo: join(state, `signing-${name}`) }), "--config", BENCH_CONFIG, "--env-file", envFile, ...extra],
     { detached: true, stdio: ["ignore", output, output] },
   );
-  await waitUntilReady(signingWrangler, `${base}/.well-known/jwks.json`, 90_000);
+  sideServers.push(child);
+  await waitUntilReady(child, `${base}/.well-known/jwks.json`, 90_000);
   return base;
 }
 
@@ -236,7 +242,7 @@ async function stop({ keepState = false } = {}) {
   const child = wrangler;
   wrangler = null;
   await stopProcessGroup(child);
-  await stopProcessGroup(signingWrangler);
+  await Promise.all(sideServers.splice(0).map(stopProcessGroup));
   if (!keepState) rmSync(state, { recursive: true, force: true });
 }
 

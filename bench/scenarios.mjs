@@ -71,15 +71,15 @@ export function scenariosFor({ base, run, adminToken, settings, log }) {
 
   /**
    * 8. What signing every forwarded request (ORIGIN_SIGNING_SECRET) costs: the same verified
-   * request to this server and to `signedBase`, a second server of the same worker and keys with
-   * the secret set (one HMAC-SHA256 per request), echo origin behind both.
+   * request to `unsignedBase` and `signedBase`, two servers of the same worker and keys started
+   * together, the second with the secret set (one HMAC-SHA256 per request), echo origin behind both.
    */
-  async function signingComparison(signedBase) {
+  async function signingComparison(unsignedBase, signedBase) {
     const { access_token: token } = await openSession(`bench-signing-${run}`);
     log("gateway: signing on vs off, 8 connections");
     const comparison = await interleaved(
       [
-        { name: "signing off", concurrency: 8, limit: REQUESTS, send: () => get(`${base}/api/ping`, { Authorization: `Bearer ${token}` }) },
+        { name: "signing off", concurrency: 8, limit: REQUESTS, send: () => get(`${unsignedBase}/api/ping`, { Authorization: `Bearer ${token}` }) },
         { name: "signing on", concurrency: 8, limit: REQUESTS, send: () => get(`${signedBase}/api/ping`, { Authorization: `Bearer ${token}` }) },
       ],
       { rounds: ROUNDS, warmup: WARMUP, seconds: SECONDS },
