@@ -2,12 +2,12 @@ import type { Config } from "./config";
 import { accessCredential, authenticate } from "./http/authenticate";
 import { clientInfo, type AppContext } from "./http/context";
 import { isCorsResponseHeader } from "./http/cors";
-import type { Env } from "./env";
-import { AuthError, misconfigured } from "./http/errors";
+import { AuthError, misconfigured } from "./errors/auth-error";
 import { forwardedHeaders } from "./http/forwarded-headers";
 import { signForOrigin } from "./http/origin-signature";
 import { LEGACY_REFRESH_COOKIE_NAME, REFRESH_COOKIE_NAME } from "./http/refresh-cookie-name";
 import type { AccessClaims } from "./tokens/access";
+import type { EchoResponse } from "./wire";
 
 /**
  * The gateway for every path that is not the gateway's own: verifies the access token (optional
@@ -58,7 +58,7 @@ export async function gateway(c: AppContext): Promise<Response> {
       path: url.pathname,
       query: queryOf(url.searchParams),
       headers: Object.fromEntries(headers),
-    });
+    } satisfies EchoResponse);
   }
 
   const hasBody = c.req.method !== "GET" && c.req.method !== "HEAD";
@@ -78,6 +78,7 @@ export async function gateway(c: AppContext): Promise<Response> {
  * no row of the settings table; a `[vars] ORIGIN = "..."` would otherwise be silently ignored.
  */
 function originService(env: Env): Fetcher | null {
+  // Not in Env: wrangler.toml declares no `[[services]]` of its own, an operator adds it.
   const binding = (env as { ORIGIN?: unknown }).ORIGIN;
   if (binding === undefined || binding === null || binding === "") return null;
   if (typeof binding !== "object" || typeof (binding as Partial<Fetcher>).fetch !== "function") {

@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { listSessions } from "./listed-sessions";
+import { requireSettings } from "../src/config";
+import { signAccessToken } from "../src/tokens/access";
+import { loadKeyRing } from "../src/tokens/key-ring";
+import type { SessionList, SessionListItem } from "../src/wire";
 import {
   adminHeaders,
   ageSession,

@@ -3,6 +3,7 @@ import { setRefreshCookie } from "./refresh-cookie";
 import { signAccessToken } from "../tokens/access";
 import type { IssuedSession } from "../sessions/rpc";
 import { signIn, type SignIn, type SignInMethod } from "../sessions/sign-in";
+import type { TokenResponse } from "../wire";
 
 /**
  * Answers with the contract's `TokenResponse` for a session the UserAuth object just opened or
@@ -26,7 +27,7 @@ export async function tokenResponse(c: AppContext, issued: IssuedSession, { stat
       expires_in: config.accessTokenTtlSeconds,
       refresh_token: issued.refreshToken,
       session_id: issued.sessionId,
-    },
+    } satisfies TokenResponse,
     status,
   );
 }

@@ -5,7 +5,7 @@ import { bodyOf } from "../http/body";
 import { clientInfo, keyRing, type AppEnv } from "../http/context";
 import { auditEvent } from "../db/events";
 import { findUserByUsername, insertUser, normalizeUsername, replacePasswordHash } from "../db/users";
-import { AuthError, notFound } from "../http/errors";
+import { AuthError, notFound } from "../errors/auth-error";
 import { LoginGuard } from "../accounts/login-guard";
 import { countRegistration } from "../accounts/registration-limit";
 import { hashPassword, verifyPassword } from "../accounts/passwords";
@@ -13,6 +13,7 @@ import { dpopProof } from "../http/dpop";
 import { setsRefreshCookie } from "../http/refresh-cookie";
 import { signInResponse } from "../http/token-response";
 import { rule } from "../http/validation";
+import type { RegisterResponse } from "../wire";
 
 /** The built-in password login: `POST /auth/register` and `POST /auth/login`. */
 export const accountRoutes = new Hono<AppEnv>();
@@ -55,7 +56,7 @@ accountRoutes.post("/register", registrationOpen, registerBody, async function r
     password_updated_at: now,
   };
   if (!(await insertUser(c.env.DB, user))) throw new AuthError("username_taken", 409, "That username is already taken.");
-  return c.json({ user_id: user.id }, 201);
+  return c.json({ user_id: user.id } satisfies RegisterResponse, 201);
 });
 
 accountRoutes.post("/login", setsRefreshCookie, dpopProof({ issuesTokens: true }), loginBody, async function login(c) {

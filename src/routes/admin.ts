@@ -3,8 +3,9 @@ import * as z from "zod/mini";
 import { requireAdmin } from "../http/admin-token";
 import { bodyOf, bodyWithoutFields } from "../http/body";
 import { clientInfo, type AppEnv } from "../http/context";
-import { EVENT_TYPES, queryEvents } from "../db/events";
-import { invalidRequest } from "../http/errors";
+import { queryEvents } from "../db/events";
+import { EVENT_TYPES, type EventList } from "../wire";
+import { invalidRequest } from "../errors/auth-error";
 import { dpopProof } from "../http/dpop";
 import { signInResponse } from "../http/token-response";
 import { AMR_VALUES, GATEWAY_CLAIMS } from "../tokens/authentication-claims";
@@ -101,7 +102,7 @@ adminRoutes.get("/events", requireAdmin, eventsQuery, async function listEvents(
       ip: event.ip,
       detail: event.detail,
     })),
-  });
+  } satisfies EventList);
 });
 
 function isObjectWithOwn(value: unknown, name: string): boolean {

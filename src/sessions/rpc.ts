@@ -1,4 +1,4 @@
-import type { EventType } from "../db/events";
+import type { EventType } from "../wire";
 import type { SessionClaims } from "../tokens/access";
 import type { Amr } from "../tokens/authentication-claims";
 import type { RefreshDecision, RefreshRefusal } from "./refresh-rules";

@@ -1,4 +1,3 @@
-import type { Env } from "../env";
 import type { SessionClaims } from "../tokens/access";
 import type { Amr } from "../tokens/authentication-claims";
 import { userAuthFor } from "./lookup";

@@ -1,10 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { requireSettings } from "../config";
-import type { EventType } from "../db/events";
+import type { EventType } from "../wire";
 import { AlarmSchedule } from "../durable/alarm-schedule";
 import { Outbox } from "../durable/outbox";
 import { migrateStores } from "../durable/store-schema";
-import type { Env } from "../env";
 import type { RefreshTokenParts } from "../tokens/refresh";
 import { listedSessions, nextWakeUp } from "./lifecycle";
 import { decideRefresh, expiredReason, wasIssued } from "./refresh-rules";

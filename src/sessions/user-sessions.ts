@@ -1,5 +1,6 @@
 import type { SessionSettings } from "../config";
-import { auditEvent, type EventType } from "../db/events";
+import { auditEvent } from "../db/events";
+import type { EventType } from "../wire";
 import type { Outbox } from "../durable/outbox";
 import { expiredSessions, newSession, purgeCutoff, purgeDueAt, recordDue, rotated, sessionRecord, sessionsToEvict } from "./lifecycle";
 import { sessionExpiry, type ExpiryReason, type RefreshDecision } from "./refresh-rules";
