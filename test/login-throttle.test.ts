@@ -1,8 +1,8 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ipThrottleKey } from "../src/accounts/client-address";
 import {
+  backdateAttempts,
   eventsFrom,
   expectError,
   fromIp,
@@ -10,10 +10,12 @@ import {
   PASSWORD,
   queuedWrites,
   registerUser,
+  storedIn,
+  throttleOfUsername,
   uniqueIp,
   uniqueUsername,
-  withD1TableOffline,
   type Vars,
+  withD1TableOffline,
 } from "./helpers";
 
 async function registered(): Promise<string> {
@@ -23,10 +25,6 @@ async function registered(): Promise<string> {
 /** A login with variable overrides for the worker, from `ip` when given. */
 function login(username: string, password: string, vars: Vars, ip?: string) {
   return loginWith(username, password, ip ? fromIp(ip) : {}, vars);
-}
-
-function throttleOf(key: string) {
-  return env.LOGIN_THROTTLE.get(env.LOGIN_THROTTLE.idFromName(key));
 }
 
 describe("the default login limits", () => {
@@ -61,7 +59,7 @@ describe("login_failed audit events", () => {
   it("are kept in the throttle's outbox while D1 fails, and written by its alarm once D1 is back", async () => {
     const ip = uniqueIp();
     const username = uniqueUsername("offline");
-    const throttle = throttleOf(`user:${username}`);
+    const throttle = throttleOfUsername(username);
     await withD1TableOffline("events", async () => {
       const response = await login(username, "wrong password", {}, ip);
       // D1 being down does not change the answer.
@@ -74,6 +72,24 @@ describe("login_failed audit events", () => {
     expect(await eventsFrom(ip, "login_failed")).toEqual([expect.objectContaining({ sub: null, ip })]);
     const left = await queuedWrites(throttle);
     expect(left).toBe(0);
+  });
+
+  it("keep the object's storage while one waits for D1, even once its attempt left the window", async () => {
+    const ip = uniqueIp();
+    const username = uniqueUsername("offline");
+    const throttle = throttleOfUsername(username);
+    await withD1TableOffline("events", async () => {
+      expect((await login(username, "wrong password", {}, ip)).status).toBe(401);
+      await backdateAttempts(throttle, 900);
+      expect(await runDurableObjectAlarm(throttle)).toBe(true);
+      // The attempt is gone, the event is not: it is only deleted once D1 has it.
+      expect(await queuedWrites(throttle)).toBe(1);
+      expect((await storedIn(throttle)).alarm).not.toBeNull();
+    });
+
+    expect(await runDurableObjectAlarm(throttle)).toBe(true);
+    expect(await eventsFrom(ip, "login_failed")).toEqual([expect.objectContaining({ sub: null, ip })]);
+    expect(await storedIn(throttle)).toMatchObject({ tables: [], alarm: null });
   });
 
   it("are written to D1 before the 401 is answered when D1 is up", async () => {
