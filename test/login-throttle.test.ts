@@ -1,6 +1,7 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ipThrottleKey } from "../src/accounts/client-address";
+import { MAX_PADDING_MS, paddingMs, SAMPLES, withSample, type CallDurations } from "../src/accounts/first-use-timing";
 import {
   backdateAttempts,
   eventsFrom,
@@ -96,5 +97,38 @@ describe("login_failed audit events", () => {
     const ip = uniqueIp();
     expect((await login(uniqueUsername("ghost"), "wrong password", {}, ip)).status).toBe(401);
     expect(await eventsFrom(ip, "login_failed")).toHaveLength(1);
+  });
+});
+
+describe("evening out a username object's first use", () => {
+  const seen = (firstUse: number[], later: number[]): CallDurations => ({ firstUse, later });
+
+  it("tells a first use from a later one: the instance created for a call reports it", async () => {
+    const throttle = throttleOfUsername(uniqueUsername("first"));
+    const first = await throttle.reserveForUsername(null);
+    const later = await throttle.reserveForUsername(null);
+    expect(first).toMatchObject({ allowed: true, firstUse: true });
+    expect(later).toMatchObject({ allowed: true, firstUse: false });
+  });
+
+  it("pads a later call by the difference of the medians, and never a first use", () => {
+    const durations = seen([7, 6, 30, 6, 8], [1, 1, 2, 40]);
+    expect(paddingMs(durations, false)).toBe(7 - 1.5);
+    expect(paddingMs(durations, true)).toBe(0);
+  });
+
+  it("pads nothing before both kinds of call were seen, or when a first use is not slower", () => {
+    expect(paddingMs(seen([], [1, 2]), false)).toBe(0);
+    expect(paddingMs(seen([5], []), false)).toBe(0);
+    expect(paddingMs(seen([1], [3]), false)).toBe(0);
+  });
+
+  it("pads at most MAX_PADDING_MS and keeps the last SAMPLES durations of each kind", () => {
+    expect(paddingMs(seen([10_000], [1]), false)).toBe(MAX_PADDING_MS);
+    let durations = seen([], []);
+    for (let i = 0; i < SAMPLES + 10; i++) durations = withSample(durations, i % 2 === 0, i);
+    expect(durations.firstUse).toHaveLength(SAMPLES / 2 + 5);
+    for (let i = 0; i < SAMPLES; i++) durations = withSample(durations, true, 1000 + i);
+    expect(durations.firstUse).toEqual(Array.from({ length: SAMPLES }, (_, i) => 1000 + i));
   });
 });

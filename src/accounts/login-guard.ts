@@ -1,6 +1,7 @@
 import type { AuditEvent } from "../db/events";
 import { tooManyRequests } from "../errors/auth-error";
 import { ipThrottleKey } from "./client-address";
+import { evenedOut } from "./first-use-timing";
 import type { AttemptGrant, LoginThrottle } from "./login-throttle";
 
 type Throttle = DurableObjectStub<LoginThrottle>;
@@ -47,7 +48,10 @@ export class LoginGuard {
     }
     let grant: AttemptGrant;
     try {
-      grant = await this.#username.reserveForUsername(this.#address?.key ?? null);
+      // A first use of the username's object costs more than a later one: evened out, so the
+      // answer's timing does not tell whether someone else tried this username recently.
+      const address = this.#address?.key ?? null;
+      grant = await evenedOut<AttemptGrant>(() => this.#username.reserveForUsername(address), (grant) => (grant.allowed ? grant.firstUse : null));
     } catch (error) {
       await this.abandon();
       throw error;

@@ -4,8 +4,11 @@ import { AlarmSchedule } from "../durable/alarm-schedule";
 import type { AuditEvent } from "../db/events";
 import { Outbox } from "../durable/outbox";
 
-/** A reserved attempt, or the refusal with the seconds until one is allowed again. */
-export type AttemptGrant = { allowed: true; attemptId: number } | { allowed: false; retryAfterSeconds: number };
+/**
+ * A reserved attempt, or the refusal with the seconds until one is allowed again. `firstUse`: the
+ * call was the first this object instance served (it was created for it), which costs more.
+ */
+export type AttemptGrant = { allowed: true; attemptId: number; firstUse: boolean } | { allowed: false; retryAfterSeconds: number };
 
 /**
  * What a row counts: a login attempt (in an address object: from that address; in a username
@@ -63,6 +66,8 @@ export class LoginThrottle extends DurableObject<Env> {
   #alarm: AlarmSchedule;
   /** Set once this instance has seen (or made) the tables; null while the object stores nothing. */
   #outbox: Outbox | null = null;
+  /** No call served yet by this instance (see first-use-timing.ts). */
+  #fresh = true;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -134,6 +139,7 @@ export class LoginThrottle extends DurableObject<Env> {
    */
   override async alarm(): Promise<void> {
     this.#alarm.fired();
+    this.#fresh = false;
     const outbox = this.#open(false);
     if (outbox !== null) {
       this.ctx.storage.sql.exec("DELETE FROM attempts WHERE expires_at <= ?", Date.now());
@@ -159,6 +165,8 @@ export class LoginThrottle extends DurableObject<Env> {
    * so an object that stores anything always has an alarm to clean it up.
    */
   #reserve(kind: AttemptKind, address: string | null, limits: Limit[]): AttemptGrant {
+    const firstUse = this.#fresh;
+    this.#fresh = false;
     this.#open(true);
     const sql = this.ctx.storage.sql;
     const now = Date.now();
@@ -176,7 +184,7 @@ export class LoginThrottle extends DurableObject<Env> {
     const attemptId = randomAttemptId();
     sql.exec("INSERT INTO attempts (id, kind, address, at, expires_at) VALUES (?, ?, ?, ?, ?)", attemptId, kind, address, now, now + windowMs);
     this.#alarm.noLaterThan(now + windowMs);
-    return { allowed: true, attemptId };
+    return { allowed: true, attemptId, firstUse };
   }
 
   /**
