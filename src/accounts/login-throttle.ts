@@ -55,8 +55,8 @@ const ATTEMPTS_TABLE = `
  * - `ip:<address>` counts login failures from one client address (`reserveFromAddress`) and its
  *   registrations (`countRegistration`).
  * - `user:<normalized username>` counts failures of one username, over all addresses and per
- *   address in one table (`reserveForUsername`), and records `login_failed` events in the same
- *   commit queue as its count, sent to D1 through an outbox as in UserAuth.
+ *   address in one table (`reserveForUsername`), and keeps the `login_failed` event of each
+ *   failure it counts, sent to D1 through an outbox as in UserAuth.
  *
  * An object stores nothing until it counts something, and deletes all its storage (`deleteAll`)
  * once every attempt left its window and its outbox is empty: what one client can make the
@@ -144,7 +144,8 @@ export class LoginThrottle extends DurableObject<Env> {
     if (outbox !== null) {
       this.ctx.storage.sql.exec("DELETE FROM attempts WHERE expires_at <= ?", Date.now());
       await outbox.flush();
-      // No await from here to the deletion: an attempt counted meanwhile is seen, or comes after.
+      // Nothing is awaited between this check and the deletion below: an attempt counted during
+      // the flush is seen here, and none can come in between.
       const next = this.ctx.storage.sql.exec<{ at: number | null }>("SELECT min(expires_at) AS at FROM attempts").one().at;
       if (next !== null || outbox.size > 0) {
         this.#alarm.noLaterThan(next);
