@@ -24,8 +24,8 @@ export function usernameThrottle(env: Env, usernameNormalized: string): Throttle
  * only the per-username limit applies.
  *
  * The address comes first, so an address over its limit never reaches (or creates) a username's
- * object. A login is one call into each object and at most one more out of each: two calls
- * besides the password check when it fails, four when it succeeds.
+ * object. A login is one call into each object and at most one more out of each: three calls
+ * when it fails (the last records the event), four when it succeeds.
  */
 export class LoginGuard {
   readonly #address: { key: string; throttle: Throttle } | null;
