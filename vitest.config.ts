@@ -95,11 +95,13 @@ function benchAndProductionConfigs() {
 }
 
 /**
- * The claims hook of the claims-binding project (test/claims-binding/claims-worker.ts), bundled as
- * one module: Miniflare runs auxiliary workers as they are, without Vite.
+ * An auxiliary worker of a service-binding project, bundled as one module: Miniflare runs
+ * auxiliary workers as they are, without Vite. The Worker origin of the origin-binding project
+ * (test/origin-binding/origin-worker.ts) and the claims hook of the claims-binding project
+ * (test/claims-binding/claims-worker.ts) verify with the origin SDK.
  */
-async function claimsWorkerScript(): Promise<string> {
-  const entry = path.join(import.meta.dirname, "test", "claims-binding", "claims-worker.ts");
+async function workerScript(...segments: string[]): Promise<string> {
+  const entry = path.join(import.meta.dirname, ...segments);
   const result = await build({ entryPoints: [entry], bundle: true, format: "esm", platform: "neutral", target: "es2022", write: false, logLevel: "error" });
   return result.outputFiles[0]!.text;
 }
@@ -170,8 +172,11 @@ export default defineConfig(async () => {
             TEST_MIGRATIONS: migrations,
             SIGNING_KEYS: signingKeys,
             ADMIN_API_TOKEN: "test-admin-token",
-            // A real HTTP origin on 127.0.0.1 that records what the gateway forwards (test/origin-server.mjs).
+            // A real HTTP origin on 127.0.0.1 that records what the gateway forwards and checks
+            // its signature (test/origin-server.mjs): every forwarded request is signed.
             TEST_ORIGIN_URL: inject<string>("originUrl"),
+            ORIGIN_SIGNING_SECRET: TEST_ORIGIN_SIGNING_SECRET,
+            TEST_ORIGIN_SIGNING_SECRET,
             ...injected(inject as <T>(key: string) => T),
           },
           ...miniflare,
@@ -200,7 +205,7 @@ export default defineConfig(async () => {
     },
   });
 
-  const ownProjectDirs = [...Object.keys(SETTINGS_PROJECTS), "bench", "claims-hook", "claims-binding"].map((name) => `test/${name}/**`);
+  const ownProjectDirs = [...Object.keys(SETTINGS_PROJECTS), "bench", "origin-binding", "origin", "claims-hook", "claims-binding"].map((name) => `test/${name}/**`);
   return {
     test: {
       onConsoleLog: (log, _type, entity) => !expected.isExpectedLog(log, sourceOf(entity)),
@@ -220,28 +225,47 @@ export default defineConfig(async () => {
         // The bench worker (bench/worker.ts, bench/wrangler.toml): the production worker plus the
         // routes `npm run bench` measures against.
         project("bench", ["test/bench/**/*.test.ts"], [], {}, { configPath: "./bench/wrangler.toml", provide: { workerConfigs } }),
-        // A claims hook on 127.0.0.1 (test/claims-hook-server.mjs) that checks the signature of
-        // every call: CLAIMS_HOOK_URL points at it, so the user's objects hand out hook calls.
-        project("claims-hook", ["test/claims-hook/**/*.test.ts"], [], { ORIGIN_SIGNING_SECRET: TEST_ORIGIN_SIGNING_SECRET }, {
-          globalSetup: ["./test/claims-hook-server.mjs"],
-          injected: (inject) => ({ CLAIMS_HOOK_URL: `${inject<string>("claimsHookUrl")}/hook?v=1`, TEST_CLAIMS_HOOK_URL: inject<string>("claimsHookUrl") }),
-        }),
-        // A claims hook that is a Worker behind the service binding CLAIMS: an auxiliary worker of
-        // the same workerd, with no URL, checking the signature with the secret of its own binding.
-        project("claims-binding", ["test/claims-binding/**/*.test.ts"], [], { ORIGIN_SIGNING_SECRET: TEST_ORIGIN_SIGNING_SECRET }, {
+        // A Worker origin behind the service binding ORIGIN: an auxiliary worker of the same
+        // workerd, with the signing secret of its own binding.
+        project("origin-binding", ["test/origin-binding/**/*.test.ts"], [], {}, {
           miniflare: {
-            serviceBindings: { CLAIMS: "claims-worker" },
+            serviceBindings: { ORIGIN: "origin-worker" },
             workers: [
               {
-                name: "claims-worker",
+                name: "origin-worker",
                 modules: true,
-                script: await claimsWorkerScript(),
+                script: await workerScript("test", "origin-binding", "origin-worker.ts"),
                 compatibilityDate: "2026-11-01",
                 bindings: { ORIGIN_SIGNING_SECRET: TEST_ORIGIN_SIGNING_SECRET },
               },
             ],
           },
         }),
+        // A claims hook on 127.0.0.1 (test/claims-hook-server.mjs) that checks the signature of
+        // every call: CLAIMS_HOOK_URL points at it, so the user's objects hand out hook calls.
+        project("claims-hook", ["test/claims-hook/**/*.test.ts"], [], {}, {
+          globalSetup: ["./test/claims-hook-server.mjs"],
+          injected: (inject) => ({ CLAIMS_HOOK_URL: `${inject<string>("claimsHookUrl")}/hook?v=1`, TEST_CLAIMS_HOOK_URL: inject<string>("claimsHookUrl") }),
+        }),
+        // A claims hook that is a Worker behind the service binding CLAIMS: an auxiliary worker of
+        // the same workerd, with no URL, checking the signature with the secret of its own binding.
+        project("claims-binding", ["test/claims-binding/**/*.test.ts"], [], {}, {
+          miniflare: {
+            serviceBindings: { CLAIMS: "claims-worker" },
+            workers: [
+              {
+                name: "claims-worker",
+                modules: true,
+                script: await workerScript("test", "claims-binding", "claims-worker.ts"),
+                compatibilityDate: "2026-11-01",
+                bindings: { ORIGIN_SIGNING_SECRET: TEST_ORIGIN_SIGNING_SECRET },
+              },
+            ],
+          },
+        }),
+        // The origin SDK (src/origin, `edge-auth-gateway/origin`) in Node, as an Express or plain
+        // http origin runs it, against requests signed by the gateway's own signing code.
+        { extends: false, test: { name: "origin", include: ["test/origin/**/*.test.{ts,mjs}"], environment: "node" } },
         // The browser client's logic in plain Node, against a fake gateway and fake browser APIs.
         { extends: false, test: { name: "client", include: ["test/client/**/*.test.ts"], environment: "node" } },
         // The scripts behind npm run dev, keys and deploy (scripts/), in Node as they run.

@@ -2,7 +2,7 @@
 // claims-hook project (CLAIMS_HOOK_URL points at its /hook). Like a team's hook, it checks the
 // gateway's signature of every call (X-Auth-Timestamp, X-Auth-Signature under the tests'
 // ORIGIN_SIGNING_SECRET) over the method and request-target as they arrived, and records each
-// call under the user it names (X-Auth-User), with the outcome of that check. Plain JavaScript
+// call under the user it names (X-Auth-User), with the outcome of that check (the origin SDK's). Plain JavaScript
 // because the project's TypeScript setup has Workers types, not Node's.
 //
 //   POST /hook[...]          the hook: answers the next entry of the script of X-Auth-User
@@ -17,9 +17,8 @@
 //   { hangBody: true }                         200 and the start of a body, never the rest
 //   { endless: true }                          200 and a body that never ends (1 KiB at a time)
 // Without a script, call n of a user answers {"claims": {"hooked": true, "call": n}}.
-import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
-import { signatureBase } from "../src/origin/signature-base.ts";
+import { GatewayVerificationError, verifyNodeRequest } from "../src/origin/index.ts";
 import { TEST_ORIGIN_SIGNING_SECRET } from "./origin-signing-secret.mjs";
 
 /**
@@ -66,7 +65,7 @@ export default async function startClaimsHook(project) {
         }),
       ),
       body: parsed(text),
-      signature: verified(request),
+      signature: await verified(request),
     };
     const made = [...(calls.get(sub) ?? []), call];
     calls.set(sub, made);
@@ -130,23 +129,20 @@ function answer(response, entry, hanging) {
 }
 
 /**
- * The gateway's signature of a call, checked as an origin checks it: the HMAC-SHA256 under the
- * secret of the signed string over the method, the request-target as it arrived and the identity
- * headers, compared in constant time, with a timestamp within 60 s.
+ * The gateway's signature of a call, checked with the origin SDK as a hook on Node would check
+ * it (`verifyNodeRequest`: the request-target as it arrived, constant time, 60 s): the identity,
+ * or the error's code.
  * @param {import("node:http").IncomingMessage} request
- * @returns {Outcome}
+ * @returns {Promise<Outcome>}
  */
-function verified(request) {
-  const timestamp = headerText(request.headers["x-auth-timestamp"]);
-  const signature = headerText(request.headers["x-auth-signature"]);
-  if (timestamp === null || signature === null) return { code: "missing" };
-  if (!/^\d+$/.test(timestamp) || Math.abs(Date.now() / 1000 - Number(timestamp)) > 60) return { code: "expired" };
-  const user = headerText(request.headers["x-auth-user"]);
-  const session = headerText(request.headers["x-auth-session"]);
-  const base = signatureBase({ timestamp, method: request.method ?? "", pathAndQuery: request.url ?? "/", user, session });
-  const expected = Buffer.from(`v1=${createHmac("sha256", TEST_ORIGIN_SIGNING_SECRET).update(base).digest("base64url")}`);
-  const presented = Buffer.from(signature);
-  return presented.length === expected.length && timingSafeEqual(presented, expected) ? { user, session } : { code: "bad_signature" };
+async function verified(request) {
+  try {
+    const { user, session } = await verifyNodeRequest(request, { secret: TEST_ORIGIN_SIGNING_SECRET });
+    return { user, session };
+  } catch (error) {
+    if (error instanceof GatewayVerificationError) return { code: error.code };
+    throw error;
+  }
 }
 
 /** @param {string | string[] | undefined} value */

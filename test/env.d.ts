@@ -7,6 +7,7 @@ declare global {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
       TEST_ORIGIN_URL: string;
+      TEST_ORIGIN_SIGNING_SECRET: string;
       /** The claims hook on 127.0.0.1 (test/claims-hook-server.mjs): bound in the claims-hook project only. */
       TEST_CLAIMS_HOOK_URL?: string;
       /** The claims hook Worker (test/claims-binding/claims-worker.ts): bound in the claims-binding project only. */
