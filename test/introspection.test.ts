@@ -1,3 +1,4 @@
+import { runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import * as oauth from "oauth4webapi";
@@ -23,6 +24,7 @@ import {
   streamed,
   type Vars,
   PASSWORD,
+  userAuthStub,
 } from "./helpers";
 
 // POST /auth/introspect (RFC 7662): whether an access token is active right now, answered from
@@ -139,6 +141,23 @@ describe("POST /auth/introspect: the token's state", () => {
     await postJson("/auth/logout", { refresh_token: pair.refresh_token });
     const after = await Promise.all(Array.from({ length: 10 }, () => introspect(pair.access_token).then(answerOf)));
     expect(after).toEqual(Array.from({ length: 10 }, () => ({ active: false })));
+  });
+});
+
+describe("POST /auth/introspect: what it keeps", () => {
+  it("writes nothing: a hundred introspections, active or not, leave the user's object as it was", async () => {
+    const pair = await sessionOfNewUser("introspect");
+    const snapshot = () =>
+      runInDurableObject(userAuthStub(pair.sub), (_instance, state) => ({
+        size: state.storage.sql.databaseSize,
+        sessions: state.storage.sql.exec("SELECT * FROM sessions").toArray(),
+        outbox: state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n,
+      }));
+    const before = await snapshot();
+    const forged = await signedWithTestKey(accessTokenClaims({ sub: pair.sub, sid: crypto.randomUUID() }));
+    const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => introspect(i % 2 ? forged : pair.access_token).then(answerOf)));
+    expect(answers.filter((answer) => answer.active)).toHaveLength(50);
+    expect(await snapshot()).toEqual(before);
   });
 });
 
