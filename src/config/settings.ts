@@ -180,7 +180,7 @@ export const SETTINGS = {
     "ORIGIN_SIGNING_SECRET",
     signingSecrets,
     "",
-    "signs every forwarded request, public or not (`X-Auth-Timestamp`, `X-Auth-Signature`: [Forwarded requests](#forwarded-requests), [docs/origin.md](origin.md)); during a rotation `new,old`, the first signs",
+    "signs every forwarded request, public or not, and every call to the [claims hook](#claims-hook) (`X-Auth-Timestamp`, `X-Auth-Signature`: [Forwarded requests](#forwarded-requests), [docs/origin.md](origin.md)); during a rotation `new,old`, the first signs",
     { secret: true, shownDefault: "unset: forwarded requests are not signed" },
   ),
 } as const satisfies SettingsTree;
