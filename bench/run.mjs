@@ -18,7 +18,10 @@
 //   7. the gateway with a DPoP-bound access token (Authorization: DPoP plus a proof, RFC 9449) vs
 //      the same request with a plain Bearer token, at 8 connections;
 //   8. the gateway signing what it forwards (ORIGIN_SIGNING_SECRET, `--var`) vs not: two more
-//      wrangler dev of the same worker, started together beside the first, at 8 connections.
+//      wrangler dev of the same worker, started together beside the first, at 8 connections;
+//   9. POST /auth/introspect vs its floor (one Durable Object RPC that reads one row), 10 users;
+//  10. a refresh whose claims hook call is due vs one whose claims are fresh, with a local hook
+//      that answers at once: two more wrangler dev, CLAIMS_TTL_SECONDS 1 and a day.
 // The scenarios are in bench/scenarios.mjs. Every one is bounded in requests and in seconds, the
 // run as a whole to 8 minutes; a run takes three to four. It prints the report, saves it in .bench/
 // (gitignored) as Markdown and JSON, and stops wrangler.
@@ -32,6 +35,7 @@ import { newSigningKey } from "../scripts/lib/signing-keys.mjs";
 import { freePort, localDevArgs, runWrangler, startWrangler, stopProcessGroup, waitUntilReady, wranglerOutput } from "../scripts/lib/wrangler.mjs";
 import { report } from "./report.mjs";
 import { REFRESH_CASES, scenariosFor } from "./scenarios.mjs";
+import { claimsScenariosFor, startClaimsHook } from "./claims-scenarios.mjs";
 
 // The bench worker's config; `wrangler check startup` (scenario 6) reads the production one.
 const BENCH_CONFIG = join(ROOT, "bench", "wrangler.toml");
@@ -92,7 +96,7 @@ const logPath = join(state, "wrangler.log");
 const adminToken = randomBytes(32).toString("hex");
 const run = randomBytes(4).toString("hex");
 let wrangler = null;
-/** The servers of scenario 8, stopped with the first one. */
+/** The servers of scenarios 8 and 10, stopped with the first one. */
 const sideServers = [];
 
 process.on("SIGINT", () => void stop().then(() => process.exit(130)));
@@ -122,12 +126,16 @@ try {
   const migrated = await runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state, "--config", BENCH_CONFIG], { quiet: true });
   if (migrated !== 0) throw new Error(`wrangler d1 migrations apply failed (exit ${migrated})`);
 
-  let bench = scenariosFor({ base: await startServer(envFile, []), run, adminToken, settings, log });
+  const base = await startServer(envFile, []);
+  let bench = scenariosFor({ base, run, adminToken, settings, log });
+  const claimsBench = claimsScenariosFor({ base, run, adminToken, settings, log });
   const verification = await bench.verifyTimings(keys);
   const gateway = await bench.gatewayComparisons();
   const signing = await bench.signingComparison(...(await startSigningServers(envFile)));
   await Promise.all(sideServers.splice(0).map(stopProcessGroup));
+  const claimsHook = await claimsHookComparison(claimsBench, envFile);
   const dpop = await bench.dpopComparison();
+  const introspection = await claimsBench.introspectionComparison();
   const refresh = await bench.refreshComparisons(REFRESH_CASES, `bench-refresh-${run}-on-`);
   const login = await bench.loginComparison();
   await stop({ keepState: true });
@@ -146,6 +154,8 @@ try {
     gateway,
     signing,
     dpop,
+    introspection,
+    claimsHook,
     refresh,
     refreshWithoutEvents,
     login,
@@ -163,7 +173,7 @@ try {
     writeFileSync(join(dir, `bench-${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
     log(`saved to .bench/bench-${stamp}.md and .json (${results.seconds} s in all)`);
   }
-  const errors = [...gateway, signing, dpop, ...refresh.comparisons, ...refreshWithoutEvents.comparisons, login].flatMap((pair) => pair.scenarios).filter((scenario) => scenario.errors > 0);
+  const errors = [...gateway, signing, dpop, introspection, claimsHook, ...refresh.comparisons, ...refreshWithoutEvents.comparisons, login].flatMap((pair) => pair.scenarios).filter((scenario) => scenario.errors > 0);
   for (const scenario of errors) log(`${scenario.name}: ${scenario.errors} unexpected answers, e.g. ${scenario.firstError}`);
   if (errors.length > 0) process.exitCode = 1;
 } catch (error) {
@@ -218,18 +228,40 @@ async function startServer(envFile, extra) {
 async function startSigningServers(envFile) {
   const secret = randomBytes(32).toString("base64url");
   return Promise.all([
-    startSideServer(envFile, "off", []),
-    startSideServer(envFile, "on", ["--var", `ORIGIN_SIGNING_SECRET:${secret}`]),
+    startSideServer(envFile, "signing off", []),
+    startSideServer(envFile, "signing on", ["--var", `ORIGIN_SIGNING_SECRET:${secret}`]),
   ]);
+}
+
+/**
+ * 10. A local claims hook, and two more servers of the bench worker started together beside the
+ * first, both asking it (signed, as in production), one with CLAIMS_TTL_SECONDS=1 (every refresh
+ * of a session not refreshed within the second asks) and one with a day (refreshes never ask):
+ * they differ in whether the hook is due alone. Stops both servers and the hook after.
+ */
+async function claimsHookComparison(claimsBench, envFile) {
+  const hook = await startClaimsHook();
+  try {
+    const secret = randomBytes(32).toString("base64url");
+    const withHook = (path, ttl) => ["--var", `CLAIMS_HOOK_URL:${hook.url(path)}`, "--var", `CLAIMS_TTL_SECONDS:${ttl}`, "--var", `ORIGIN_SIGNING_SECRET:${secret}`];
+    const [dueBase, freshBase] = await Promise.all([
+      startSideServer(envFile, "claims hook due", withHook("/due", 1)),
+      startSideServer(envFile, "claims fresh", withHook("/fresh", 86_400)),
+    ]);
+    return await claimsBench.claimsHookComparison({ dueBase, freshBase, hook, duePath: "/due", freshPath: "/fresh" });
+  } finally {
+    await Promise.all(sideServers.splice(0).map(stopProcessGroup));
+    await hook.stop();
+  }
 }
 
 async function startSideServer(envFile, name, extra) {
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const base = `http://127.0.0.1:${port}`;
-  log(`starting wrangler dev on ${base} (signing ${name})`);
+  log(`starting wrangler dev on ${base} (${name})`);
   const output = openSync(logPath, "a");
   const child = startWrangler(
-    [...localDevArgs({ port, inspectorPort, persistTo: join(state, `signing-${name}`) }), "--config", BENCH_CONFIG, "--env-file", envFile, ...extra],
+    [...localDevArgs({ port, inspectorPort, persistTo: join(state, name.replace(/\W+/g, "-")) }), "--config", BENCH_CONFIG, "--env-file", envFile, ...extra],
     { detached: true, stdio: ["ignore", output, output] },
   );
   sideServers.push(child);
