@@ -85,8 +85,8 @@ export function claimsScenariosFor({ base, run, adminToken, settings, log }) {
   /**
    * 10. A refresh whose claims hook call is due vs one whose claims are fresh: two servers of the
    * same worker started together, both with the hook, `dueBase` with CLAIMS_TTL_SECONDS=1 and
-   * `freshBase` with a day, so they differ in whether a refresh asks the hook. Each client refreshes
-   * its own sessions in turn; the hook's call count says how many refreshes asked.
+   * `freshBase` with a day, so they differ in whether a refresh asks the hook. Each client is one
+   * user and refreshes its own sessions in turn; the hook's call count says how many refreshes asked.
    */
   async function claimsHookComparison({ dueBase, freshBase, hook, duePath, freshPath }) {
     const sessions = { due: [], fresh: [] };
@@ -95,7 +95,8 @@ export function claimsScenariosFor({ base, run, adminToken, settings, log }) {
       for (let client = 0; client < HOOK_CLIENTS; client += 1) {
         const mine = [];
         for (let batch = 0; batch < SESSIONS_PER_HOOK_CLIENT; batch += 10) {
-          const opened = await Promise.all(Array.from({ length: 10 }, (_, i) => openSession(sideBase, `bench-claims-${side}-${run}-${client}-${batch + i}`)));
+          // One user per client (60 sessions, under MAX_SESSIONS_PER_USER), as a user's devices.
+          const opened = await Promise.all(Array.from({ length: 10 }, () => openSession(sideBase, `bench-claims-${side}-${run}-${client}`)));
           mine.push(...opened.map((pair) => pair.refresh_token));
         }
         sessions[side].push({ tokens: mine, next: 0 });
