@@ -1,10 +1,14 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { build } from "esbuild";
 import { exportJWK, generateKeyPair } from "jose";
 import { unstable_readConfig } from "wrangler";
+import type { TestCase, TestModule, TestSuite } from "vitest/node";
 import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 import { buildDemoScript } from "./scripts/lib/build-client.mjs";
+import { ExpectedOutput } from "./test/expected-output.ts";
+import { TEST_ORIGIN_SIGNING_SECRET } from "./test/origin-signing-secret.mjs";
 
 // Test-only secrets: a fresh ES256 signing key plus an older EdDSA key that still verifies
 // (key rotation), and an admin token.
@@ -59,6 +63,10 @@ const SETTINGS_PROJECTS: Record<string, Record<string, string>> = {
   "dpop-required": {
     DPOP: "required",
   },
+  // Five sessions per user, so that what a login loop leaves behind is measured in a few hundred logins.
+  "session-cap": {
+    MAX_SESSIONS_PER_USER: "5",
+  },
   // Sessions that never expire, and a longer grace window.
   "unlimited-sessions": {
     REFRESH_IDLE_TTL_SECONDS: "0",
@@ -70,7 +78,7 @@ const SETTINGS_PROJECTS: Record<string, Record<string, string>> = {
 /**
  * What the bench worker (bench/wrangler.toml) must share with the production worker, read from
  * both configs for test/bench/worker.test.ts: the variables, the runtime version and flags, the D1
- * migrations.
+ * migrations. test/settings-table.test.ts holds the production variables to the settings table.
  */
 function benchAndProductionConfigs() {
   const pick = (configPath: string) => {
@@ -86,18 +94,61 @@ function benchAndProductionConfigs() {
   return { production: pick("./wrangler.toml"), bench: pick("./bench/wrangler.toml") };
 }
 
+/**
+ * The Worker origin of the origin-binding project (test/origin-binding/origin-worker.ts, which
+ * verifies with the origin SDK), bundled as one module: Miniflare runs auxiliary workers as they
+ * are, without Vite.
+ */
+async function originWorkerScript(): Promise<string> {
+  const entry = path.join(import.meta.dirname, "test", "origin-binding", "origin-worker.ts");
+  const result = await build({ entryPoints: [entry], bundle: true, format: "esm", platform: "neutral", target: "es2022", write: false, logLevel: "error" });
+  return result.outputFiles[0]!.text;
+}
+
+// The lines tests cause on purpose (test/expected-output.ts) are hidden and counted, and one line
+// at the end says how many; SHOW_EXPECTED_OUTPUT=1 prints them.
+const expected = new ExpectedOutput(!process.env.SHOW_EXPECTED_OUTPUT);
+const sources = new Map<string, string | undefined>();
+
+/** The source of the test file a console message came from, if Vitest says which. */
+function sourceOf(entity: TestModule | TestCase | TestSuite | undefined): string | undefined {
+  const file = entity === undefined ? undefined : "moduleId" in entity ? entity.moduleId : entity.module.moduleId;
+  if (file === undefined) return undefined;
+  if (!sources.has(file)) sources.set(file, existsSync(file) ? readFileSync(file, "utf8") : undefined);
+  return sources.get(file);
+}
+
+// workerd's and wrangler's own output does not pass through Vitest: the pool writes each message
+// of theirs to this process's stdout in one write. Only writes that match an expected message
+// exactly are dropped; the guard keeps a second evaluation of this file from wrapping twice.
+const WRAPPED = Symbol.for("edge-auth-gateway.expected-output");
+const stdout = process.stdout as typeof process.stdout & { [WRAPPED]?: true };
+if (!stdout[WRAPPED]) {
+  const write = stdout.write.bind(stdout) as (...args: unknown[]) => boolean;
+  stdout.write = ((chunk: unknown, ...rest: unknown[]) => {
+    if (typeof chunk === "string" && expected.isExpectedRuntimeOutput(chunk)) return true;
+    return write(chunk, ...rest);
+  }) as typeof stdout.write;
+  stdout[WRAPPED] = true;
+}
+
 export default defineConfig(async () => {
   // The worker serves the demo's script with the client bundled in: build it from the current source.
   await buildDemoScript();
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   const signingKeys = await testSigningKeys();
+  const workerConfigs = benchAndProductionConfigs();
 
   const project = (
     name: string,
     include: string[],
     exclude: string[],
     vars: Record<string, string>,
-    { configPath = "./wrangler.toml", provide = {} }: { configPath?: string; provide?: Record<string, unknown> } = {},
+    {
+      configPath = "./wrangler.toml",
+      provide = {},
+      miniflare = {},
+    }: { configPath?: string; provide?: Record<string, unknown>; miniflare?: Record<string, unknown> } = {},
   ): TestProjectInlineConfiguration => ({
     extends: false,
     plugins: [
@@ -110,9 +161,13 @@ export default defineConfig(async () => {
             TEST_MIGRATIONS: migrations,
             SIGNING_KEYS: signingKeys,
             ADMIN_API_TOKEN: "test-admin-token",
-            // A real HTTP origin on 127.0.0.1 that records what the gateway forwards (test/origin-server.mjs).
+            // A real HTTP origin on 127.0.0.1 that records what the gateway forwards and checks
+            // its signature (test/origin-server.mjs): every forwarded request is signed.
             TEST_ORIGIN_URL: inject<string>("originUrl"),
+            ORIGIN_SIGNING_SECRET: TEST_ORIGIN_SIGNING_SECRET,
+            TEST_ORIGIN_SIGNING_SECRET,
           },
+          ...miniflare,
         },
       })),
     ],
@@ -138,18 +193,49 @@ export default defineConfig(async () => {
     },
   });
 
-  const ownProjectDirs = [...Object.keys(SETTINGS_PROJECTS), "bench"].map((name) => `test/${name}/**`);
+  const ownProjectDirs = [...Object.keys(SETTINGS_PROJECTS), "bench", "origin-binding", "origin"].map((name) => `test/${name}/**`);
   return {
     test: {
+      onConsoleLog: (log, _type, entity) => !expected.isExpectedLog(log, sourceOf(entity)),
+      reporters: [
+        "default",
+        {
+          onTestRunEnd() {
+            const summary = expected.summary();
+            if (summary) console.log(summary);
+          },
+        },
+      ],
       projects: [
         // test/client/ runs in Node (below); test/e2e/ is `npm run test:e2e`, against wrangler dev.
-        project("default", ["test/**/*.test.ts"], [...ownProjectDirs, "test/client/**", "test/e2e/**"], {}),
+        project("default", ["test/**/*.test.ts"], [...ownProjectDirs, "test/client/**", "test/e2e/**", "test/scripts/**"], {}, { provide: { workerConfigs } }),
         ...Object.entries(SETTINGS_PROJECTS).map(([name, vars]) => project(name, [`test/${name}/**/*.test.ts`], [], vars)),
         // The bench worker (bench/worker.ts, bench/wrangler.toml): the production worker plus the
         // routes `npm run bench` measures against.
-        project("bench", ["test/bench/**/*.test.ts"], [], {}, { configPath: "./bench/wrangler.toml", provide: { workerConfigs: benchAndProductionConfigs() } }),
+        project("bench", ["test/bench/**/*.test.ts"], [], {}, { configPath: "./bench/wrangler.toml", provide: { workerConfigs } }),
+        // A Worker origin behind the service binding ORIGIN: an auxiliary worker of the same
+        // workerd, with the signing secret of its own binding.
+        project("origin-binding", ["test/origin-binding/**/*.test.ts"], [], {}, {
+          miniflare: {
+            serviceBindings: { ORIGIN: "origin-worker" },
+            workers: [
+              {
+                name: "origin-worker",
+                modules: true,
+                script: await originWorkerScript(),
+                compatibilityDate: "2026-11-01",
+                bindings: { ORIGIN_SIGNING_SECRET: TEST_ORIGIN_SIGNING_SECRET },
+              },
+            ],
+          },
+        }),
+        // The origin SDK (src/origin, `edge-auth-gateway/origin`) in Node, as an Express or plain
+        // http origin runs it, against requests signed by the gateway's own signing code.
+        { extends: false, test: { name: "origin", include: ["test/origin/**/*.test.{ts,mjs}"], environment: "node" } },
         // The browser client's logic in plain Node, against a fake gateway and fake browser APIs.
         { extends: false, test: { name: "client", include: ["test/client/**/*.test.ts"], environment: "node" } },
+        // The scripts behind npm run dev, keys and deploy (scripts/), in Node as they run.
+        { extends: false, test: { name: "scripts", include: ["test/scripts/**/*.test.mjs"], environment: "node" } },
       ],
     },
   };

@@ -16,23 +16,18 @@ export class UserAuth extends ProductionUserAuth {
 
 /** The production `LoginThrottle`, plus the size of its storage and a way to fill its window. */
 export class LoginThrottle extends ProductionLoginThrottle {
-  /** Bytes of this object's SQLite database. */
-  benchDatabaseBytes(): number {
-    return this.ctx.storage.sql.databaseSize;
-  }
-
   /**
-   * Adds `count` failed attempts made now, counted for `windowSeconds`: the rows `count` failed
-   * logins would have left in the object's `attempts` table (src/accounts/login-throttle.ts).
-   * Returns the attempts now held.
+   * Reserves `count` login attempts now, as an address object (`reserveFromAddress`) or a
+   * username object from no known address (`reserveForUsername(null)`), and never releases them:
+   * what that many failed logins leave counted. Returns how many were counted (a reservation past
+   * the limit is refused) and the object's size after.
    */
-  benchAddFailures(count: number, windowSeconds: number): number {
-    const now = Date.now();
-    this.ctx.storage.transactionSync(() => {
-      for (let index = 0; index < count; index += 1) {
-        this.ctx.storage.sql.exec("INSERT INTO attempts (at, expires_at) VALUES (?, ?)", now, now + windowSeconds * 1000);
-      }
-    });
-    return this.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM attempts").one().n;
+  benchAddFailures(as: "address" | "username", count: number): { added: number; bytes: number } {
+    let added = 0;
+    for (let attempt = 0; attempt < count; attempt += 1) {
+      const grant = as === "address" ? this.reserveFromAddress() : this.reserveForUsername(null);
+      if (grant.allowed) added += 1;
+    }
+    return { added, bytes: this.ctx.storage.sql.databaseSize };
   }
 }

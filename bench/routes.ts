@@ -2,14 +2,14 @@ import { Hono, type Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import gatewayWorker from "../src/index";
 import { ipThrottleKey } from "../src/accounts/client-address";
+import { addressThrottle, usernameThrottle } from "../src/accounts/login-guard";
 import { hashPassword } from "../src/accounts/passwords";
-import { readConfig } from "../src/config";
+import { requireSettings } from "../src/config";
 import { ensureSchema } from "../src/db/schema";
 import { normalizeUsername } from "../src/db/users";
-import type { Env } from "../src/env";
 import { requireAdmin } from "../src/http/admin-token";
 import { keyRing, type AppEnv } from "../src/http/context";
-import { invalidRequest, misconfigured } from "../src/http/errors";
+import { invalidRequest } from "../src/errors/auth-error";
 import { setsRefreshCookie } from "../src/http/refresh-cookie";
 import { tokenResponse } from "../src/http/token-response";
 import { loadKeyRing } from "../src/tokens/key-ring";
@@ -39,10 +39,9 @@ export const benchRoutes = new Hono<AppEnv>();
 // The configuration and key ring, read as the production worker reads them for its routes. Only
 // the bench routes run this: a request that goes on to the production worker is read there, once.
 const gatewayContext = createMiddleware<AppEnv>(async function gatewayContext(c, next) {
-  const result = readConfig(c.env);
-  if (!result.ok) throw misconfigured(result.problem);
-  c.set("config", result.config);
-  const raw = result.config.signingKeys;
+  const config = requireSettings(c.env);
+  c.set("config", config);
+  const raw = config.signingKeys;
   c.set("keyRing", raw === null ? null : await loadKeyRing(raw));
   await next();
 });
@@ -58,7 +57,9 @@ benchRoutes.post("/refresh-floor", gatewayContext, setsRefreshCookie, requireAdm
   // floor's binding is the one the bench worker adds to it.
   const floors = (c.env as BenchBindings).REFRESH_FLOOR;
   const generation = await floors.get(floors.idFromName(user)).rotate();
-  return tokenResponse(c, { sub: user, sessionId: user, refreshToken: `floor.${user}.${generation}`, claims: {}, jkt: null });
+  // The same claims as a password session's access token: amr and auth_time included.
+  const issued = { sub: user, sessionId: user, refreshToken: `floor.${user}.${generation}`, claims: {}, jkt: null, amr: ["pwd" as const], authTime: Date.now() };
+  return tokenResponse(c, issued);
 });
 
 // The floor of a login: one PBKDF2-SHA256 derivation at the production iteration count, as the
@@ -116,25 +117,22 @@ benchRoutes.get("/object-bytes", gatewayContext, requireAdmin, async function ob
 
 const MAX_SEEDED_FAILURES = 10_000;
 
-// Fills the login-limit objects a login of `username` from `ip` counts in (per username, per
-// address: the objects src/accounts/login-guard.ts names) with failed attempts made now, as that
-// many failed logins would have; answers the attempts each holds and its size.
+// Fills the login-limit objects a login of `username` from `ip` counts in (its address's and its
+// username's, as src/accounts/login-guard.ts names them) with failed attempts made now, reserved
+// through the objects' own methods as that many failed logins would; answers the attempts added
+// to each and its size.
 benchRoutes.post("/login-failures", gatewayContext, requireAdmin, async function loginFailures(c) {
   const { username, ip, perUsername, perAddress } = await jsonObject(c);
   if (typeof username !== "string" || username === "" || typeof ip !== "string" || ip === "") throw invalidRequest("username and ip are required.");
   if (!isCount(perUsername, MAX_SEEDED_FAILURES) || !isCount(perAddress, MAX_SEEDED_FAILURES)) {
     throw invalidRequest(`perUsername and perAddress must be whole numbers from 0 to ${MAX_SEEDED_FAILURES}.`);
   }
-  const throttles = (c.env as unknown as BenchBindings).LOGIN_THROTTLE;
-  const windowSeconds = c.get("config").login.failureWindowSeconds;
-  const fill = async (name: string, count: number) => {
-    const stub = throttles.get(throttles.idFromName(name));
-    return { attempts: await stub.benchAddFailures(count, windowSeconds), bytes: await stub.benchDatabaseBytes() };
-  };
-  return c.json({
-    perUsername: await fill(`user:${normalizeUsername(username)}`, perUsername),
-    perAddress: await fill(`ip:${ipThrottleKey(ip)}`, perAddress),
-  });
+  // The production lookups, typed with the bench methods of the bench worker's class.
+  type Stub = DurableObjectStub<LoginThrottle>;
+  const byUsername = usernameThrottle(c.env, normalizeUsername(username)) as unknown as Stub;
+  const byAddress = addressThrottle(c.env, ipThrottleKey(ip)) as unknown as Stub;
+  const [forUsername, forAddress] = await Promise.all([byUsername.benchAddFailures("username", perUsername), byAddress.benchAddFailures("address", perAddress)]);
+  return c.json({ perUsername: forUsername, perAddress: forAddress });
 });
 
 const MAX_AUDIT_ROWS = 250_000;

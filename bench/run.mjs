@@ -18,9 +18,11 @@
 //   6. the production deploy bundle's size and `wrangler check startup`'s startup profile (offline);
 //   7. the gateway with a DPoP-bound access token (Authorization: DPoP plus a proof, RFC 9449) vs
 //      the same request with a plain Bearer token, at 8 connections;
-//   8. the race: one refresh token sent by 50 requests at once, to this gateway with its grace
+//   8. the gateway signing what it forwards (ORIGIN_SIGNING_SECRET, `--var`) vs not: two more
+//      wrangler dev of the same worker, started together beside the first, at 8 connections;
+//   9. the race: one refresh token sent by 50 requests at once, to this gateway with its grace
 //      window (first server) and without (second server), and to each peer;
-//   9. the cost curves (bench/curves.mjs), written as data and SVG charts into docs/charts/.
+//  10. the cost curves (bench/curves.mjs), written as data and SVG charts into docs/charts/.
 // The scenarios are in bench/scenarios.mjs, bench/race.mjs and bench/curves.mjs. Every one is
 // bounded in requests and in seconds, the run as a whole to 10 minutes. It prints the report,
 // saves it in .bench/ (gitignored) as Markdown and JSON, and stops every server it started.
@@ -39,11 +41,11 @@ import { PEERS, peerClient, peerConfig } from "./peers.mjs";
 import { raceOnOneToken } from "./race.mjs";
 import { report } from "./report.mjs";
 import { REFRESH_CASES, scenariosFor } from "./scenarios.mjs";
-import { benchWorkerLimits, logTails, peerPaths, startServer, stopAll } from "./servers.mjs";
+import { benchWorkerLimits, logTails, serverPaths, startServer, stopAll } from "./servers.mjs";
 
 // The bench worker's config; `wrangler check startup` (scenario 6) reads the production one.
 const BENCH_CONFIG = join(ROOT, "bench", "wrangler.toml");
-const PARTS = ["build", "verify", "gateway", "dpop", "refresh", "race", "login", "curves", "events-off"];
+const PARTS = ["build", "verify", "gateway", "signing", "dpop", "refresh", "race", "login", "curves", "events-off"];
 
 // Each option: its default, its value under --smoke, what it bounds.
 const OPTIONS = {
@@ -177,14 +179,19 @@ try {
     });
   };
   const withPeers = runs("refresh") || runs("race");
-  // The peers start beside the first server, each from its own folder and state.
-  const [first, ...peerServers] = await Promise.all([
+  // The peers start beside the first server, each from its own folder and state, and so do the
+  // two servers of scenario 8 (with a state of their own: it reads nothing stored), together, so
+  // that its sides differ in the secret alone, not in which process is older or holds more state.
+  const signingServer = (name, vars) =>
+    startServer({ ...serverPaths(state, name), config: BENCH_CONFIG, readyPath: "/.well-known/jwks.json", extra: () => ["--env-file", envFile, ...vars.flatMap((value) => ["--var", value])] });
+  const [first, signingServers, ...peerServers] = await Promise.all([
     benchServer([]),
+    runs("signing") ? Promise.all([signingServer("signing-off", []), signingServer("signing-on", [`ORIGIN_SIGNING_SECRET:${randomBytes(32).toString("base64url")}`])]) : null,
     ...(withPeers ? PEERS : []).map((peer) => {
       log(`starting wrangler dev with the peer ${peer.package}`);
       return startServer({
         config: peerConfig(peer),
-        ...peerPaths(state, peer.key),
+        ...serverPaths(state, `peer-${peer.key}`),
         readyPath: "/.well-known/oauth-authorization-server",
         extra: (base) => (peer.needsIssuer ? ["--var", `ISSUER:${base}`] : []),
       });
@@ -195,6 +202,11 @@ try {
   const bench = scenariosFor({ base: first.base, run, adminToken, settings, log });
   if (runs("verify")) results.verification = await timed("verify", () => bench.verifyTimings(keys));
   if (runs("gateway")) results.gateway = await timed("gateway", () => bench.gatewayComparisons());
+  if (signingServers) {
+    const [off, on] = signingServers;
+    results.signing = await timed("signing", () => bench.signingComparison(off.base, on.base));
+    await Promise.all([off.stop(), on.stop()]);
+  }
   if (runs("dpop")) results.dpop = await timed("dpop", () => bench.dpopComparison());
   if (runs("refresh")) results.refresh = await timed("refresh", () => bench.refreshComparisons(REFRESH_CASES, `bench-refresh-${run}-on-`, peers));
   if (runs("race")) {
@@ -244,7 +256,7 @@ try {
     writeFileSync(join(dir, `bench-${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
     log(`saved to .bench/bench-${stamp}.md and .json (${results.seconds} s in all)`);
   }
-  const comparisons = [...(results.gateway ?? []), results.dpop, ...(results.refresh?.comparisons ?? []), ...(results.refreshWithoutEvents?.comparisons ?? []), results.login];
+  const comparisons = [...(results.gateway ?? []), results.signing, results.dpop, ...(results.refresh?.comparisons ?? []), ...(results.refreshWithoutEvents?.comparisons ?? []), results.login];
   const errors = comparisons.filter(Boolean).flatMap((pair) => pair.scenarios).filter((scenario) => scenario.errors > 0);
   for (const scenario of errors) log(`${scenario.name}: ${scenario.errors} unexpected answers, e.g. ${scenario.firstError}`);
   if (errors.length > 0) process.exitCode = 1;

@@ -52,9 +52,9 @@ export function logTails(state, lines = 30) {
   return names.map((name) => `--- last lines of ${name} ---\n${readFileSync(join(state, name), "utf8").split("\n").slice(-lines).join("\n")}`).join("\n");
 }
 
-/** Where a peer's state and log go under the run's folder `state`. */
-export function peerPaths(state, key) {
-  return { persistTo: join(state, "peers", key), logPath: join(state, `peer-${key}.log`) };
+/** Where the state and the log of the server `name` (a peer's, a side server's) go under the run's folder `state`. */
+export function serverPaths(state, name) {
+  return { persistTo: join(state, name), logPath: join(state, `${name}.log`) };
 }
 
 /** The bench worker's limits the cost curves go up to, read from its wrangler.toml by wrangler's own reader. */

@@ -6,11 +6,13 @@
 // 3. Builds the demo's script (the browser client bundled in) and turns the demo on (DEMO=true,
 //    unless a --var DEMO:... says otherwise).
 // 4. Serves the gateway on http://127.0.0.1:8787 with `wrangler dev` (local only: no Cloudflare
-//    account, no login), passing every extra argument through.
+//    account, no login), passing every extra argument through. ISSUER (the `iss` of its tokens,
+//    the issuer of its discovery document) is the URL it serves on, e.g. http://127.0.0.1:8931
+//    after `--port 8931`, unless a `--var ISSUER:...` or the vars file (.dev.vars) sets it.
 import { relative } from "node:path";
 import { buildDemoScript } from "./lib/build-client.mjs";
-import { DEV_VARS, ensureDevVars } from "./lib/dev-vars.mjs";
-import { optionValue, runWrangler, startWrangler } from "./lib/wrangler.mjs";
+import { DEV_VARS, ensureDevVars, readDevVar } from "./lib/dev-vars.mjs";
+import { devDefaults, devServerUrl, devVarsFiles, optionValue, runWrangler, startWrangler, varValue } from "./lib/wrangler.mjs";
 import { forgottenDoubleDash } from "./lib/npm-args.mjs";
 
 const extra = process.argv.slice(2);
@@ -44,16 +46,18 @@ if (migrated !== 0) {
 
 await buildDemoScript();
 
-const defaults = [];
-if (optionValue(extra, "--ip") === undefined) defaults.push("--ip", "127.0.0.1");
-if (optionValue(extra, "--port") === undefined) defaults.push("--port", "8787");
-if (!varsOf(extra).some((entry) => entry.startsWith("DEMO:"))) defaults.push("--var", "DEMO:true");
-const demoOn = !varsOf([...defaults, ...extra]).some((entry) => /^DEMO:(?!true$)/i.test(entry));
-if (demoOn) {
-  console.log(`dev: demo app at http://${optionValue([...defaults, ...extra], "--ip")}:${optionValue([...defaults, ...extra], "--port")}/demo`);
-}
+// A blank value reads as unset (the worker falls back to wrangler.toml's), so it sets nothing.
+const issuerFile = devVarsFiles(extra).findLast((file) => (readDevVar("ISSUER", file) ?? "") !== "");
+const defaults = devDefaults(extra, { issuerInVarsFile: issuerFile !== undefined });
+const args = ["dev", ...extra, ...defaults];
+const url = devServerUrl(args);
+const issuer = varValue(args, "ISSUER") ?? readDevVar("ISSUER", issuerFile);
+const issuerSource =
+  varValue(extra, "ISSUER") !== undefined ? "from --var" : issuerFile ? `from ${relative(process.cwd(), issuerFile) || issuerFile}` : "the URL it serves on; --var ISSUER:... to choose another";
+console.log(`dev: ISSUER is ${issuer} (${issuerSource}).`);
+if (varValue(args, "DEMO") === "true") console.log(`dev: demo app at ${url}/demo`);
 const interactive = Boolean(process.stdin.isTTY) && process.env.CI !== "true";
-const dev = startWrangler(["dev", ...defaults, ...extra], { interactive });
+const dev = startWrangler(args, { interactive });
 
 // Ctrl-C reaches wrangler through the terminal's process group; a plain kill of this script is
 // passed on so wrangler and workerd never outlive it.
@@ -69,8 +73,3 @@ setInterval(() => {
   if (process.ppid !== parent && dev.exitCode === null) dev.kill("SIGTERM");
 }, 1_000).unref();
 dev.on("exit", (code, signal) => process.exit(code ?? (signal ? 130 : 0)));
-
-/** The NAME:VALUE entries of every `--var` in an argument list. */
-function varsOf(args) {
-  return args.flatMap((arg, index) => (arg === "--var" ? [args[index + 1] ?? ""] : arg.startsWith("--var=") ? [arg.slice(6)] : []));
-}

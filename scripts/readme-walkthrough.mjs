@@ -1,39 +1,57 @@
 #!/usr/bin/env node
 // npm run readme:walkthrough [-- --write]
 //
-// Runs the README's curl walk-throughs word for word, as a reader would: for each region between
-// `<!-- walkthrough... -->` and `<!-- /walkthrough... -->`, starts the `npm run dev ...` command
-// shown just before it (on 127.0.0.1:8787, with a temporary --persist-to shared by all regions),
-// runs the region's ```sh blocks in one bash session (a later region starts with the first block
-// of the first one: GW and ADMIN), and compares each block's output with the output block that
-// follows it in the README. --write puts the fresh outputs into the README (tokens shortened).
-// Exits non-zero when a command fails or an output's shape differs.
+// Runs the curl walk-throughs of docs/walkthrough.md and the README's example word for word, as a
+// reader would: for each region between `<!-- walkthrough... -->` and `<!-- /walkthrough... -->`,
+// starts the `npm run dev ...` command shown last before it in the same file (on 127.0.0.1:8787,
+// with a temporary --persist-to shared by the regions of one file: each file is a reader starting
+// from empty state), runs the region's ```sh blocks in one bash session (a later region of a file
+// starts with the first block of its first one: GW and ADMIN), and compares each block's output
+// with the output block that follows it. --write puts the fresh outputs into the files (tokens
+// shortened). Exits non-zero when a command fails or an output's shape differs.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { ROOT } from "./lib/dev-vars.mjs";
+import { stopProcessGroup } from "./lib/wrangler.mjs";
 
-const README = join(ROOT, "README.md");
+const DOCUMENTS = [join(ROOT, "docs", "walkthrough.md"), join(ROOT, "README.md")];
 const write = process.argv.includes("--write");
 const GATEWAY = "http://127.0.0.1:8787";
 
-let text = readFileSync(README, "utf8");
-const regions = [...text.matchAll(/<!-- (walkthrough(?::[\w-]+)?) -->([\s\S]*?)<!-- \/\1 -->/g)].map((match) => ({
-  name: match[1],
-  body: match[2],
-  // The server a reader runs for this region: the last `npm run dev` block above it.
-  devCommand: [...text.slice(0, match.index).matchAll(/```sh\n(npm run dev[^\n]*)\n```/g)].at(-1)?.[1],
-}));
-if (regions.length === 0) fail("no <!-- walkthrough --> region in README.md");
-
-const state = mkdtempSync(join(tmpdir(), "edge-auth-readme-"));
+let state = null;
 let server = null;
-let prelude = null;
 let problems = 0;
 
 try {
   if (await reachable()) fail(`something already answers on ${GATEWAY}; stop it first`);
+  for (const document of DOCUMENTS) await runDocument(document);
+} finally {
+  await stopServer();
+  if (state) rmSync(state, { recursive: true, force: true });
+}
+if (problems > 0) log(`${problems} problem(s)`);
+else log(write ? "every walk-through command ran; outputs written" : "every walk-through command ran and its output matched the documents");
+process.exit(problems === 0 ? 0 : 1);
+
+/** Runs every walk-through region of one Markdown file against a fresh local state. */
+async function runDocument(path) {
+  const file = relative(ROOT, path);
+  let text = readFileSync(path, "utf8");
+  const regions = [...text.matchAll(/<!-- (walkthrough(?::[\w-]+)?) -->([\s\S]*?)<!-- \/\1 -->/g)].map((match) => ({
+    name: `${file} ${match[1]}`,
+    body: match[2],
+    // The server a reader runs for this region: the last `npm run dev` line of a sh block above it.
+    devCommand: [...text.slice(0, match.index).matchAll(/```sh\n([\s\S]*?)```/g)]
+      .flatMap((block) => block[1].split("\n"))
+      .filter((line) => /^npm run dev\b/.test(line))
+      .at(-1),
+  }));
+  if (regions.length === 0) fail(`no <!-- walkthrough --> region in ${file}`);
+
+  state = mkdtempSync(join(tmpdir(), "edge-auth-readme-"));
+  let prelude = null;
   for (const { name, body, devCommand } of regions) {
     if (!devCommand) fail(`no \`npm run dev\` block before <!-- ${name} -->`);
     log(`${name}: ${devCommand}`);
@@ -41,10 +59,11 @@ try {
 
     const blocks = codeBlocks(body);
     const commands = blocks.filter((block) => block.lang === "sh");
+    const first = prelude === null;
     prelude ??= commands[0].code;
     const script = [
       "set -u",
-      ...(name === regions[0].name ? [] : [prelude]),
+      ...(first ? [] : [prelude]),
       // A blank line first: the previous block's output may not end with a newline (curl -i).
       ...commands.map((block, index) => `echo; echo '@@${index}@@'\n${block.code}`),
     ].join("\n");
@@ -66,13 +85,13 @@ try {
       if (!shown) {
         if (fresh.trim() !== "") {
           problems += 1;
-          log(`${name}, block ${index + 1}: prints output but the README shows none:\n${fresh}`);
+          log(`${name}, block ${index + 1}: prints output but ${file} shows none:\n${fresh}`);
         }
         return;
       }
       if (shape(fresh) !== shape(shown.code)) {
         problems += write ? 0 : 1;
-        log(`${name}, block ${index + 1} ("${block.code.split("\n")[0]}"): output differs.\n--- README\n${shown.code}\n--- now\n${fresh}`);
+        log(`${name}, block ${index + 1} ("${block.code.split("\n")[0]}"): output differs.\n--- ${file}\n${shown.code}\n--- now\n${fresh}`);
       }
       replacements.push({ start: shown.index, end: shown.end, block: `\`\`\`${shown.lang}\n${fresh}\`\`\`` });
     });
@@ -84,17 +103,13 @@ try {
     }
     await stopServer();
   }
-  if (write) {
-    writeFileSync(README, text);
-    log("README.md updated with the fresh outputs");
-  }
-} finally {
-  await stopServer();
   rmSync(state, { recursive: true, force: true });
+  state = null;
+  if (write) {
+    writeFileSync(path, text);
+    log(`${file} updated with the fresh outputs`);
+  }
 }
-if (problems > 0) log(`${problems} problem(s)`);
-else log(write ? "every walk-through command ran; outputs written" : "every walk-through command ran and its output matched the README");
-process.exit(problems === 0 ? 0 : 1);
 
 /** The fenced blocks of a region, each ```sh block paired with the non-sh block right after it. */
 function codeBlocks(body) {
@@ -112,7 +127,7 @@ function codeBlocks(body) {
   return blocks;
 }
 
-/** Long tokens cut to a recognisable prefix, as the README shows them. */
+/** Long tokens cut to a recognisable prefix, as the documents show them. */
 function shorten(output) {
   return output
     .replace(/\r\n/g, "\n")
@@ -158,12 +173,8 @@ async function startServer(command) {
 async function stopServer() {
   const child = server;
   server = null;
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  try {
-    process.kill(-child.pid, "SIGTERM");
-  } catch {}
-  await exited;
+  // SIGKILL after 10 s: on a busy machine wrangler has been seen to hang on SIGTERM for good.
+  await stopProcessGroup(child);
   // wrangler lets go of the port a moment after it exits.
   for (let tries = 0; tries < 50 && (await reachable()); tries += 1) await new Promise((resolve) => setTimeout(resolve, 200));
 }
@@ -189,6 +200,6 @@ function fail(message) {
       process.kill(-server.pid, "SIGKILL");
     } catch {}
   }
-  rmSync(state, { recursive: true, force: true });
+  if (state) rmSync(state, { recursive: true, force: true });
   process.exit(1);
 }

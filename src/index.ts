@@ -2,18 +2,18 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { MAX_BODY_BYTES } from "./http/body";
-import { readConfig } from "./config";
+import { requireSettings } from "./config";
 import type { AppEnv } from "./http/context";
 import { corsForAllowedOrigins } from "./http/cors";
 import { purgeEvents } from "./db/events";
 import { ensureSchema } from "./db/schema";
 import { purgeEndedSessions } from "./db/sessions";
-import type { Env } from "./env";
-import { AuthError, errorBody, misconfigured, notFound } from "./http/errors";
+import { AuthError, errorBody, notFound } from "./errors/auth-error";
 import { demo } from "./demo/routes";
 import { gateway } from "./gateway";
 import { allowedMethods } from "./http/allowed-methods";
 import { loadKeyRing } from "./tokens/key-ring";
+import { firstTimeFilter } from "./log-once";
 import { accountRoutes } from "./routes/accounts";
 import { adminRoutes } from "./routes/admin";
 import { wellKnownRoutes } from "./routes/well-known";
@@ -27,9 +27,7 @@ const app = new Hono<AppEnv>();
 // Every request, public paths included, runs with a valid configuration or gets a 503 naming
 // the variable that is wrong.
 app.use("*", async function loadConfig(c, next) {
-  const result = readConfig(c.env);
-  if (!result.ok) throw misconfigured(result.problem);
-  c.set("config", result.config);
+  c.set("config", requireSettings(c.env));
   await next();
 });
 
@@ -98,31 +96,24 @@ app.onError(function errorResponse(error, c) {
 });
 
 // The clients of a misconfigured worker are told why; the operator reads it in the worker's log,
-// once per isolate per distinct problem rather than once per request. The set stays small: in
-// production the variables of an isolate never change.
-const loggedMisconfigurations = new Set<string>();
-const MAX_LOGGED_MISCONFIGURATIONS = 64;
+// once per isolate per distinct problem rather than once per request. In production the
+// variables of an isolate never change, so few distinct problems ever come up.
+const firstTimeMisconfigured = firstTimeFilter(64);
 
 function logMisconfigurationOnce(description: string): void {
-  if (loggedMisconfigurations.has(description)) return;
-  if (loggedMisconfigurations.size >= MAX_LOGGED_MISCONFIGURATIONS) {
-    loggedMisconfigurations.delete(loggedMisconfigurations.values().next().value!);
-  }
-  loggedMisconfigurations.add(description);
-  console.error(`server_misconfigured: ${description}`);
+  if (firstTimeMisconfigured(description)) console.error(`server_misconfigured: ${description}`);
 }
 
-/** Daily housekeeping (wrangler.toml `[triggers]`): drops old session rows and audit events from D1. */
+/**
+ * Daily housekeeping (wrangler.toml `[triggers]`): drops old session rows and audit events from D1.
+ * With a bad setting it deletes nothing and fails, naming the variable, so the run shows as failed.
+ */
 async function scheduled(_controller: ScheduledController, env: Env): Promise<void> {
-  const config = readConfig(env);
-  if (!config.ok) {
-    console.error(`housekeeping skipped: ${config.problem}`);
-    return;
-  }
+  const config = requireSettings(env);
   const now = Date.now();
   await ensureSchema(env.DB);
-  const sessions = await purgeEndedSessions(env.DB, now - config.config.session.sessionRetentionSeconds * 1000);
-  const events = await purgeEvents(env.DB, now - config.config.auditRetentionSeconds * 1000);
+  const sessions = await purgeEndedSessions(env.DB, now - config.session.sessionRetentionSeconds * 1000);
+  const events = await purgeEvents(env.DB, now - config.auditRetentionSeconds * 1000);
   console.log(`housekeeping: purged ${sessions} session records and ${events} audit events`);
 }
 

@@ -1,7 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { parseConfig, type Config } from "../src/config";
-import type { Env } from "../src/env";
 import {
   adminHeaders,
   bearer,
@@ -219,7 +218,7 @@ describe("parseConfig", () => {
   it("ships wrangler.toml [vars] that match the documented defaults", () => {
     const fromToml = configOf(env as unknown as Partial<Record<keyof Env, string>>);
     const defaults = configOf({});
-    expect({ ...fromToml, signingKeys: null, adminApiToken: null }).toEqual(defaults);
+    expect({ ...fromToml, signingKeys: null, adminApiToken: null, originSigningSecret: null }).toEqual(defaults);
   });
 
   it("reads every variable it is given", () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { bearer, call, expectError, openSession, recordingOrigin, uniqueSub, type Vars } from "./helpers";
 
 const APP = "https://app.example.com";
@@ -115,5 +115,64 @@ describe("CORS on proxied paths", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("Access-Control-Allow-Origin")).toBe(APP);
     expect((await origin.requests()).map((entry) => entry.method)).toEqual(["OPTIONS"]);
+  });
+});
+
+describe("the log of a preflight from an origin not in ALLOWED_ORIGINS", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  /** An origin no other test sends, so this isolate has not logged it yet. */
+  const freshOrigin = (label = "page") => `https://${label}-${crypto.randomUUID()}.example`;
+
+  /** The `cors_origin_not_allowed` lines the worker wrote to console.warn. */
+  function refusals(spy: { mock: { calls: unknown[][] } }): { event: string; origin: string }[] {
+    return spy.mock.calls
+      .map((args) => String(args[0]))
+      .filter((line) => line.includes('"cors_origin_not_allowed"'))
+      .map((line) => JSON.parse(line));
+  }
+
+  it("names the origin once per isolate, however many preflights it sends, with the list empty or not", async () => {
+    const warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const [listedElsewhere, noList] = [freshOrigin(), freshOrigin()];
+    const responses = await Promise.all([
+      ...Array.from({ length: 5 }, () => preflight("/api/orders", listedElsewhere, { ALLOWED_ORIGINS: APP })),
+      ...Array.from({ length: 5 }, () => preflight("/auth/login", noList, {}, "POST")),
+    ]);
+    // A proxied path needs a token; /auth/login takes only POST.
+    expect(responses.map((response) => response.status)).toEqual([...Array(5).fill(401), ...Array(5).fill(405)]);
+    expect(refusals(warnings)).toEqual([
+      { event: "cors_origin_not_allowed", origin: listedElsewhere },
+      { event: "cors_origin_not_allowed", origin: noList },
+    ]);
+  });
+
+  it("logs nothing for an allowed origin's preflight, or for a request that is no preflight", async () => {
+    const warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const other = freshOrigin();
+    expect((await preflight("/api/orders", APP, { ALLOWED_ORIGINS: APP })).status).toBe(204);
+    await expectError(await call("/api/orders", { headers: { Origin: other } }, { ALLOWED_ORIGINS: APP }), 401, "unauthorized");
+    await expectError(await call("/api/orders", { method: "OPTIONS", headers: { Origin: other } }, { ALLOWED_ORIGINS: APP }), 401, "unauthorized");
+    expect(refusals(warnings)).toEqual([]);
+  });
+
+  it("cuts a long origin short in the line, and logs it once", async () => {
+    const warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const long = freshOrigin("x".repeat(4_000));
+    for (let round = 0; round < 3; round++) await expectError(await preflight("/api/orders", long, {}), 401, "unauthorized");
+    const lines = refusals(warnings);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.origin).toBe(`${long.slice(0, 128)}...`);
+  });
+
+  it("remembers a bounded number of origins: after 64 others, the first one is logged again", async () => {
+    const warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const first = freshOrigin("first");
+    await preflight("/api/orders", first, {});
+    for (let index = 0; index < 64; index++) await preflight("/api/orders", freshOrigin(`other${index}`), {});
+    await preflight("/api/orders", first, {});
+    const origins = refusals(warnings).map((line) => line.origin);
+    expect(origins).toHaveLength(66);
+    expect(origins.filter((origin) => origin === first)).toHaveLength(2);
   });
 });

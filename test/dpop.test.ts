@@ -1,19 +1,27 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { SignJWT, base64url, decodeJwt, exportJWK, generateKeyPair } from "jose";
 import { describe, expect, it } from "vitest";
+import { DPOP_FAILURE_EVENT_INTERVAL_MS } from "../src/sessions/storage-bounds";
+import type { AuthorizationServerMetadata } from "../src/wire";
 import { dpopClient, type DpopClient } from "./dpop-proofs";
 import {
   adminHeaders,
+  ageSession,
   bearer,
   call,
   eventsOf,
   expectError,
   expectInvalidGrant,
   login,
+  onlyEvent,
+  openSession,
   PASSWORD,
   postJson,
   registerUser,
   storedSession,
   uniqueSub,
+  userAuthStub,
   type TokenResponse,
 } from "./helpers";
 
@@ -53,15 +61,32 @@ describe("binding a session to a DPoP key", () => {
     expect(decodeJwt(pair.access_token).cnf).toEqual({ jkt: client.jkt });
   });
 
-  it("binds an unbound session at its first refresh with a proof, and keeps it bound", async () => {
+  it("never binds a session at a refresh: an unbound session refreshed with a valid proof answers Bearer and stays unbound", async () => {
     const client = await dpopClient();
     const sub = uniqueSub();
     const first = (await (await postJson("/auth/admin/sessions", { sub }, adminHeaders)).json()) as TokenResponse;
     expect(first.token_type).toBe("Bearer");
-    const bound = (await (await refreshWith(first.refresh_token, client)).json()) as TokenResponse;
-    expect(bound.token_type).toBe("DPoP");
-    expect(decodeJwt(bound.access_token).cnf).toEqual({ jkt: client.jkt });
-    await expectInvalidGrant(await refreshWith(bound.refresh_token, null));
+    const next = await refreshWith(first.refresh_token, client);
+    expect(next.status).toBe(200);
+    const pair = (await next.json()) as TokenResponse;
+    expect(pair.token_type).toBe("Bearer");
+    expect(decodeJwt(pair.access_token).cnf).toBeUndefined();
+    expect(await storedSession(sub, first.session_id)).toMatchObject({ generation: 1, jkt: null });
+    // Still a Bearer session: the next refresh needs no proof, and the access token works as Bearer.
+    expect((await callApi(pair.access_token, null)).status).toBe(200);
+    const after = await refreshWith(pair.refresh_token, null);
+    expect(after.status).toBe(200);
+    expect(((await after.json()) as TokenResponse).token_type).toBe("Bearer");
+    expect(await eventsOf(sub, "dpop_proof_failed")).toEqual([]);
+  });
+
+  it("still refuses a DPoP header that is not a valid proof on an unbound session's refresh, changing nothing", async () => {
+    const client = await dpopClient();
+    const sub = uniqueSub();
+    const first = (await (await postJson("/auth/admin/sessions", { sub }, adminHeaders)).json()) as TokenResponse;
+    const stale = await client.proof("POST", "/auth/refresh", { claims: { iat: Math.floor(Date.now() / 1000) - 3600 } });
+    await expectError(await refreshWith(first.refresh_token, client, stale), 400, "invalid_dpop_proof");
+    expect(await storedSession(sub, first.session_id)).toMatchObject({ generation: 0, jkt: null });
   });
 
   it("leaves sessions without a proof unbound (DPOP=optional): Bearer as before", async () => {
@@ -94,9 +119,9 @@ describe("refreshing a bound session", () => {
       await expectInvalidGrant(await refreshWith(token, null));
       await expectInvalidGrant(await refreshWith(token, thief));
     }
-    const failures = await eventsOf(pair.sub, "dpop_proof_failed");
-    expect(failures).toHaveLength(4);
-    expect(failures.map((event) => event.detail?.reason).sort()).toEqual(["another_key", "another_key", "no_proof", "no_proof"]);
+    // Four failures within a minute: one event, the first's (at most one a minute per session).
+    const failure = await onlyEvent(pair.sub, "dpop_proof_failed", { from: Date.now() - 60_000 });
+    expect(failure).toMatchObject({ session_id: pair.session_id, detail: { reason: "no_proof", count: 1 } });
     expect(await eventsOf(pair.sub, "refresh_token_reuse")).toEqual([]);
     expect((await storedSession(pair.sub, pair.session_id)).revoked_at).toBeNull();
     // The real client refreshes on as if nothing happened.
@@ -110,6 +135,101 @@ describe("refreshing a bound session", () => {
     const next = (await (await refreshWith(pair.refresh_token, client, proof)).json()) as TokenResponse;
     await expectError(await refreshWith(next.refresh_token, client, proof), 400, "invalid_dpop_proof");
     expect((await refreshWith(next.refresh_token, client)).status).toBe(200);
+  });
+});
+
+describe("a thief with a key of its own and a copied refresh token of an unbound session", () => {
+  const GRACE_MS = Number(env.REFRESH_REUSE_GRACE_SECONDS) * 1000;
+
+  it("cannot take the session by refreshing first with its proof: it gets Bearer, and the real client's next refresh is reuse", async () => {
+    const thief = await dpopClient();
+    const sub = uniqueSub();
+    const victim = await openSession(sub);
+    const sibling = await openSession(sub);
+    const stolen = await refreshWith(victim.refresh_token, thief);
+    expect(stolen.status).toBe(200);
+    const thiefPair = (await stolen.json()) as TokenResponse;
+    expect(thiefPair.token_type).toBe("Bearer");
+    expect(decodeJwt(thiefPair.access_token).cnf).toBeUndefined();
+    expect((await storedSession(sub, victim.session_id)).jkt).toBeNull();
+
+    // The real client comes back with its (now used) token after the grace window: its access
+    // token lives minutes, the grace seconds. Without a key it meets rule 5, not the DPoP check.
+    await ageSession(sub, victim.session_id, GRACE_MS + 1000);
+    const from = Date.now();
+    await expectInvalidGrant(await refreshWith(victim.refresh_token, null));
+    const reuse = await onlyEvent(sub, "refresh_token_reuse", { from });
+    expect(reuse.detail).toMatchObject({ generations_behind: 1, revoked_session_ids: expect.arrayContaining([victim.session_id, sibling.session_id]) });
+    expect(await eventsOf(sub, "dpop_proof_failed")).toEqual([]);
+    // The thief's session died with it, with or without its proof.
+    await expectInvalidGrant(await refreshWith(thiefPair.refresh_token, thief));
+    await expectInvalidGrant(await refreshWith(thiefPair.refresh_token, null));
+    expect((await storedSession(sub, victim.session_id)).revoked_reason).toBe("reuse");
+  });
+
+  it("cannot take it inside the grace window either: its replay with a proof gets the real client's token as Bearer, and the real client refreshes on", async () => {
+    const thief = await dpopClient();
+    const sub = uniqueSub();
+    const victim = await openSession(sub);
+    const next = (await (await refreshWith(victim.refresh_token, null)).json()) as TokenResponse;
+    const replayed = await refreshWith(victim.refresh_token, thief);
+    expect(replayed.status).toBe(200);
+    const thiefPair = (await replayed.json()) as TokenResponse;
+    expect(thiefPair).toMatchObject({ token_type: "Bearer", refresh_token: next.refresh_token });
+    expect((await storedSession(sub, victim.session_id)).jkt).toBeNull();
+    // Not locked out: the real client's next refresh, without a key, rotates as before.
+    const after = await refreshWith(next.refresh_token, null);
+    expect(after.status).toBe(200);
+    expect(await eventsOf(sub, "dpop_proof_failed")).toEqual([]);
+    // And the thief, now a generation behind once the window has passed, is reuse.
+    await ageSession(sub, victim.session_id, GRACE_MS + 1000);
+    await expectInvalidGrant(await refreshWith(thiefPair.refresh_token, thief));
+    expect(await eventsOf(sub, "refresh_token_reuse")).toHaveLength(1);
+  });
+});
+
+describe("dpop_proof_failed, at most once a minute per session", () => {
+  /** Lets the minute since the session's last dpop_proof_failed event pass (the window itself is a pure function, tested in storage-bounds.test.ts). */
+  function letTheMinutePass(sub: string, sessionId: string) {
+    return runInDurableObject(userAuthStub(sub), (_instance, state) => {
+      state.storage.sql.exec(
+        "UPDATE sessions SET dpop_failure_event_at = dpop_failure_event_at - ? WHERE id = ?",
+        DPOP_FAILURE_EVENT_INTERVAL_MS,
+        sessionId,
+      );
+    });
+  }
+
+  it("records 20 refreshes with another key's proof as one event, and the next one after the minute with the count since", async () => {
+    const client = await dpopClient();
+    const thief = await dpopClient();
+    const pair = await openBoundSession(client);
+    const from = Date.now();
+    for (let index = 0; index < 20; index += 1) await expectInvalidGrant(await refreshWith(pair.refresh_token, thief));
+    const first = await onlyEvent(pair.sub, "dpop_proof_failed", { from });
+    expect(first).toMatchObject({ session_id: pair.session_id, detail: { reason: "another_key", count: 1 } });
+
+    await letTheMinutePass(pair.sub, pair.session_id);
+    await expectInvalidGrant(await refreshWith(pair.refresh_token, null));
+    const events = await eventsOf(pair.sub, "dpop_proof_failed");
+    expect(events.map((event) => event.detail)).toEqual([
+      { reason: "no_proof", count: 20 },
+      { reason: "another_key", count: 1 },
+    ]);
+    // Nothing was rotated or revoked all along: the real client refreshes on.
+    expect((await storedSession(pair.sub, pair.session_id)).generation).toBe(0);
+    expect((await refreshWith(pair.refresh_token, client)).status).toBe(200);
+  });
+
+  it("counts each session on its own", async () => {
+    const client = await dpopClient();
+    const thief = await dpopClient();
+    const sub = uniqueSub();
+    const one = await openBoundSession(client, sub);
+    const two = await openBoundSession(client, sub);
+    for (const pair of [one, two, one, two]) await expectInvalidGrant(await refreshWith(pair.refresh_token, thief));
+    const events = await eventsOf(sub, "dpop_proof_failed");
+    expect(events.map((event) => event.session_id).sort()).toEqual([one.session_id, two.session_id].sort());
   });
 });
 
@@ -239,14 +359,16 @@ describe("GET /.well-known/oauth-authorization-server (RFC 8414)", () => {
   it("publishes the issuer, the endpoints, the grant and DPoP algorithms", async () => {
     const response = await call("/.well-known/oauth-authorization-server");
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({
+    expect(await response.json()).toEqual({
       issuer: "http://127.0.0.1:8787",
       token_endpoint: "http://127.0.0.1:8787/auth/refresh",
       jwks_uri: "http://127.0.0.1:8787/.well-known/jwks.json",
       revocation_endpoint: "http://127.0.0.1:8787/auth/revoke",
       grant_types_supported: ["refresh_token"],
+      response_types_supported: [],
       token_endpoint_auth_methods_supported: ["none"],
+      revocation_endpoint_auth_methods_supported: ["none"],
       dpop_signing_alg_values_supported: ["ES256", "EdDSA"],
-    });
+    } satisfies AuthorizationServerMetadata);
   });
 });

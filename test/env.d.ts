@@ -1,21 +1,19 @@
 import type { D1Migration } from "cloudflare:test";
-import type { Env as GatewayEnv } from "../src/env";
 
 declare global {
   namespace Cloudflare {
-    // Test-only bindings, added in vitest.config.ts.
-    interface Env extends GatewayEnv {
+    // Test-only bindings, added in vitest.config.ts. The worker's own (and `exports.default`'s
+    // type) come from worker-configuration.d.ts, which `npm run types` generates.
+    interface Env {
       TEST_MIGRATIONS: D1Migration[];
-    }
-    // Types `exports.default` from "cloudflare:workers" as the worker's own default export.
-    interface GlobalProps {
-      mainModule: typeof import("../src/index");
+      TEST_ORIGIN_URL: string;
+      TEST_ORIGIN_SIGNING_SECRET: string;
     }
   }
 }
 
 declare module "vitest" {
-  // vitest.config.ts provides it to the bench project (test/bench/).
+  // vitest.config.ts provides it to the default and bench projects.
   interface ProvidedContext {
     workerConfigs: Record<"production" | "bench", {
       vars: Record<string, string>;

@@ -1,7 +1,6 @@
 import { createScheduledController, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { Env } from "../src/env";
 import worker from "../src/index";
 import {
   ageSession,
@@ -146,6 +145,19 @@ describe("purge of old D1 rows (scheduled handler)", () => {
     await runCron({ SESSION_RETENTION_SECONDS: "60", AUDIT_RETENTION_SECONDS: "60" });
     expect(await env.DB.prepare("SELECT id FROM sessions WHERE id = 'short-retention-revoked'").first()).toBeNull();
     expect(await env.DB.prepare("SELECT id FROM events WHERE id = 'short-retention-event'").first()).toBeNull();
+  });
+
+  it("with a bad setting, deletes nothing and fails naming the variable, so the run shows as failed", async () => {
+    const now = Date.now();
+    await insertSession("kept-while-misconfigured", { createdAt: now - DAY_MS, revokedAt: now - 120 * SECOND_MS });
+    await insertEvent("kept-while-misconfigured-event", now - 120 * SECOND_MS);
+    await expect(runCron({ SESSION_RETENTION_SECONDS: "60", AUDIT_RETENTION_SECONDS: "a week" })).rejects.toMatchObject({
+      status: 503,
+      code: "server_misconfigured",
+      description: expect.stringContaining("AUDIT_RETENTION_SECONDS"),
+    });
+    expect(await env.DB.prepare("SELECT id FROM sessions WHERE id = 'kept-while-misconfigured'").first()).not.toBeNull();
+    expect(await env.DB.prepare("SELECT id FROM events WHERE id = 'kept-while-misconfigured-event'").first()).not.toBeNull();
   });
 
   it("is wired to a cron trigger in wrangler.toml, so `wrangler dev --test-scheduled` can run it", async () => {

@@ -62,11 +62,11 @@ describe("GET /.well-known/jwks.json", () => {
     const keySet = createLocalJWKSet(body);
     const eddsa = (await importJWK(testKeys.find((key) => key.kid === "test-eddsa")!, "EdDSA")) as CryptoKey;
     const older = await new SignJWT({ sub: "u" }).setProtectedHeader({ alg: "EdDSA", kid: "test-eddsa" }).sign(eddsa);
-    await expect(jwtVerify(older, keySet)).resolves.toBeTruthy();
+    await expect(jwtVerify(older, keySet)).resolves.toMatchObject({ payload: { sub: "u" }, protectedHeader: { alg: "EdDSA", kid: "test-eddsa" } });
 
     const foreign = await generateKeyPair("ES256");
     const forged = await new SignJWT({ sub: "u" }).setProtectedHeader({ alg: "ES256", kid: "test-es256" }).sign(foreign.privateKey);
-    await expect(jwtVerify(forged, keySet)).rejects.toThrow();
+    await expect(jwtVerify(forged, keySet)).rejects.toMatchObject({ code: "ERR_JWS_SIGNATURE_VERIFICATION_FAILED" });
   });
 
   it("signs new tokens with the first key of SIGNING_KEYS", async () => {
@@ -87,5 +87,19 @@ describe("GET /.well-known/jwks.json", () => {
     expect(body.keys.map((key) => key.kid)).toEqual(["next", "test-es256"]);
     expect(body.keys[0]).not.toHaveProperty("d");
     expect(body.keys[0]).toMatchObject({ alg: "ES256", use: "sig" });
+  });
+
+  it("takes a set carrying the rotation members npm run keys writes beside its keys, signs with its first key, and publishes only the keys", async () => {
+    const withRotation = JSON.stringify({
+      keys: testKeys,
+      signer_since: "2026-12-01T10:00:00.000Z",
+      pending: { kid: "test-eddsa", published_at: "2026-12-01T10:05:00.000Z" },
+    });
+    const pair = await openSession(uniqueSub("jwks"), undefined, { SIGNING_KEYS: withRotation });
+    const { body } = await jwks({ SIGNING_KEYS: withRotation });
+    expect(Object.keys(body)).toEqual(["keys"]);
+    expect(body.keys.map((key) => key.kid)).toEqual(["test-es256", "test-eddsa"]);
+    const { protectedHeader } = await jwtVerify(pair.access_token, createLocalJWKSet(body), { issuer: env.ISSUER, audience: env.AUDIENCE });
+    expect(protectedHeader.kid).toBe("test-es256");
   });
 });

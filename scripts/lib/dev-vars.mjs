@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { newSigningKeySet } from "./signing-keys.mjs";
+import { newKeySet } from "./key-rotation.mjs";
+import { newSigningKey } from "./signing-keys.mjs";
 
 /** The project root (scripts/lib/..). */
 export const ROOT = join(import.meta.dirname, "..", "..");
@@ -19,9 +20,8 @@ export async function ensureDevVars(path = DEV_VARS) {
   const lines = [];
   const added = [];
   if (!has("SIGNING_KEYS")) {
-    const keys = await newSigningKeySet({ alg: "ES256", kidPrefix: "dev-" });
-    // Single quotes: dotenv takes the JSON literally.
-    lines.push("# Local ES256 signing key (npm run dev). Production keys: npm run keys.", `SIGNING_KEYS='${JSON.stringify(keys)}'`);
+    const keys = newKeySet(await newSigningKey({ alg: "ES256", kidPrefix: "dev-" }), Date.now());
+    lines.push("# Local ES256 signing key (npm run dev). Rotate: npm run keys -- rotate --local.", devVarLine("SIGNING_KEYS", JSON.stringify(keys)));
     added.push("SIGNING_KEYS");
   }
   if (!has("ADMIN_API_TOKEN")) {
@@ -37,7 +37,25 @@ export async function ensureDevVars(path = DEV_VARS) {
 /** The value of one variable in `.dev.vars` (unquoted), or null. */
 export function readDevVar(name, path = DEV_VARS) {
   if (!existsSync(path)) return null;
-  const match = new RegExp(`^\\s*${name}\\s*=\\s*(.*)$`, "m").exec(readFileSync(path, "utf8"));
+  const match = new RegExp(`^\\s*(?:export\\s+)?${name}\\s*=\\s*(.*)$`, "m").exec(readFileSync(path, "utf8"));
   if (!match) return null;
   return match[1].trim().replace(/^(['"])(.*)\1$/, "$2");
+}
+
+/**
+ * Replaces the line of `name` in `.dev.vars` with `name='value'`, keeping every other line (and
+ * the file's mode). Returns false, writing nothing, when the file has no such line.
+ */
+export function replaceDevVar(name, value, path = DEV_VARS) {
+  if (!existsSync(path)) return false;
+  const text = readFileSync(path, "utf8");
+  const line = new RegExp(`^\\s*(?:export\\s+)?${name}\\s*=.*$`, "m");
+  if (!line.test(text)) return false;
+  writeFileSync(path, text.replace(line, () => devVarLine(name, value)), { mode: 0o600 });
+  return true;
+}
+
+// Single quotes: dotenv takes the value literally (a JSON key set has no single quote).
+function devVarLine(name, value) {
+  return `${name}='${value}'`;
 }

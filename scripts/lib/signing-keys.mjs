@@ -20,18 +20,6 @@ export async function newSigningKey({ alg = "ES256", kid, kidPrefix = "" } = {})
   return { kid: kid ?? `${kidPrefix}${date}-${thumbprint.slice(0, 8)}`, alg, use: "sig", ...jwk };
 }
 
-/**
- * A JWK set (`{"keys":[...]}`) whose first key signs. With `previous`, the new key goes first
- * (`position: "first"`, it signs from now on) or second (`position: "second"`, it verifies and is
- * published but does not sign yet). Throws a `KeySetError` when the new kid is already taken.
- */
-export async function newSigningKeySet({ alg, kid, kidPrefix, previous = [], position = "first" } = {}) {
-  const key = await newSigningKey({ alg, kid, kidPrefix });
-  if (previous.some((old) => old.kid === key.kid)) throw new KeySetError(`kid "${key.kid}" is already in the key set; choose another --kid.`);
-  if (position === "second" && previous.length > 0) return { keys: [previous[0], key, ...previous.slice(1)] };
-  return { keys: [key, ...previous] };
-}
-
 /** A key set the worker would refuse; its message is one line, fit for the terminal. */
 export class KeySetError extends Error {}
 
@@ -40,9 +28,11 @@ export class KeySetError extends Error {}
  * the secret (src/tokens/key-ring.ts): a JWK set (or array) of at least one key, each an object
  * with a non-empty unique string `kid`, an EC P-256 (ES256) or OKP Ed25519 (EdDSA) key that
  * imports, the first one private because it signs. Throws a `KeySetError` naming the first
- * problem: a set the worker would refuse takes the gateway down for every request.
+ * problem: a set the worker would refuse takes the gateway down for every request. With
+ * `signerMustBePrivate: false` it takes public keys only (a published JWKS), as the verifying
+ * part of a set a new signer goes in front of.
  */
-export async function checkedKeySet(json) {
+export async function checkedKeySet(json, { signerMustBePrivate = true } = {}) {
   let parsed;
   try {
     parsed = JSON.parse(json);
@@ -59,10 +49,11 @@ export async function checkedKeySet(json) {
     kids.add(jwk.kid);
     const alg = algorithmOf(jwk);
     if (!alg) throw new KeySetError(`key "${jwk.kid}" must be an EC P-256 (ES256) or OKP Ed25519 (EdDSA) key.`);
-    if (index === 0 && typeof jwk.d !== "string") throw new KeySetError(`key "${jwk.kid}" signs, so it must be a private key.`);
+    const signs = index === 0 && signerMustBePrivate;
+    if (signs && typeof jwk.d !== "string") throw new KeySetError(`key "${jwk.kid}" signs, so it must be a private key.`);
     const publicJwk = Object.fromEntries(Object.entries(jwk).filter(([name]) => !PRIVATE_MEMBERS.has(name)));
     try {
-      await importJWK(index === 0 ? { ...jwk, alg } : { ...publicJwk, alg }, alg);
+      await importJWK(signs ? { ...jwk, alg } : { ...publicJwk, alg }, alg);
     } catch {
       throw new KeySetError(`key "${jwk.kid}" could not be imported.`);
     }

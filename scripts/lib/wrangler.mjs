@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { delimiter, join } from "node:path";
+import { existsSync } from "node:fs";
+import { delimiter, dirname, join, resolve } from "node:path";
 import { ROOT } from "./dev-vars.mjs";
 
 const BIN = join(ROOT, "node_modules", ".bin");
@@ -64,13 +65,89 @@ export function startWrangler(args, { interactive = false, detached = false, std
   });
 }
 
-/** The value of `--name VALUE` or `--name=VALUE` in an argument list, or undefined. */
+/** The value of `--name VALUE` or `--name=VALUE` in an argument list (the first one), or undefined. */
 export function optionValue(args, name) {
+  return optionValues(args, name)[0];
+}
+
+/** Every value of `--name VALUE` or `--name=VALUE` in an argument list, in order. */
+export function optionValues(args, name) {
+  return args.flatMap((arg, index) => (arg === name ? [args[index + 1]] : arg.startsWith(`${name}=`) ? [arg.slice(name.length + 1)] : []));
+}
+
+/**
+ * The NAME:VALUE entries of every `--var` in a `wrangler dev` or `wrangler deploy` argument list.
+ * wrangler's `--var` (a greedy yargs array) takes every word up to the next option, after
+ * `--var A:1 B:2` and `--var=A:1 B:2` alike.
+ */
+export function varEntries(args) {
+  const entries = [];
   for (const [index, arg] of args.entries()) {
-    if (arg === name) return args[index + 1];
-    if (arg.startsWith(`${name}=`)) return arg.slice(name.length + 1);
+    if (arg !== "--var" && !arg.startsWith("--var=")) continue;
+    if (arg !== "--var") entries.push(arg.slice("--var=".length));
+    for (const word of args.slice(index + 1)) {
+      if (word.startsWith("-")) break;
+      entries.push(word);
+    }
   }
-  return undefined;
+  return entries;
+}
+
+/** The value an argument list gives the variable `name` with `--var NAME:VALUE` (the last one wins, as in wrangler), or undefined. */
+export function varValue(args, name) {
+  const entry = varEntries(args).findLast((candidate) => candidate.startsWith(`${name}:`));
+  return entry === undefined ? undefined : entry.slice(name.length + 1);
+}
+
+/**
+ * The URL a `wrangler dev` started with `args` serves on, from its `--ip`, `--port` and
+ * `--local-protocol` (wrangler's defaults otherwise): what `ISSUER` must be for tokens and
+ * discovery to name the server that issued them. A wildcard address (0.0.0.0, ::) is reached
+ * through loopback on this machine, so the URL names loopback.
+ */
+export function devServerUrl(args) {
+  const protocol = optionValue(args, "--local-protocol") ?? "http";
+  const port = optionValue(args, "--port") ?? "8787";
+  let host = (optionValue(args, "--ip") ?? "localhost").replace(/^\[(.*)\]$/, "$1");
+  if (host === "0.0.0.0" || host === "*") host = "127.0.0.1";
+  if (host === "::") host = "::1";
+  return `${protocol}://${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+/** `--var ISSUER:<url>` for a `wrangler dev` started with `args`: the URL it serves on (`devServerUrl`). */
+export function localIssuerArgs(args) {
+  return ["--var", `ISSUER:${devServerUrl(args)}`];
+}
+
+/**
+ * What `npm run dev` adds to the user's `wrangler dev` arguments `extra`: loopback and port 8787
+ * unless given, the demo on unless a `--var DEMO:...` says otherwise, and `ISSUER` set to the URL
+ * it serves on unless a `--var ISSUER:...` or the vars file wrangler reads (`issuerInVarsFile`)
+ * sets it. They go after `extra`: before it, a `--var` of ours would take the user's first
+ * positional argument (a script path) as one more variable.
+ */
+export function devDefaults(extra, { issuerInVarsFile = false } = {}) {
+  const defaults = [];
+  if (optionValue(extra, "--ip") === undefined) defaults.push("--ip", "127.0.0.1");
+  if (optionValue(extra, "--port") === undefined) defaults.push("--port", "8787");
+  if (varValue(extra, "DEMO") === undefined) defaults.push("--var", "DEMO:true");
+  if (varValue(extra, "ISSUER") === undefined && !issuerInVarsFile) defaults.push(...localIssuerArgs([...extra, ...defaults]));
+  return defaults;
+}
+
+/**
+ * The files `wrangler dev` with `args` reads variables from, in the order it applies them: each
+ * `--env-file`, or else `.dev.vars.<env>` (with `--env`, when it exists) or `.dev.vars`, next to
+ * the config file.
+ */
+export function devVarsFiles(args, root = ROOT) {
+  const envFiles = optionValues(args, "--env-file");
+  if (envFiles.length > 0) return envFiles.map((file) => resolve(root, file));
+  const config = optionValue(args, "--config") ?? optionValue(args, "-c");
+  const dir = config ? dirname(resolve(root, config)) : root;
+  const env = optionValue(args, "--env") ?? optionValue(args, "-e");
+  if (env !== undefined && existsSync(join(dir, `.dev.vars.${env}`))) return [join(dir, `.dev.vars.${env}`)];
+  return [join(dir, ".dev.vars")];
 }
 
 /** A TCP port that is free on 127.0.0.1 right now. */

@@ -1,10 +1,14 @@
+import type { ErrorBody } from "../wire.js";
+
 /**
  * The codes an `AuthClientError` carries: the gateway's own `error` codes (`invalid_credentials`,
  * `username_taken`, `too_many_requests`, `invalid_grant`, ...) as the server sent them, and the
  * client's:
  *
  * - `logged_out`: there is no session (never logged in, logged out, or its refresh was refused);
- * - `network_error`: the gateway could not be reached (for a refresh: not within the retry window);
+ * - `network_error`: the gateway could not be reached (for a refresh: not within the retry window),
+ *   or, for a page on another origin, the browser refused its answer by CORS: the message then asks
+ *   whether the page's origin is in the gateway's `ALLOWED_ORIGINS`;
  * - `bad_response`: the gateway answered something that is not its contract.
  */
 export type AuthClientErrorCode = "logged_out" | "network_error" | "bad_response" | (string & {});
@@ -37,7 +41,7 @@ export class AuthClientError extends Error {
 
 /** The `AuthClientError` for an error answer of the gateway (`{"error","error_description"}`). */
 export async function errorFromResponse(response: Response): Promise<AuthClientError> {
-  let body: { error?: unknown; error_description?: unknown } = {};
+  let body: { [field in keyof ErrorBody]?: unknown } = {};
   try {
     body = await response.json();
   } catch {

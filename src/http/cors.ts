@@ -1,4 +1,5 @@
 import { createMiddleware } from "hono/factory";
+import { firstTimeFilter } from "../log-once";
 import type { AppContext, AppEnv } from "./context";
 
 // What a browser app may send: the access token, JSON bodies, and a DPoP proof (RFC 9449).
@@ -15,7 +16,8 @@ const PREFLIGHT_MAX_AGE_SECONDS = "600";
  * other response gets `Access-Control-Allow-Origin` with credentials allowed. Any other `Origin`
  * gets no CORS header at all: its requests go on as if it had sent none, so a preflight from it
  * meets the route's ordinary answer (a 401 on a proxied path). `Vary: Origin` goes on every
- * response once the list is not empty, since the answer then depends on it.
+ * response once the list is not empty, since the answer then depends on it. A preflight from an
+ * origin not in the list is logged (`cors_origin_not_allowed`), once per isolate and origin.
  *
  * Not `hono/cors`: it answers every OPTIONS request as a preflight and sends its other CORS
  * headers (credentials, methods, headers) to any origin, listed or not.
@@ -24,14 +26,17 @@ export const corsForAllowedOrigins = createMiddleware<AppEnv>(async function cor
   const allowedOrigins = c.get("config").allowedOrigins;
   const origin = c.req.header("Origin");
   const allowed = origin !== undefined && allowedOrigins.includes(origin);
-  if (allowed && isPreflight(c)) {
-    return c.body(null, 204, {
-      ...corsHeaders(origin),
-      "Access-Control-Allow-Methods": ALLOW_METHODS,
-      "Access-Control-Allow-Headers": ALLOW_HEADERS,
-      "Access-Control-Max-Age": PREFLIGHT_MAX_AGE_SECONDS,
-      Vary: "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
-    });
+  if (origin !== undefined && isPreflight(c)) {
+    if (allowed) {
+      return c.body(null, 204, {
+        ...corsHeaders(origin),
+        "Access-Control-Allow-Methods": ALLOW_METHODS,
+        "Access-Control-Allow-Headers": ALLOW_HEADERS,
+        "Access-Control-Max-Age": PREFLIGHT_MAX_AGE_SECONDS,
+        Vary: "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+      });
+    }
+    logRefusedOriginOnce(origin);
   }
   await next();
   if (allowed) {
@@ -39,6 +44,18 @@ export const corsForAllowedOrigins = createMiddleware<AppEnv>(async function cor
   }
   if (allowedOrigins.length > 0) c.header("Vary", "Origin", { append: true });
 });
+
+// The browser refuses the page's request without saying why to its script (the client can only
+// say "unreachable or refused by CORS"): the operator reads which origin it was here, once per
+// isolate and origin. The origin is the client's to choose: it is cut short in the line, and the
+// filter remembers a bounded number of them.
+const MAX_LOGGED_ORIGIN_LENGTH = 128;
+const firstTimeRefused = firstTimeFilter(64);
+
+function logRefusedOriginOnce(origin: string): void {
+  const shown = origin.length > MAX_LOGGED_ORIGIN_LENGTH ? `${origin.slice(0, MAX_LOGGED_ORIGIN_LENGTH)}...` : origin;
+  if (firstTimeRefused(shown)) console.warn(JSON.stringify({ event: "cors_origin_not_allowed", origin: shown }));
+}
 
 function corsHeaders(origin: string): Record<string, string> {
   return {

@@ -2,7 +2,7 @@ import { createMiddleware } from "hono/factory";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Config } from "../config";
 import type { AppContext, AppEnv } from "./context";
-import { AuthError, invalidGrant } from "./errors";
+import { AuthError, invalidGrant } from "../errors/auth-error";
 import { REFRESH_COOKIE_NAME } from "./refresh-cookie-name";
 
 /** The refresh-token cookie of `REFRESH_COOKIE=true`; `__Host-` requires `Secure`, `Path=/` and no `Domain`. */
@@ -25,7 +25,7 @@ const MAX_COOKIE_AGE_SECONDS = 400 * 24 * 3600;
  * user's cookie (a forced logout), no preflight needed.
  *
  * @example
- * routes.post("/login", setsRefreshCookie, dpopProof({ binds: true }), loginBody, async function login(c) { ... });
+ * routes.post("/login", setsRefreshCookie, dpopProof({ issuesTokens: true }), loginBody, async function login(c) { ... });
  */
 export const setsRefreshCookie = createMiddleware<AppEnv>(async function refuseCrossSiteCookieWrites(c, next) {
   const config = c.get("config");

@@ -32,46 +32,83 @@ export type ExpiryReason = "idle_timeout" | "max_lifetime";
 /** Why a refresh was refused without revoking anything. */
 export type RefusalReason = "unknown_token" | "revoked" | "dpop_replay" | "dpop_key_mismatch";
 
-/** The outcome of the rules for one presented token; the Durable Object applies its effects. */
+/** Why a refresh was refused, whatever the rule: for the worker's log only, the client sees one `invalid_grant`. */
+export type RefreshRefusal = RefusalReason | ExpiryReason | "reuse";
+
+/**
+ * The outcome of the rules for one presented token; the Durable Object applies its effects, and
+ * `rule` and `reason` pass through to the worker unchanged.
+ * `rememberProof`: whether the object stores the proof's `jti` so it cannot be replayed to this
+ * session. Only a proof by the key a session is bound to is remembered: a proof sent with an
+ * unbound session's token binds nothing and changes nothing, so its `jti` does not matter.
+ */
 export type RefreshDecision =
-  /** Rule 1, the DPoP check, or the revoked half of rule 2: refused, nothing changes. */
-  | { rule: 1 | "dpop" | 2; kind: "refuse"; reason: RefusalReason }
+  /** Rule 1: refused, nothing changes. */
+  | { rule: 1; kind: "refuse"; reason: "unknown_token"; rememberProof: false }
+  /** The DPoP check, a replayed proof: refused, nothing changes (the token still works with a fresh proof). */
+  | { rule: "dpop"; kind: "refuse"; reason: "dpop_replay"; rememberProof: false }
+  /**
+   * The DPoP check, a bound session refreshed without a proof of its key: refused, nothing
+   * rotated or revoked (the real client still holds the key), and the failure is counted.
+   */
+  | { rule: "dpop"; kind: "dpop_failure"; reason: "dpop_key_mismatch"; failure: "no_proof" | "another_key"; rememberProof: false }
+  /** The revoked half of rule 2: refused, nothing changes. */
+  | { rule: 2; kind: "refuse"; reason: "revoked"; rememberProof: boolean }
   /** Rule 2: the session ran past a limit; it is marked expired, then refused. */
-  | { rule: 2; kind: "expire"; reason: ExpiryReason }
-  /** Rule 3: the current token; rotate (and bind the session to the proof's key if it was not bound). */
-  | { rule: 3; kind: "rotate"; bind: string | null }
+  | { rule: 2; kind: "expire"; reason: ExpiryReason; rememberProof: boolean }
+  /** Rule 3: the current token; rotate. */
+  | { rule: 3; kind: "rotate"; rememberProof: boolean }
   /** Rule 4: the token rotated just before the current one, within the grace window: hand out the current one again. */
-  | { rule: 4; kind: "grace_replay"; bind: string | null }
+  | { rule: 4; kind: "grace_replay"; rememberProof: boolean }
   /** Rule 5: a used token came back: revoke per `REUSE_REVOKES`, then refuse. */
-  | { rule: 5; kind: "reuse"; scope: SessionSettings["reuseRevokes"]; generationsBehind: number; successorIssuedAt: number | null };
+  | {
+      rule: 5;
+      kind: "reuse";
+      reason: "reuse";
+      scope: SessionSettings["reuseRevokes"];
+      generationsBehind: number;
+      successorIssuedAt: number | null;
+      rememberProof: boolean;
+    };
 
 /**
  * Decides what a refresh with `token` does to `session` (null: no such session) at `now`,
- * applying the five refresh rules in order, with the DPoP check between rules 1 and 2: a proof
- * whose `jti` the session saw, or a bound session refreshed without a proof by its key, is
+ * applying the five refresh rules in order, with the DPoP check between rules 1 and 2: for a
+ * bound session, a proof whose `jti` the session saw, or a refresh without a proof by its key, is
  * refused before any rule can rotate or revoke, so a thief without the key can do neither. The
  * first check that matches decides.
  *
+ * A refresh never binds a session: only the request that opens one does. If it did, a thief
+ * holding a copied token of an unbound session would rotate first with a proof of its own key,
+ * and the real client, without that key, would be refused by the DPoP check before rule 5 could
+ * ever see its used token: no reuse detection, and the thief keeps the session. So the proof that
+ * comes with an unbound session's token is ignored and its tokens stay Bearer tokens.
+ *
  * @example
- * decideRefresh(session, { generation: 3, authentic: true }, settings, Date.now());
- * // { rule: 3, kind: "rotate" } when 3 is the session's current generation
+ * decideRefresh(session, { generation: 3, authentic: true, proof: null }, settings, Date.now());
+ * // { rule: 3, kind: "rotate", rememberProof: false } when 3 is the session's current generation
  */
 export function decideRefresh(session: SessionState | null, token: PresentedToken, settings: SessionSettings, now: number): RefreshDecision {
   // Rule 1: unknown, malformed or forged.
   if (session === null || !token.authentic || !wasIssued(session, token.generation)) {
-    return { rule: 1, kind: "refuse", reason: "unknown_token" };
+    return { rule: 1, kind: "refuse", reason: "unknown_token", rememberProof: false };
   }
-  // DPoP (RFC 9449): a replayed proof, then a bound session without its key's proof.
-  if (token.proof?.jtiSeen) return { rule: "dpop", kind: "refuse", reason: "dpop_replay" };
-  if (session.jkt !== null && token.proof?.jkt !== session.jkt) return { rule: "dpop", kind: "refuse", reason: "dpop_key_mismatch" };
-  // A proof binds a session that was not bound yet (rules 3 and 4 hand out its tokens).
-  const bind = session.jkt === null && token.proof ? token.proof.jkt : null;
+  // DPoP (RFC 9449), for a bound session only: a replayed proof, then a refresh without its key's proof.
+  if (session.jkt !== null) {
+    if (token.proof?.jtiSeen) return { rule: "dpop", kind: "refuse", reason: "dpop_replay", rememberProof: false };
+    if (token.proof?.jkt !== session.jkt) {
+      const failure = token.proof === null ? "no_proof" : "another_key";
+      return { rule: "dpop", kind: "dpop_failure", reason: "dpop_key_mismatch", failure, rememberProof: false };
+    }
+  }
+  // From here on a bound session's proof is its key's and fresh: spent, whatever the rules decide.
+  const rememberProof = session.jkt !== null && token.proof !== null;
   // Rule 2: revoked or expired.
-  if (session.revokedAt !== null) return { rule: 2, kind: "refuse", reason: "revoked" };
+  if (session.revokedAt !== null) return { rule: 2, kind: "refuse", reason: "revoked", rememberProof };
   const expired = expiredReason(session, settings, now);
-  if (expired) return { rule: 2, kind: "expire", reason: expired };
+  if (expired) return { rule: 2, kind: "expire", reason: expired, rememberProof };
   // Rule 3: the current token.
-  if (token.generation === session.generation) return { rule: 3, kind: "rotate", bind };
+  if (token.generation === session.generation) return { rule: 3, kind: "rotate", rememberProof };
   // Rule 4: the token rotated just before the current one, within the grace window. The current
   // one is unused by construction: using it would have rotated it.
   if (
@@ -79,15 +116,17 @@ export function decideRefresh(session: SessionState | null, token: PresentedToke
     token.generation === session.generation - 1 &&
     now - session.issueTimes.at(-1)! <= settings.refreshReuseGraceSeconds * 1000
   ) {
-    return { rule: 4, kind: "grace_replay", bind };
+    return { rule: 4, kind: "grace_replay", rememberProof };
   }
   // Rule 5: any other used token is a stolen copy coming back.
   return {
     rule: 5,
     kind: "reuse",
+    reason: "reuse",
     scope: settings.reuseRevokes,
     generationsBehind: session.generation - token.generation,
     successorIssuedAt: rotatedAt(session.issueTimes, session.generation, token.generation),
+    rememberProof,
   };
 }
 

@@ -195,13 +195,13 @@ describe("the bench worker", () => {
     const byName = await registerUser();
     const seeded = await postJson("/bench/login-failures", { username: byName.username.toUpperCase(), ip: uniqueIp(), perUsername: 100, perAddress: 0 }, adminHeaders);
     expect(seeded.status).toBe(200);
-    expect(await seeded.json()).toMatchObject({ perUsername: { attempts: 100 }, perAddress: { attempts: 0 } });
+    expect(await seeded.json()).toMatchObject({ perUsername: { added: 100 }, perAddress: { added: 0 } });
     await expectError(await login(byName.username, PASSWORD, fromIp(uniqueIp())), 429, "too_many_requests");
 
     const byAddress = await registerUser();
     const ip = uniqueIp();
     const filled = await postJson("/bench/login-failures", { username: uniqueSub("nobody"), ip, perUsername: 0, perAddress: 1000 }, adminHeaders);
-    expect(await filled.json()).toMatchObject({ perAddress: { attempts: 1000 } });
+    expect(await filled.json()).toMatchObject({ perAddress: { added: 1000 } });
     await expectError(await login(byAddress.username, PASSWORD, fromIp(ip)), 429, "too_many_requests");
     expect((await login(byAddress.username, PASSWORD, fromIp(uniqueIp()))).status).toBe(200);
   });

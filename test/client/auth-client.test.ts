@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { AuthClientError } from "../../src/client";
 import { clientFor, GATEWAY, loggedIn, origin, settle } from "./clients";
 import { FakeGateway, FakeStorage } from "./fake-gateway";
@@ -205,6 +205,32 @@ describe("AuthClient: flaky networks", () => {
     gateway.networkDown = false;
     expect((await client.fetch("/api/x")).status).toBe(200);
     expect(onLoggedOut).not.toHaveBeenCalled();
+  });
+});
+
+describe("AuthClient: a gateway it cannot reach", () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  /** The message of the network_error a login gets from a page at `pageUrl` while the network is down. */
+  async function loginMessage(pageUrl: string | null): Promise<string> {
+    if (pageUrl !== null) vi.stubGlobal("location", { href: pageUrl });
+    const gateway = new FakeGateway();
+    gateway.networkDown = true;
+    const error = await clientFor(gateway).login("bob", "right").catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(AuthClientError);
+    expect(error).toMatchObject({ code: "network_error", status: null });
+    return (error as AuthClientError).message;
+  }
+
+  it("asks a page on another origin whether ALLOWED_ORIGINS has it: the browser hides a CORS refusal behind a failed fetch", async () => {
+    expect(await loginMessage("https://app.example.com/account")).toBe(
+      "The gateway is unreachable or refused by CORS (is this page's origin in ALLOWED_ORIGINS?): Failed to fetch",
+    );
+  });
+
+  it("says only that the gateway could not be reached on the gateway's own origin, or outside a page", async () => {
+    expect(await loginMessage(`${GATEWAY}/demo`)).toBe("The gateway could not be reached: Failed to fetch");
+    expect(await loginMessage(null)).toBe("The gateway could not be reached: Failed to fetch");
   });
 });
 

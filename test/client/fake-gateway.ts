@@ -1,12 +1,13 @@
 import { EmbeddedJWK, base64url, calculateJwkThumbprint, decodeProtectedHeader, jwtVerify, type JWK } from "jose";
+import type { ErrorBody, ErrorCode, TokenResponse } from "../../src/wire";
 
 /**
  * An in-memory stand-in for the gateway, for the client's unit tests (Node, no workerd): login,
  * refresh with rules 3 to 5 (rotate; the previous token within the grace window gets the same
  * successor; anything older is reuse and revokes the session), logout, the session list, and an
- * API that answers 401 "expired" as the gateway does. DPoP as the gateway does it: a session
- * request with a valid proof binds the session to the proof's key, a bound session refreshes only
- * with a proof of that key, and its access tokens pass only as `Authorization: DPoP` with a proof
+ * API that answers 401 "expired" as the gateway does. DPoP as the gateway does it: a login with a
+ * valid proof binds the session to the proof's key (a refresh never binds one), a bound session
+ * refreshes only with a proof of that key, and its access tokens pass only as `Authorization: DPoP` with a proof
  * carrying their `ath`. Its clock is the tests' clock, and it can lose answers or the network the
  * way a flaky connection does.
  */
@@ -99,11 +100,11 @@ export class FakeGateway {
 
   async #answer(method: string, path: string, authorization: string | null, body: string, cookie: string | null, proof: CheckedProof | "invalid" | null): Promise<Response> {
     const sessionRequest = method === "POST" && ["/auth/login", "/auth/refresh", "/auth/logout"].includes(path);
-    if (sessionRequest && proof === "invalid") return json(400, { error: "invalid_dpop_proof", error_description: "The DPoP proof is not valid." });
+    if (sessionRequest && proof === "invalid") return errorAnswer(400, "invalid_dpop_proof", "The DPoP proof is not valid.");
     const jkt = proof === null || proof === "invalid" ? null : proof.jkt;
     if (method === "POST" && path === "/auth/login") {
       const { password } = JSON.parse(body) as { password: string };
-      if (password !== "right") return json(401, { error: "invalid_credentials", error_description: "The username or password is wrong." });
+      if (password !== "right") return errorAnswer(401, "invalid_credentials", "The username or password is wrong.");
       const session: FakeSession = { id: `s${++this.#counter}`, generation: 0, rotatedAt: new Map(), revoked: false, jkt };
       this.sessions.set(session.id, session);
       return this.#pair(session, this.cookieMode);
@@ -112,20 +113,19 @@ export class FakeGateway {
     if (method === "POST" && path === "/auth/refresh") {
       if (this.unavailableRefreshes > 0) {
         this.unavailableRefreshes -= 1;
-        return json(503, { error: "temporarily_unavailable", error_description: "Try again." });
+        return errorAnswer(503, "temporarily_unavailable", "Try again.");
       }
       const presented = body ? (JSON.parse(body) as { refresh_token?: string }).refresh_token : cookie;
-      if (!presented) return json(400, { error: "invalid_request", error_description: "refresh_token is required." });
+      if (!presented) return errorAnswer(400, "invalid_request", "refresh_token is required.");
       const [, sessionId, generation] = presented.split(".");
       const session = this.sessions.get(sessionId ?? "");
-      const invalid = json(400, { error: "invalid_grant", error_description: "The refresh token is invalid, expired, revoked or already used." });
+      const invalid = errorAnswer(400, "invalid_grant", "The refresh token is invalid, expired, revoked or already used.");
       if (!session || session.revoked) return invalid;
       // Before the refresh rules: a thief without the key can neither rotate nor trigger reuse.
       if (session.jkt !== null && jkt !== session.jkt) {
         this.dpopProofFailures += 1;
         return invalid;
       }
-      session.jkt ??= jkt;
       const presentedGeneration = Number(generation);
       if (presentedGeneration === session.generation) {
         // Rule 3: rotate.
@@ -145,7 +145,7 @@ export class FakeGateway {
     if (method === "POST" && path === "/auth/logout") {
       const presented = body ? (JSON.parse(body) as { refresh_token?: string }).refresh_token : cookie;
       const session = this.sessions.get(presented?.split(".")[1] ?? "");
-      if (!session) return json(401, { error: "invalid_token", error_description: "Not ours." });
+      if (!session) return errorAnswer(401, "invalid_token", "Not ours.");
       session.revoked = true;
       if (this.cookieMode) this.cookie = null;
       return new Response(null, { status: 204 });
@@ -174,7 +174,7 @@ export class FakeGateway {
     }
     if (method === "DELETE" && path.startsWith("/auth/sessions/")) {
       const session = this.sessions.get(decodeURIComponent(path.slice("/auth/sessions/".length)));
-      if (!session || session.revoked) return json(404, { error: "not_found", error_description: "No active session of yours has that id." });
+      if (!session || session.revoked) return errorAnswer(404, "not_found", "No active session of yours has that id.");
       session.revoked = true;
       return new Response(null, { status: 204 });
     }
@@ -190,7 +190,8 @@ export class FakeGateway {
     const refreshToken = `rt.${session.id}.${session.generation}`;
     if (setCookie) this.cookie = refreshToken;
     const tokenType = session.jkt === null ? "Bearer" : "DPoP";
-    return json(200, { access_token: accessToken, token_type: tokenType, expires_in: this.ttlSeconds, refresh_token: refreshToken, session_id: session.id });
+    const pair: TokenResponse = { access_token: accessToken, token_type: tokenType, expires_in: this.ttlSeconds, refresh_token: refreshToken, session_id: session.id };
+    return json(200, pair);
   }
 
   /** Checks a `DPoP` header as the gateway does (RFC 9449 section 4.3), on this gateway's clock. */
@@ -209,6 +210,11 @@ export class FakeGateway {
       return "invalid";
     }
   }
+}
+
+/** An error answer with the gateway's body. */
+function errorAnswer(status: number, error: ErrorCode, description: string): Response {
+  return json(status, { error, error_description: description } satisfies ErrorBody);
 }
 
 function json(status: number, body: unknown): Response {
@@ -248,6 +254,14 @@ export class FakeLocks {
   }
 }
 
+/** Messages posted on any fake channel and not yet delivered. */
+const inTransit = new Set<Promise<void>>();
+
+/** Resolves once every message posted on a fake channel has been delivered, those its delivery posted included. */
+export async function channelMessagesDelivered(): Promise<void> {
+  while (inTransit.size > 0) await Promise.all(inTransit);
+}
+
 /** BroadcastChannel of one origin: delivers to every other channel of the name, asynchronously like a browser. */
 export function fakeBroadcastChannel() {
   const channels = new Set<FakeChannel>();
@@ -259,7 +273,13 @@ export function fakeBroadcastChannel() {
     postMessage(data: unknown): void {
       const copy = structuredClone(data);
       for (const channel of channels) {
-        if (channel !== this && channel.name === this.name) setTimeout(() => channel.#deliver(copy), 0);
+        if (channel !== this && channel.name === this.name) {
+          const delivery: Promise<void> = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(() => {
+            inTransit.delete(delivery);
+            channel.#deliver(copy);
+          });
+          inTransit.add(delivery);
+        }
       }
     }
     addEventListener(_type: "message", listener: (event: { data: unknown }) => void): void {

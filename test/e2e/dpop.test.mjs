@@ -110,8 +110,9 @@ describe("the client's DPoP mode in Chromium", () => {
     assert.equal(JSON.parse(refreshes[refreshesBefore].body).refresh_token, copied);
     assert.notEqual(await refreshTokenIn(page), copied);
     assert.equal(await clickCallApi(page), 200);
-    const failed = await eventsOf(user, "dpop_proof_failed", 2);
-    assert.deepEqual(failed.map((event) => event.detail.reason).sort(), ["another_key", "no_proof"]);
+    // Both replays were refused; the session records dpop_proof_failed at most once a minute, so one event, the first's.
+    const failed = await eventsOf(user, "dpop_proof_failed");
+    assert.deepEqual(failed.map((event) => event.detail), [{ reason: "no_proof", count: 1 }]);
     assert.equal((await eventsOf(user, "refresh_token_reuse", 0)).length, 0);
 
     // The demo's own button does the same from the page: refused, and the page calls on.
@@ -119,7 +120,7 @@ describe("the client's DPoP mode in Chromium", () => {
     await page.locator("#replay-result[data-api]").waitFor();
     assert.deepEqual(await page.evaluate(() => ({ ...document.getElementById("replay-result").dataset })), { thief: "400", api: "200" });
     await waitForState(page, "logged-in");
-    assert.equal((await eventsOf(user, "dpop_proof_failed", 3)).length, 3);
+    assert.equal((await eventsOf(user, "dpop_proof_failed")).length, 1);
 
     // The README's picture: a bound session, the refused replay, the session list.
     await page.click("#list-sessions");

@@ -1,0 +1,177 @@
+import { count, flag, httpUrl, oneOf, origins, pathPrefixes, seconds, secret, signingSecrets, text, type Parser } from "./parsers";
+
+/**
+ * One variable of the worker, declared once. `Config` (its typed value), the 503 for a bad value,
+ * the configuration table of docs/api.md (`npm run docs:settings`) and the check of
+ * wrangler.toml's `[vars]` are all derived from these rows.
+ */
+export class Setting<N extends string = string, T = unknown> {
+  constructor(
+    /** The variable, as in wrangler.toml `[vars]`, `--var NAME:VALUE` or `wrangler secret put`. */
+    readonly name: N,
+    readonly parser: Parser<T>,
+    /**
+     * Read when the variable is unset or empty, through the same parser; for a non-secret it is
+     * also the value in wrangler.toml `[vars]`. "" means empty or unset.
+     */
+    readonly defaultValue: string,
+    /** The docs table's "meaning" (markdown; links are relative to docs/api.md). */
+    readonly description: string,
+    readonly options: {
+      /** Set with `wrangler secret put`, never in wrangler.toml; the docs mark it "(secret)". */
+      secret?: boolean;
+      /** The docs' "default" column, when the value alone does not say what unset means. */
+      shownDefault?: string;
+      /** The docs' "value" column, when the parser's words are too general. */
+      accepts?: string;
+    } = {},
+  ) {}
+}
+
+/** A row of the table: a variable, what it holds, its default and what it does. */
+function setting<const N extends string, T>(
+  name: N,
+  parser: Parser<T>,
+  defaultValue: string,
+  description: string,
+  options?: Setting["options"],
+): Setting<N, T> {
+  return new Setting(name, parser, defaultValue, description, options);
+}
+
+/** Rows, or groups of rows that `Config` keeps together (the settings a Durable Object reads). */
+export type SettingsTree = { readonly [key: string]: Setting | SettingsTree };
+
+/**
+ * Every setting of the gateway, in the order of the docs table. Keys are the names of `Config`'s
+ * fields. A new variable is one row here, then `npm run docs:settings` and a line in wrangler.toml
+ * (`npm test` fails until both agree with this table).
+ */
+export const SETTINGS = {
+  issuer: setting(
+    "ISSUER",
+    text,
+    "http://127.0.0.1:8787",
+    "`iss` of access tokens and the issuer of the metadata; set it to your gateway's URL (`npm run dev` sets it to the URL it serves on, `npm run deploy` refuses a local one)",
+  ),
+  audience: setting("AUDIENCE", text, "edge-auth-gateway", "`aud` of access tokens"),
+  realm: setting("REALM", text, "edge-auth-gateway", "realm of `WWW-Authenticate`"),
+  accessTokenTtlSeconds: setting("ACCESS_TOKEN_TTL_SECONDS", seconds({ min: 1 }), "300", "access-token lifetime, `expires_in`"),
+  clockSkewSeconds: setting("CLOCK_SKEW_SECONDS", seconds(), "30", "tolerance for the `exp`, `nbf` and `iat` of access tokens and the `iat` of DPoP proofs"),
+
+  /** What the UserAuth Durable Object applies to sessions; it reads them from its own env. */
+  session: {
+    refreshIdleTtlSeconds: setting("REFRESH_IDLE_TTL_SECONDS", seconds(), "1209600", "a session not refreshed for this long ends; `0` = no limit"),
+    sessionMaxTtlSeconds: setting("SESSION_MAX_TTL_SECONDS", seconds(), "7776000", "a session ends this long after login, however active; `0` = no limit"),
+    refreshReuseGraceSeconds: setting(
+      "REFRESH_REUSE_GRACE_SECONDS",
+      seconds(),
+      "10",
+      "the grace period of [rule 4](#rule-4-previous-token-within-the-grace-period); `0` = off",
+    ),
+    reuseRevokes: setting(
+      "REUSE_REVOKES",
+      oneOf(["user", "session"]),
+      "user",
+      "on reuse, revoke every session of the user (`user`) or that session only (`session`)",
+    ),
+    /** How long a revoked or expired session is kept (so its tokens still answer invalid_grant) before it is purged. */
+    sessionRetentionSeconds: setting(
+      "SESSION_RETENTION_SECONDS",
+      seconds(),
+      "604800",
+      "how long an ended session is kept (its tokens keep answering `invalid_grant`, its record stays queryable) before it is deleted; the user's Durable Object keeps only the `MAX_SESSIONS_PER_USER` most recently ended ones that long, D1 keeps every record",
+    ),
+    /** Active sessions a user may hold; opening one more revokes the least recently used. */
+    maxSessionsPerUser: setting(
+      "MAX_SESSIONS_PER_USER",
+      count,
+      "100",
+      "active sessions per user before the least recently used is revoked; also how many ended sessions the user's Durable Object keeps ([Limits](#limits))",
+    ),
+    /** Whether each rotation and grace replay is an audit event; security events always are. */
+    auditRefreshEvents: setting(
+      "AUDIT_REFRESH_EVENTS",
+      flag,
+      "true",
+      "record every rotation (`refresh`) and grace replay (`refresh_grace_replay`) as an audit event; `false` keeps only the security events (logins, reuse, logouts, revocations, expiry), for deployments whose refresh rate one D1 database would not carry ([docs/scale.md](scale.md))",
+    ),
+  },
+
+  originUrl: setting("ORIGIN_URL", httpUrl, "", "where verified requests go ([Forwarded requests](#forwarded-requests))", {
+    shownDefault: "unset: [echo origin](#echo-origin)",
+  }),
+  publicPathPrefixes: setting("PUBLIC_PATH_PREFIXES", pathPrefixes, "", "[public path](#public-paths) prefixes, matched on whole segments"),
+  forwardAuthorization: setting("FORWARD_AUTHORIZATION", flag, "true", "forward the client's `Authorization` header to the origin"),
+  allowRegistration: setting("ALLOW_REGISTRATION", flag, "true", "`POST /auth/register` exists (404 when `false`); login works either way"),
+  refreshCookie: setting("REFRESH_COOKIE", flag, "false", "[cookie mode](#cookie-mode)"),
+  dpop: setting(
+    "DPOP",
+    oneOf(["optional", "required"]),
+    "optional",
+    "`optional`: a session is bound to a DPoP key when the request that opens it (login, admin session) carries a proof, never at a refresh; `required`: login, admin-session and refresh requests without a `DPoP` header get 400 `invalid_dpop_proof` ([DPoP](dpop.md))",
+  ),
+  allowedOrigins: setting(
+    "ALLOWED_ORIGINS",
+    origins,
+    "",
+    "origins allowed, in [cookie mode](#cookie-mode), to make cookie-authenticated requests and to call the routes that set or clear the cookie from another site, and to make cross-origin calls to any path ([CORS](#cors)). Each entry a full origin (`https://app.example.com`, `http://localhost:3000`); anything else, `null` and `*` included, is a bad value",
+  ),
+
+  /** The brute-force limits of the built-in login, applied by the LoginThrottle objects. */
+  login: {
+    maxFailuresPerUsernameAndIp: setting(
+      "LOGIN_MAX_FAILURES_PER_USERNAME_AND_IP",
+      count,
+      "5",
+      "failed logins per username and client address within the window ([Limits](#limits))",
+    ),
+    maxFailuresPerUsername: setting(
+      "LOGIN_MAX_FAILURES_PER_USERNAME",
+      count,
+      "100",
+      "failed logins per username over all addresses within the window; high on purpose: it only stops a guesser spread over many addresses",
+    ),
+    maxFailuresPerIp: setting("LOGIN_MAX_FAILURES_PER_IP", count, "50", "failed logins per client address within the window"),
+    failureWindowSeconds: setting("LOGIN_FAILURE_WINDOW_SECONDS", seconds({ min: 1 }), "900", "the window of the three login limits"),
+    registrationsPerIpPerHour: setting("REGISTRATIONS_PER_IP_PER_HOUR", count, "20", "registration attempts per client address per hour"),
+  },
+
+  auditRetentionSeconds: setting("AUDIT_RETENTION_SECONDS", seconds(), "7776000", "how long audit events are kept (daily cleanup)"),
+  /** Serve the demo app at `/demo` (off by default; `npm run dev` turns it on). */
+  demo: setting("DEMO", flag, "false", "serve the demo app at [`/demo`](#get-demo); `npm run dev` turns it on"),
+  /** The raw `SIGNING_KEYS` secret, checked and imported by `tokens/key-ring.ts`; null when unset. */
+  signingKeys: setting(
+    "SIGNING_KEYS",
+    secret(),
+    "",
+    "the private signing keys, each with a `kid`, EC P-256 (ES256) or Ed25519 (EdDSA); the first signs, all verify; `npm run keys` makes a set",
+    { secret: true, shownDefault: "unset: no token can be issued or verified", accepts: "JSON JWK set" },
+  ),
+  adminApiToken: setting("ADMIN_API_TOKEN", secret(), "", "the Bearer token of `/auth/admin/*`", {
+    secret: true,
+    shownDefault: "unset: admin routes answer 401",
+  }),
+  /** The secret that signs forwarded requests (the first of the pair during a rotation); null: unsigned. */
+  originSigningSecret: setting(
+    "ORIGIN_SIGNING_SECRET",
+    signingSecrets,
+    "",
+    "signs every forwarded request, public or not (`X-Auth-Timestamp`, `X-Auth-Signature`: [Forwarded requests](#forwarded-requests), [docs/origin.md](origin.md)); during a rotation `new,old`, the first signs",
+    { secret: true, shownDefault: "unset: forwarded requests are not signed" },
+  ),
+} as const satisfies SettingsTree;
+
+/** Every row of `tree`, in table order. */
+export function settingRows(tree: SettingsTree = SETTINGS): Setting[] {
+  return Object.values(tree).flatMap((node) => (node instanceof Setting ? [node] : settingRows(node)));
+}
+
+/** The typed value of a tree of settings: each row replaced by what its parser returns. */
+export type ValuesOf<Tree> = { -readonly [K in keyof Tree]: Tree[K] extends Setting<string, infer T> ? T : ValuesOf<Tree[K]> };
+
+/** The name of every variable in `tree`. */
+export type NamesOf<Tree> = { [K in keyof Tree]: Tree[K] extends Setting<infer N> ? N : NamesOf<Tree[K]> }[keyof Tree];
+
+/** The name of every variable of the gateway. */
+export type SettingName = NamesOf<typeof SETTINGS>;
