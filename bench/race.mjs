@@ -1,5 +1,6 @@
 // The race of `npm run bench`: one refresh token sent by many requests at once, as several tabs
 // or a retrying client send it, against this gateway and each peer (bench/peers.mjs).
+import { benchClient } from "./http.mjs";
 
 export const RACE_CLIENTS = 50;
 
@@ -38,4 +39,17 @@ export async function raceOnOneToken({ open, refresh, afterRace = async () => nu
     loggedOut: working === 0,
     recorded,
   };
+}
+
+/** The race against the bench worker at `base` (its ADMIN_API_TOKEN `adminToken`): one session of `sub`; and the audit events the race left in D1. */
+export async function raceGateway({ base, adminToken, name, sub, log }) {
+  log(`race: ${RACE_CLIENTS} refreshes of one token at once, ${name}`);
+  const client = benchClient({ base, adminToken });
+  const outcome = await raceOnOneToken({
+    open: async () => ({ token: (await client.openSession(sub)).refresh_token }),
+    refresh: (_session, token) => client.refresh(token),
+    // What the race itself left in D1, before its successors are tried.
+    afterRace: async () => (await client.settledD1Writes(sub)).eventTypes,
+  });
+  return { name, ...outcome, events: outcome.recorded };
 }

@@ -36,9 +36,8 @@ import { newSigningKey } from "../scripts/lib/signing-keys.mjs";
 import { runWrangler, wranglerOutput } from "../scripts/lib/wrangler.mjs";
 import { writeCharts } from "./charts.mjs";
 import { curvesFor } from "./curves.mjs";
-import { benchClient } from "./http.mjs";
 import { PEERS, peerClient, peerConfig } from "./peers.mjs";
-import { raceOnOneToken } from "./race.mjs";
+import { raceGateway, raceOnOneToken } from "./race.mjs";
 import { report } from "./report.mjs";
 import { REFRESH_CASES, scenariosFor } from "./scenarios.mjs";
 import { benchWorkerLimits, logTails, serverPaths, startServer, stopAll } from "./servers.mjs";
@@ -210,7 +209,7 @@ try {
   if (runs("dpop")) results.dpop = await timed("dpop", () => bench.dpopComparison());
   if (runs("refresh")) results.refresh = await timed("refresh", () => bench.refreshComparisons(REFRESH_CASES, `bench-refresh-${run}-on-`, peers));
   if (runs("race")) {
-    results.race = [await raceOurs(first.base, `this gateway, REFRESH_REUSE_GRACE_SECONDS=10`, `bench-race-${run}-grace`)];
+    results.race = [await raceGateway({ base: first.base, adminToken, name: "this gateway, REFRESH_REUSE_GRACE_SECONDS=10", sub: `bench-race-${run}-grace`, log })];
     for (const peer of peers) {
       log(`race: 50 refreshes of one token at once, ${peer.name}`);
       const open = async () => {
@@ -232,7 +231,7 @@ try {
     const second = await benchServer(["AUDIT_REFRESH_EVENTS:false", "REFRESH_REUSE_GRACE_SECONDS:0"]);
     const strict = scenariosFor({ base: second.base, run, adminToken, settings, log });
     if (runs("events-off")) results.refreshWithoutEvents = await timed("events-off", () => strict.refreshComparisons([REFRESH_CASES[1]], `bench-refresh-${run}-off-`));
-    if (runs("race")) results.race.splice(1, 0, await raceOurs(second.base, "this gateway, REFRESH_REUSE_GRACE_SECONDS=0", `bench-race-${run}-strict`));
+    if (runs("race")) results.race.splice(1, 0, await raceGateway({ base: second.base, adminToken, name: "this gateway, REFRESH_REUSE_GRACE_SECONDS=0", sub: `bench-race-${run}-strict`, log }));
     await second.stop();
   }
 
@@ -266,19 +265,6 @@ try {
   process.exitCode = 1;
 } finally {
   await stop();
-}
-
-/** 8. The race against this gateway at `base`: one session of `sub`, its token sent 50 times at once; and the audit events the race left in D1. */
-async function raceOurs(base, name, sub) {
-  log(`race: 50 refreshes of one token at once, ${name}`);
-  const client = benchClient({ base, adminToken });
-  const outcome = await raceOnOneToken({
-    open: async () => ({ token: (await client.openSession(sub)).refresh_token }),
-    refresh: (_session, token) => client.refresh(token),
-    // What the race itself left in D1, before its successors are tried.
-    afterRace: async () => (await client.settledD1Writes(sub)).eventTypes,
-  });
-  return { name, ...outcome, events: outcome.recorded };
 }
 
 /**
