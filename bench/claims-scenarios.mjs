@@ -1,8 +1,10 @@
 // The scenarios of `npm run bench` for what an origin asks of the gateway besides forwarding:
 // introspection against its floor, and a refresh whose claims hook call is due against one whose
 // claims are fresh, with a local hook (bench/run.mjs starts both). bench/load.mjs sends the requests.
+import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import { interleaved } from "./load.mjs";
+import { serverPaths, startServer } from "./servers.mjs";
 
 const REQUEST_TIMEOUT_MS = 30_000;
 const INTROSPECTION_USERS = 10;
@@ -41,13 +43,38 @@ export async function startClaimsHook() {
   };
 }
 
+/**
+ * The servers of the claims hook comparison: a local hook (`startClaimsHook`) and two more servers
+ * of the bench worker, started together, both asking it (signed, as in production), one with
+ * CLAIMS_TTL_SECONDS=1 (a refresh of a session not refreshed within the second asks) and one with
+ * a day (refreshes never ask), so they differ in whether the hook is due alone. `stop` stops all three.
+ */
+export async function claimsHookServers({ state, envFile, config, log }) {
+  const hook = await startClaimsHook();
+  const secret = randomBytes(32).toString("base64url");
+  const server = (name, path, ttl) => {
+    log(`starting wrangler dev with the bench worker, ${name}`);
+    const vars = [`CLAIMS_HOOK_URL:${hook.url(path)}`, `CLAIMS_TTL_SECONDS:${ttl}`, `ORIGIN_SIGNING_SECRET:${secret}`];
+    return startServer({ ...serverPaths(state, name), config, readyPath: "/.well-known/jwks.json", extra: () => ["--env-file", envFile, ...vars.flatMap((value) => ["--var", value])] });
+  };
+  let servers = [];
+  try {
+    servers = await Promise.all([server("claims-hook-due", "/due", 1), server("claims-fresh", "/fresh", 86_400)]);
+  } catch (error) {
+    await Promise.all([...servers.map((started) => started.stop()), hook.stop()]);
+    throw error;
+  }
+  const [due, fresh] = servers;
+  return { dueBase: due.base, freshBase: fresh.base, hook, duePath: "/due", freshPath: "/fresh", stop: () => Promise.all([due.stop(), fresh.stop(), hook.stop()]) };
+}
+
 /** The scenarios against the bench worker at `base`, as `scenariosFor` (bench/scenarios.mjs) takes them. */
 export function claimsScenariosFor({ base, run, adminToken, settings, log }) {
   const { REQUESTS, REFRESH_REQUESTS, SECONDS, ROUNDS, WARMUP } = settings;
   return { introspectionComparison, claimsHookComparison };
 
   /**
-   * 9. `POST /auth/introspect` (the access token verified, one RPC to the user's object that reads
+   * 11. `POST /auth/introspect` (the access token verified, one RPC to the user's object that reads
    * its session) vs its floor (`/bench/introspect-floor`: the same form and Bearer check, one RPC
    * that reads one SQLite row), 10 users, 8 connections.
    */
@@ -83,12 +110,19 @@ export function claimsScenariosFor({ base, run, adminToken, settings, log }) {
   }
 
   /**
-   * 10. A refresh whose claims hook call is due vs one whose claims are fresh: two servers of the
-   * same worker started together, both with the hook, `dueBase` with CLAIMS_TTL_SECONDS=1 and
-   * `freshBase` with a day, so they differ in whether a refresh asks the hook. Each client is one
+   * 11. A refresh whose claims hook call is due vs one whose claims are fresh, on the servers of
+   * `claimsHookServers` (stopped after): `dueBase` with CLAIMS_TTL_SECONDS=1 and `freshBase` with a day, so they differ in whether a refresh asks the hook. Each client is one
    * user and refreshes its own sessions in turn; the hook's call count says how many refreshes asked.
    */
-  async function claimsHookComparison({ dueBase, freshBase, hook, duePath, freshPath }) {
+  async function claimsHookComparison(servers) {
+    try {
+      return await compareDueAndFresh(servers);
+    } finally {
+      await servers.stop();
+    }
+  }
+
+  async function compareDueAndFresh({ dueBase, freshBase, hook, duePath, freshPath }) {
     const sessions = { due: [], fresh: [] };
     for (const [side, sideBase] of [["due", dueBase], ["fresh", freshBase]]) {
       log(`opening ${HOOK_CLIENTS * SESSIONS_PER_HOOK_CLIENT} sessions on the ${side} side (each asks the hook once)`);
