@@ -10,6 +10,7 @@
 //   can post it as a browser would) where any account name signs in (`alice`, `bob`, ...). Its
 //   `sub` is that name, its e-mail `<name>@example.test`. "Cancel" ends the flow with
 //   `access_denied`, as a user who declines at a real provider does;
+// - the ID token carries the e-mail (`conformIdTokenClaims: false`), as the big providers' do;
 // - consent is not asked: the two clients are the gateway's, first-party, so the consent step
 //   (which oidc-provider requires of every native client) is granted at once, with the scopes
 //   asked for;
@@ -84,7 +85,10 @@ export async function startLocalIdp({ port = 0, log = () => {} } = {}) {
         claims: () => ({ sub: id, email: `${id.toLowerCase()}@example.test`, email_verified: true, name: id }),
       };
     },
-    ttl: { Session: 3600, Interaction: 600, Grant: 3600 },
+    // The ID token carries the e-mail and name itself, as Google's and Entra's do, rather than
+    // only the userinfo endpoint (oidc-provider's default, the letter of OpenID Connect Core 5.4).
+    conformIdTokenClaims: false,
+    ttl: { AccessToken: 600, IdToken: 600, AuthorizationCode: 60, Session: 3600, Interaction: 600, Grant: 3600 },
     renderError(ctx, out) {
       ctx.type = "text/plain";
       ctx.body = `${out.error}: ${out.error_description ?? ""}`;
