@@ -66,11 +66,16 @@ export type UpstreamUser = { login: string } | { decline: true };
  * the link return URL): that URL is returned, unvisited. A response that is neither a redirect nor
  * the login form ends the flow too and is returned as it is.
  */
-export async function follow(browser: TestBrowser, url: string, user: UpstreamUser = { login: uniqueAccount() }): Promise<{ landed: URL } | { response: Response }> {
+export async function follow(
+  browser: TestBrowser,
+  url: string,
+  user: UpstreamUser = { login: uniqueAccount() },
+  stopAt: (url: URL) => boolean = () => false,
+): Promise<{ landed: URL } | { response: Response }> {
   let next = url;
   for (let step = 0; step < 20; step += 1) {
     const target = new URL(next);
-    if (![ISSUER, new URL(IDP).origin, new URL(FAKE_IDP).origin].includes(target.origin) || target.pathname === "/demo") return { landed: target };
+    if (stopAt(target) || ![ISSUER, new URL(IDP).origin, new URL(FAKE_IDP).origin].includes(target.origin) || target.pathname === "/demo") return { landed: target };
     let response = await browser.request(next);
     if (response.status === 200 && (response.headers.get("Content-Type") ?? "").startsWith("text/html") && target.origin === new URL(IDP).origin) {
       const html = await response.text();
@@ -84,6 +89,13 @@ export async function follow(browser: TestBrowser, url: string, user: UpstreamUs
     next = new URL(location, target).href;
   }
   throw new Error("the flow did not end within 20 steps");
+}
+
+/** Follows a sign-in until the provider sends the browser to the gateway's callback, and returns that URL, unvisited. */
+export async function untilCallback(browser: TestBrowser, url: string, user: UpstreamUser = { login: uniqueAccount() }): Promise<URL> {
+  const result = await follow(browser, url, user, (target) => target.origin === ISSUER && target.pathname === "/auth/oidc/callback");
+  if (!("landed" in result) || result.landed.pathname !== "/auth/oidc/callback") throw new Error("the flow did not reach the callback");
+  return result.landed;
 }
 
 /** An account name of its own per test: each is a new user at the provider, and a new identity here. */
