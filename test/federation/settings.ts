@@ -43,6 +43,9 @@ export const MOBILE = { clientId: "com.example.app", redirectUri: "com.example.a
 /** A registered redirect URI with a query of its own (kept when the gateway adds its parameters, RFC 6749 section 3.1.2). */
 export const LOOPBACK = { clientId: "cli", redirectUri: "http://127.0.0.1:53682/callback?from=cli" };
 
+/** Where a link flow returns the browser (`OIDC_LINK_RETURN_URL`). */
+export const LINK_RETURN = "https://app.example.test/settings";
+
 export const OAUTH_CLIENTS = [
   { client_id: SPA.clientId, redirect_uris: [SPA.redirectUri, "https://app.example.test/other"] },
   { client_id: MOBILE.clientId, redirect_uris: [MOBILE.redirectUri] },
@@ -62,6 +65,7 @@ export function federationVars(inject: <T>(key: string) => T): Record<string, st
     ]),
     OIDC_CLIENT_SECRETS: JSON.stringify({ [LOCAL_CONFIDENTIAL.id]: LOCAL_CONFIDENTIAL.secret }),
     OAUTH_CLIENTS: JSON.stringify(OAUTH_CLIENTS),
+    OIDC_LINK_RETURN_URL: LINK_RETURN,
     TEST_IDP_URL: idp,
     TEST_FAKE_IDP_URL: fake,
   };
