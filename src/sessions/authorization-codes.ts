@@ -26,10 +26,10 @@ export const MAX_LINK_TICKETS_PER_USER = 5;
 export const AUTHORIZATION_CODES_SCHEMA: StoreSchema = {
   store: "authorization_codes",
   migrations: [
-    // 1: codes and link tickets.
+    // 1: codes and link tickets (IF NOT EXISTS: an object whose bookkeeping was reset still has them).
     (sql) => {
       sql.exec(`
-        CREATE TABLE authorization_codes (
+        CREATE TABLE IF NOT EXISTS authorization_codes (
           hash           TEXT PRIMARY KEY,
           client_id      TEXT NOT NULL,
           redirect_uri   TEXT NOT NULL,
@@ -41,7 +41,7 @@ export const AUTHORIZATION_CODES_SCHEMA: StoreSchema = {
           session_id     TEXT
         )`);
       sql.exec(`
-        CREATE TABLE link_tickets (
+        CREATE TABLE IF NOT EXISTS link_tickets (
           hash       TEXT PRIMARY KEY,
           sub        TEXT NOT NULL,
           provider   TEXT NOT NULL,
