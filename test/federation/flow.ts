@@ -81,7 +81,8 @@ export async function follow(
       const html = await response.text();
       const action = /action="(\/interaction\/[^"]+\/login)"/.exec(html)?.[1];
       if (!action) return { response: new Response(html, { status: 200 }) };
-      const form = "decline" in user ? { path: action.replace(/\/login$/, "/abort"), fields: {} } : { path: action, fields: { login: user.login } };
+      const form: { path: string; fields: Record<string, string> } =
+        "decline" in user ? { path: action.replace(/\/login$/, "/abort"), fields: {} } : { path: action, fields: { login: user.login } };
       response = await browser.request(new URL(form.path, target).href, { method: "POST", form: form.fields });
     }
     const location = response.headers.get("Location");
