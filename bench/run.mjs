@@ -16,7 +16,9 @@
 //      10 users and its D1 statements;
 //   6. the production deploy bundle's size and `wrangler check startup`'s startup profile (offline);
 //   7. the gateway with a DPoP-bound access token (Authorization: DPoP plus a proof, RFC 9449) vs
-//      the same request with a plain Bearer token, at 8 connections.
+//      the same request with a plain Bearer token, at 8 connections;
+//   8. the gateway signing what it forwards (ORIGIN_SIGNING_SECRET, `--var`) vs not: two more
+//      wrangler dev of the same worker, started together beside the first, at 8 connections.
 // The scenarios are in bench/scenarios.mjs. Every one is bounded in requests and in seconds, the
 // run as a whole to 8 minutes; a run takes three to four. It prints the report, saves it in .bench/
 // (gitignored) as Markdown and JSON, and stops wrangler.
@@ -90,6 +92,8 @@ const logPath = join(state, "wrangler.log");
 const adminToken = randomBytes(32).toString("hex");
 const run = randomBytes(4).toString("hex");
 let wrangler = null;
+/** The servers of scenario 8, stopped with the first one. */
+const sideServers = [];
 
 process.on("SIGINT", () => void stop().then(() => process.exit(130)));
 process.on("SIGTERM", () => void stop().then(() => process.exit(143)));
@@ -121,6 +125,8 @@ try {
   let bench = scenariosFor({ base: await startServer(envFile, []), run, adminToken, settings, log });
   const verification = await bench.verifyTimings(keys);
   const gateway = await bench.gatewayComparisons();
+  const signing = await bench.signingComparison(...(await startSigningServers(envFile)));
+  await Promise.all(sideServers.splice(0).map(stopProcessGroup));
   const dpop = await bench.dpopComparison();
   const refresh = await bench.refreshComparisons(REFRESH_CASES, `bench-refresh-${run}-on-`);
   const login = await bench.loginComparison();
@@ -138,6 +144,7 @@ try {
     settings,
     verification,
     gateway,
+    signing,
     dpop,
     refresh,
     refreshWithoutEvents,
@@ -156,7 +163,7 @@ try {
     writeFileSync(join(dir, `bench-${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
     log(`saved to .bench/bench-${stamp}.md and .json (${results.seconds} s in all)`);
   }
-  const errors = [...gateway, dpop, ...refresh.comparisons, ...refreshWithoutEvents.comparisons, login].flatMap((pair) => pair.scenarios).filter((scenario) => scenario.errors > 0);
+  const errors = [...gateway, signing, dpop, ...refresh.comparisons, ...refreshWithoutEvents.comparisons, login].flatMap((pair) => pair.scenarios).filter((scenario) => scenario.errors > 0);
   for (const scenario of errors) log(`${scenario.name}: ${scenario.errors} unexpected answers, e.g. ${scenario.firstError}`);
   if (errors.length > 0) process.exitCode = 1;
 } catch (error) {
@@ -202,11 +209,40 @@ async function startServer(envFile, extra) {
   return base;
 }
 
+/**
+ * 8. Two more servers of the bench worker, started together beside the first, each with a state
+ * directory of its own (the signing scenario reads nothing stored): one with `extra` (the
+ * secret), one without, so that the two sides differ in the secret alone, not in which process is
+ * older or holds more state. Both answer the first server's access tokens (same keys, same ISSUER).
+ */
+async function startSigningServers(envFile) {
+  const secret = randomBytes(32).toString("base64url");
+  return Promise.all([
+    startSideServer(envFile, "off", []),
+    startSideServer(envFile, "on", ["--var", `ORIGIN_SIGNING_SECRET:${secret}`]),
+  ]);
+}
+
+async function startSideServer(envFile, name, extra) {
+  const [port, inspectorPort] = [await freePort(), await freePort()];
+  const base = `http://127.0.0.1:${port}`;
+  log(`starting wrangler dev on ${base} (signing ${name})`);
+  const output = openSync(logPath, "a");
+  const child = startWrangler(
+    [...localDevArgs({ port, inspectorPort, persistTo: join(state, `signing-${name}`) }), "--config", BENCH_CONFIG, "--env-file", envFile, ...extra],
+    { detached: true, stdio: ["ignore", output, output] },
+  );
+  sideServers.push(child);
+  await waitUntilReady(child, `${base}/.well-known/jwks.json`, 90_000);
+  return base;
+}
+
 /** Stops the wrangler process group this script started (wrangler and its workerd); then, unless told to keep it, removes its state. */
 async function stop({ keepState = false } = {}) {
   const child = wrangler;
   wrangler = null;
   await stopProcessGroup(child);
+  await Promise.all(sideServers.splice(0).map(stopProcessGroup));
   if (!keepState) rmSync(state, { recursive: true, force: true });
 }
 

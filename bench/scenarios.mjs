@@ -22,7 +22,7 @@ const REQUEST_TIMEOUT_MS = 30_000;
  */
 export function scenariosFor({ base, run, adminToken, settings, log }) {
   const { REQUESTS, REFRESH_REQUESTS, LOGIN_REQUESTS, SECONDS, ROUNDS, WARMUP, VERIFY_REQUESTS, VERIFY_BATCHES, VERIFY_ITERATIONS } = settings;
-  return { verifyTimings, gatewayComparisons, dpopComparison, refreshComparisons, loginComparison };
+  return { verifyTimings, gatewayComparisons, signingComparison, dpopComparison, refreshComparisons, loginComparison };
 
   /**
    * 1. Microseconds per verification inside workerd, per algorithm and verifier (medians over every
@@ -67,6 +67,24 @@ export function scenariosFor({ base, run, adminToken, settings, log }) {
       comparisons.push({ key: `${connections} connections`, ...comparison });
     }
     return comparisons;
+  }
+
+  /**
+   * 8. What signing every forwarded request (ORIGIN_SIGNING_SECRET) costs: the same verified
+   * request to `unsignedBase` and `signedBase`, two servers of the same worker and keys started
+   * together, the second with the secret set (one HMAC-SHA256 per request), echo origin behind both.
+   */
+  async function signingComparison(unsignedBase, signedBase) {
+    const { access_token: token } = await openSession(`bench-signing-${run}`);
+    log("gateway: signing on vs off, 8 connections");
+    const comparison = await interleaved(
+      [
+        { name: "signing off", concurrency: 8, limit: REQUESTS, send: () => get(`${unsignedBase}/api/ping`, { Authorization: `Bearer ${token}` }) },
+        { name: "signing on", concurrency: 8, limit: REQUESTS, send: () => get(`${signedBase}/api/ping`, { Authorization: `Bearer ${token}` }) },
+      ],
+      { rounds: ROUNDS, warmup: WARMUP, seconds: SECONDS },
+    );
+    return { key: "8 connections", ...comparison };
   }
 
   /**
