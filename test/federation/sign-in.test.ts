@@ -87,7 +87,9 @@ describe("signing in through an upstream OpenID provider", () => {
     const before = await upstreamCounts(IDP);
     for (let round = 0; round < 3; round += 1) await exchangeLanded(await signInAt(LOCAL_CONFIDENTIAL.id));
     const after = await upstreamCounts(IDP);
-    expect(after).toEqual({ ...before, token: (before.token as number) + 3 });
+    // Other files sign in at the same provider meanwhile: its token count only grows, by 3 at least.
+    expect(after).toMatchObject({ discovery: before.discovery, jwks: before.jwks });
+    expect(after.token as number).toBeGreaterThanOrEqual((before.token as number) + 3);
   });
 
   it("shows the chooser without provider: one link per provider, the same request plus provider, under a strict CSP", async () => {
