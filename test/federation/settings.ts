@@ -5,6 +5,7 @@
 /** The misbehaving provider's modes (test/fake-idp.mjs): each an issuer, and a provider `fake-<mode>` here. */
 export const FAKE_MODES = [
   "good",
+  "counted", // as good, for the one test that counts what the gateway fetches from it
   "wrong-nonce",
   "wrong-aud",
   "extra-aud", // `aud` [client, another] without `azp`
