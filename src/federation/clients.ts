@@ -15,13 +15,17 @@ export function providerById(config: Config, id: string): UpstreamProvider | nul
 }
 
 /**
- * The client of that id: one of `OAUTH_CLIENTS`, or with the demo on, the demo itself, whose one
- * redirect URI is `<ISSUER>/demo`. Null for any other.
+ * The client of that id: one of `OAUTH_CLIENTS`, or with the demo on, the demo itself, whose
+ * redirect URIs are the demo page in each of its modes (`<ISSUER>/demo?storage=memory&dpop=1`,
+ * ...), so that a sign-in comes back to the mode it left. Null for any other.
  */
 export function clientById(config: Config, clientId: string): OAuthClient | null {
   const registered = config.federation.oauthClients.find((client) => client.client_id === clientId);
   if (registered) return registered;
-  return config.demo && clientId === DEMO_CLIENT_ID ? { client_id: DEMO_CLIENT_ID, redirect_uris: [`${issuerBase(config)}/demo`] } : null;
+  if (!config.demo || clientId !== DEMO_CLIENT_ID) return null;
+  const page = `${issuerBase(config)}/demo`;
+  const modes = ["localStorage", "memory", "cookie"].flatMap((storage) => [`?storage=${storage}`, `?storage=${storage}&dpop=1`]);
+  return { client_id: DEMO_CLIENT_ID, redirect_uris: modes.map((mode) => page + mode) };
 }
 
 /**
