@@ -8,6 +8,7 @@ const TARGETS = {
   refreshP50OverFloor: 1.3,
   statementsWithEvents: 1100,
   statementsWithoutEvents: 100,
+  federationP50OverFloor: 1.5,
 };
 
 const fixed = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : "n/a");
@@ -35,6 +36,8 @@ export function report(results) {
     "",
     loginTable(results.login, s),
     "",
+    federationTable(results.federation),
+    "",
     buildLine(results.build),
     "",
     targetsTable(results),
@@ -51,6 +54,19 @@ function verificationTable(rows, s) {
     ...rows.map(({ alg, microseconds: us, overFloor }) =>
       `| ${alg} | ${fixed(us.floor, 1)} | ${fixed(us.gateway, 1)} | ${fixed(us.hono, 1)} | ${fixed(overFloor.gateway)}x | ${fixed(overFloor.hono)}x |`,
     ),
+  ].join("\n");
+}
+
+function federationTable({ rounds, ratio, upstream, scenarios: [floor, gateway] }) {
+  return [
+    `**Sign-in through an upstream OpenID provider** (the local oidc-provider, a returning user; the trip to its login form not timed), ${gateway.signIns} sign-ins per side in ${rounds} rounds, one at a time:`,
+    "",
+    "| side | p50 ms | p99 ms |",
+    "| --- | ---: | ---: |",
+    `| ${floor.name} | ${fixed(floor.p50, 1)} | ${fixed(floor.p99, 1)} |`,
+    `| ${gateway.name} | ${fixed(gateway.p50, 1)} | ${fixed(gateway.p99, 1)} |`,
+    "",
+    `p50 over the floor: ${fixed(ratio.p50)}x (target at most ${TARGETS.federationP50OverFloor}x). The provider served ${upstream.discovery} discovery and ${upstream.jwks} JWKS documents during the ${upstream.tokenRequests} token requests (target: none).`,
   ].join("\n");
 }
 
@@ -148,5 +164,9 @@ function targetsTable(results) {
   const off = results.refreshWithoutEvents.d1.statementsPer1000;
   rows.push([`D1 statements per 1,000 refreshes, events on: at most ${TARGETS.statementsWithEvents}`, fixed(on, 0), on <= TARGETS.statementsWithEvents]);
   rows.push([`D1 statements per 1,000 refreshes, events off: at most ${TARGETS.statementsWithoutEvents}`, fixed(off, 0), off <= TARGETS.statementsWithoutEvents]);
+  const federation = results.federation;
+  rows.push([`federated sign-in p50: at most ${TARGETS.federationP50OverFloor}x the floor`, `${fixed(federation.ratio.p50)}x`, federation.ratio.p50 <= TARGETS.federationP50OverFloor]);
+  const fetched = federation.upstream.discovery + federation.upstream.jwks;
+  rows.push(["federated sign-in: no discovery or JWKS fetch per sign-in", `${fetched} in ${federation.upstream.tokenRequests} sign-ins`, fetched === 0]);
   return ["**Targets**", "", "| target | this run | |", "| --- | ---: | --- |", ...rows.map(([what, value, ok]) => `| ${what} | ${value} | ${met(ok)} |`)].join("\n");
 }

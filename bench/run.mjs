@@ -18,7 +18,11 @@
 //   7. the gateway with a DPoP-bound access token (Authorization: DPoP plus a proof, RFC 9449) vs
 //      the same request with a plain Bearer token, at 8 connections;
 //   8. the gateway signing what it forwards (ORIGIN_SIGNING_SECRET, `--var`) vs not: two more
-//      wrangler dev of the same worker, started together beside the first, at 8 connections.
+//      wrangler dev of the same worker, started together beside the first, at 8 connections;
+//   9. a sign-in through an upstream OpenID provider (the local oidc-provider, started here): the
+//      callback plus POST /auth/token vs its floor (one upstream token request, one ID token
+//      verification, one session opening), and the provider's discovery and JWKS fetches during it
+//      (bench/scenarios/federation.mjs).
 // The scenarios are in bench/scenarios.mjs. Every one is bounded in requests and in seconds, the
 // run as a whole to 8 minutes; a run takes three to four. It prints the report, saves it in .bench/
 // (gitignored) as Markdown and JSON, and stops wrangler.
@@ -32,6 +36,8 @@ import { newSigningKey } from "../scripts/lib/signing-keys.mjs";
 import { freePort, localDevArgs, runWrangler, startWrangler, stopProcessGroup, waitUntilReady, wranglerOutput } from "../scripts/lib/wrangler.mjs";
 import { report } from "./report.mjs";
 import { REFRESH_CASES, scenariosFor } from "./scenarios.mjs";
+import { federationComparison, federationVars } from "./scenarios/federation.mjs";
+import { startLocalIdp } from "../scripts/lib/local-idp.mjs";
 
 // The bench worker's config; `wrangler check startup` (scenario 6) reads the production one.
 const BENCH_CONFIG = join(ROOT, "bench", "wrangler.toml");
@@ -47,6 +53,7 @@ const OPTIONS = {
   "verify-requests": ["4", "1", "requests to /bench/verify"],
   "verify-batches": ["5", "1", "timed batches per verifier, algorithm and request"],
   "verify-iterations": ["1000", "100", "verifications per batch"],
+  "sign-ins": ["200", "4", "federated sign-ins per side of scenario 9"],
 };
 const { values: options } = parseArgs({
   options: {
@@ -82,7 +89,8 @@ const WARMUP = number("warmup", 0, 10_000);
 const VERIFY_REQUESTS = number("verify-requests", 1, 20);
 const VERIFY_BATCHES = number("verify-batches", 1, 20);
 const VERIFY_ITERATIONS = number("verify-iterations", 10, 5_000);
-const settings = { REQUESTS, REFRESH_REQUESTS, LOGIN_REQUESTS, SECONDS, ROUNDS, WARMUP, VERIFY_REQUESTS, VERIFY_BATCHES, VERIFY_ITERATIONS };
+const SIGN_INS = number("sign-ins", 2, 5_000);
+const settings = { REQUESTS, REFRESH_REQUESTS, LOGIN_REQUESTS, SECONDS, ROUNDS, WARMUP, VERIFY_REQUESTS, VERIFY_BATCHES, VERIFY_ITERATIONS, SIGN_INS };
 
 // However the machine behaves, the run ends: past this, wrangler is stopped and the bench fails.
 const DEADLINE_SECONDS = 480;
@@ -92,6 +100,8 @@ const logPath = join(state, "wrangler.log");
 const adminToken = randomBytes(32).toString("hex");
 const run = randomBytes(4).toString("hex");
 let wrangler = null;
+/** Scenario 9's upstream provider. */
+let idp = null;
 /** The servers of scenario 8, stopped with the first one. */
 const sideServers = [];
 
@@ -122,7 +132,9 @@ try {
   const migrated = await runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state, "--config", BENCH_CONFIG], { quiet: true });
   if (migrated !== 0) throw new Error(`wrangler d1 migrations apply failed (exit ${migrated})`);
 
-  let bench = scenariosFor({ base: await startServer(envFile, []), run, adminToken, settings, log });
+  idp = await startLocalIdp();
+  const base = await startServer(envFile, federationVars(idp.issuer));
+  let bench = scenariosFor({ base, run, adminToken, settings, log });
   const verification = await bench.verifyTimings(keys);
   const gateway = await bench.gatewayComparisons();
   const signing = await bench.signingComparison(...(await startSigningServers(envFile)));
@@ -130,6 +142,7 @@ try {
   const dpop = await bench.dpopComparison();
   const refresh = await bench.refreshComparisons(REFRESH_CASES, `bench-refresh-${run}-on-`);
   const login = await bench.loginComparison();
+  const federation = await federationComparison({ base, idp: idp.issuer, adminToken, run, signIns: SIGN_INS, rounds: Math.min(ROUNDS, SIGN_INS), log });
   await stop({ keepState: true });
 
   // A second server of the same worker and state, with per-rotation audit events off.
@@ -149,6 +162,7 @@ try {
     refresh,
     refreshWithoutEvents,
     login,
+    federation,
     build,
   };
   const text = report(results);
@@ -167,7 +181,7 @@ try {
   for (const scenario of errors) log(`${scenario.name}: ${scenario.errors} unexpected answers, e.g. ${scenario.firstError}`);
   if (errors.length > 0) process.exitCode = 1;
 } catch (error) {
-  console.error(`bench: ${error.message}`);
+  console.error(`bench: ${error.message}${error.cause ? ` (${error.cause.message ?? error.cause})` : ""}`);
   try {
     console.error(`--- last lines of the wrangler log ---\n${readFileSync(logPath, "utf8").split("\n").slice(-30).join("\n")}`);
   } catch {}
@@ -243,7 +257,11 @@ async function stop({ keepState = false } = {}) {
   wrangler = null;
   await stopProcessGroup(child);
   await Promise.all(sideServers.splice(0).map(stopProcessGroup));
-  if (!keepState) rmSync(state, { recursive: true, force: true });
+  if (!keepState) {
+    await idp?.stop();
+    idp = null;
+    rmSync(state, { recursive: true, force: true });
+  }
 }
 
 function log(message) {
