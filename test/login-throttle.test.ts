@@ -1,8 +1,9 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ipThrottleKey } from "../src/accounts/client-address";
+import { MAX_PADDING_MS, paddingMs, SAMPLES, withSample, type CallDurations } from "../src/accounts/first-use-timing";
 import {
+  backdateAttempts,
   eventsFrom,
   expectError,
   fromIp,
@@ -10,10 +11,12 @@ import {
   PASSWORD,
   queuedWrites,
   registerUser,
+  storedIn,
+  throttleOfUsername,
   uniqueIp,
   uniqueUsername,
-  withD1TableOffline,
   type Vars,
+  withD1TableOffline,
 } from "./helpers";
 
 async function registered(): Promise<string> {
@@ -23,10 +26,6 @@ async function registered(): Promise<string> {
 /** A login with variable overrides for the worker, from `ip` when given. */
 function login(username: string, password: string, vars: Vars, ip?: string) {
   return loginWith(username, password, ip ? fromIp(ip) : {}, vars);
-}
-
-function throttleOf(key: string) {
-  return env.LOGIN_THROTTLE.get(env.LOGIN_THROTTLE.idFromName(key));
 }
 
 describe("the default login limits", () => {
@@ -61,7 +60,7 @@ describe("login_failed audit events", () => {
   it("are kept in the throttle's outbox while D1 fails, and written by its alarm once D1 is back", async () => {
     const ip = uniqueIp();
     const username = uniqueUsername("offline");
-    const throttle = throttleOf(`user:${username}`);
+    const throttle = throttleOfUsername(username);
     await withD1TableOffline("events", async () => {
       const response = await login(username, "wrong password", {}, ip);
       // D1 being down does not change the answer.
@@ -76,9 +75,60 @@ describe("login_failed audit events", () => {
     expect(left).toBe(0);
   });
 
+  it("keep the object's storage while one waits for D1, even once its attempt left the window", async () => {
+    const ip = uniqueIp();
+    const username = uniqueUsername("offline");
+    const throttle = throttleOfUsername(username);
+    await withD1TableOffline("events", async () => {
+      expect((await login(username, "wrong password", {}, ip)).status).toBe(401);
+      await backdateAttempts(throttle, 900);
+      expect(await runDurableObjectAlarm(throttle)).toBe(true);
+      // The attempt is gone, the event is not: it is only deleted once D1 has it.
+      expect(await queuedWrites(throttle)).toBe(1);
+      expect((await storedIn(throttle)).alarm).not.toBeNull();
+    });
+
+    expect(await runDurableObjectAlarm(throttle)).toBe(true);
+    expect(await eventsFrom(ip, "login_failed")).toEqual([expect.objectContaining({ sub: null, ip })]);
+    expect(await storedIn(throttle)).toMatchObject({ tables: [], alarm: null });
+  });
+
   it("are written to D1 before the 401 is answered when D1 is up", async () => {
     const ip = uniqueIp();
     expect((await login(uniqueUsername("ghost"), "wrong password", {}, ip)).status).toBe(401);
     expect(await eventsFrom(ip, "login_failed")).toHaveLength(1);
+  });
+});
+
+describe("evening out a username object's first use", () => {
+  const seen = (firstUse: number[], later: number[]): CallDurations => ({ firstUse, later });
+
+  it("tells a first use from a later one: the instance created for a call reports it", async () => {
+    const throttle = throttleOfUsername(uniqueUsername("first"));
+    const first = await throttle.reserveForUsername(null);
+    const later = await throttle.reserveForUsername(null);
+    expect(first).toMatchObject({ allowed: true, firstUse: true });
+    expect(later).toMatchObject({ allowed: true, firstUse: false });
+  });
+
+  it("pads a later call by the difference of the medians, and never a first use", () => {
+    const durations = seen([7, 6, 30, 6, 8], [1, 1, 2, 40]);
+    expect(paddingMs(durations, false)).toBe(7 - 1.5);
+    expect(paddingMs(durations, true)).toBe(0);
+  });
+
+  it("pads nothing before both kinds of call were seen, or when a first use is not slower", () => {
+    expect(paddingMs(seen([], [1, 2]), false)).toBe(0);
+    expect(paddingMs(seen([5], []), false)).toBe(0);
+    expect(paddingMs(seen([1], [3]), false)).toBe(0);
+  });
+
+  it("pads at most MAX_PADDING_MS and keeps the last SAMPLES durations of each kind", () => {
+    expect(paddingMs(seen([10_000], [1]), false)).toBe(MAX_PADDING_MS);
+    let durations = seen([], []);
+    for (let i = 0; i < SAMPLES + 10; i++) durations = withSample(durations, i % 2 === 0, i);
+    expect(durations.firstUse).toHaveLength(SAMPLES / 2 + 5);
+    for (let i = 0; i < SAMPLES; i++) durations = withSample(durations, true, 1000 + i);
+    expect(durations.firstUse).toEqual(Array.from({ length: SAMPLES }, (_, i) => 1000 + i));
   });
 });
