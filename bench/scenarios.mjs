@@ -2,18 +2,21 @@
 // is measured, against which floor, with how many clients. bench/load.mjs sends the requests.
 import { createHash, randomBytes } from "node:crypto";
 import { exportJWK, generateKeyPair, importJWK, SignJWT } from "jose";
+import { benchClient, REQUEST_TIMEOUT_MS } from "./http.mjs";
 import { interleaved, median } from "./load.mjs";
 
 const GATEWAY_CONNECTIONS = [8, 32];
-/** The refresh cases of scenario 3 (scenario 5 runs the second one again). */
+/**
+ * The refresh cases of scenario 3 (scenario 5 runs the second one again); the peers take their
+ * turns in the rounds of the cases marked `peers`.
+ */
 export const REFRESH_CASES = [
-  { key: "1 user", users: 1, clients: 1 },
-  { key: "10 users", users: 10, clients: 10 },
-  { key: "100 users", users: 100, clients: 100 },
-  { key: "50 clients, 1 user", users: 1, clients: 50 },
+  { key: "1 user", users: 1, clients: 1, peers: true },
+  { key: "10 users", users: 10, clients: 10, peers: true },
+  { key: "100 users", users: 100, clients: 100, peers: true },
+  { key: "50 clients, 1 user", users: 1, clients: 50, peers: false },
 ];
 const LOGIN_CLIENTS = 8;
-const REQUEST_TIMEOUT_MS = 30_000;
 
 /**
  * The scenarios against the bench worker at `base`. `run` makes this run's user ids and
@@ -21,6 +24,7 @@ const REQUEST_TIMEOUT_MS = 30_000;
  * (bench/run.mjs) and `log` where progress goes.
  */
 export function scenariosFor({ base, run, adminToken, settings, log }) {
+  const { admin, get, post, json, openSession, settledD1Writes } = benchClient({ base, adminToken });
   const { REQUESTS, REFRESH_REQUESTS, LOGIN_REQUESTS, SECONDS, ROUNDS, WARMUP, VERIFY_REQUESTS, VERIFY_BATCHES, VERIFY_ITERATIONS } = settings;
   return { verifyTimings, gatewayComparisons, signingComparison, dpopComparison, refreshComparisons, loginComparison };
 
@@ -127,24 +131,36 @@ export function scenariosFor({ base, run, adminToken, settings, log }) {
 
   /**
    * 3 and 5. Refresh chains (one session per client, each request presents the token the previous
-   * one returned) vs the refresh floor with the same clients and users; then the D1 statements all
-   * those refreshes caused, counted in D1 once the outboxes have drained.
+   * one returned) vs the refresh floor with the same clients and users, and in the cases marked
+   * `peers`, each of `peers` (bench/peers.mjs) with a session per client of its own taking its
+   * turn in the same rounds; then the D1 statements this gateway's refreshes caused, counted in
+   * D1 once the outboxes have drained.
    */
-  async function refreshComparisons(cases, prefix) {
+  async function refreshComparisons(cases, prefix, peers = []) {
     // Every session is opened before D1 is first counted, so only refreshes are counted.
     const chains = [];
+    const peerChains = [];
     for (const entry of cases) {
       const tokens = [];
       for (let client = 0; client < entry.clients; client += 1) {
         tokens.push((await openSession(`${prefix}${entry.users}-${client % entry.users}`)).refresh_token);
       }
       chains.push(tokens);
+      const measured = entry.peers ? peers : [];
+      peerChains.push(
+        await Promise.all(
+          measured.map(async (peer) => ({
+            peer,
+            sessions: await Promise.all(Array.from({ length: entry.clients }, (_, client) => peer.openSession(`${prefix}${entry.users}-${client}`))),
+          })),
+        ),
+      );
     }
     const before = await settledD1Writes(prefix);
     let refreshes = 0;
     const comparisons = [];
     for (const [index, entry] of cases.entries()) {
-      log(`refresh vs floor, ${entry.key}${prefix.endsWith("-off-") ? " (AUDIT_REFRESH_EVENTS=false)" : ""}`);
+      log(`refresh vs floor${peerChains[index].length > 0 ? " and peers" : ""}, ${entry.key}${prefix.endsWith("-off-") ? " (AUDIT_REFRESH_EVENTS=false)" : ""}`);
       const tokens = chains[index];
       const comparison = await interleaved(
         [
@@ -171,10 +187,16 @@ export function scenariosFor({ base, run, adminToken, settings, log }) {
               return response;
             },
           },
+          ...peerChains[index].map(({ peer, sessions }) => ({
+            name: peer.name,
+            concurrency: entry.clients,
+            limit: REFRESH_REQUESTS,
+            send: (client) => peer.refresh(sessions[client]),
+          })),
         ],
         { rounds: ROUNDS, warmup: WARMUP, seconds: SECONDS },
       );
-      comparisons.push({ key: entry.key, ...comparison });
+      comparisons.push({ key: entry.key, users: entry.users, peers: peerChains[index].map(({ peer }) => peer.name), ...comparison });
     }
     const after = await settledD1Writes(prefix);
     const events = after.events - before.events;
@@ -219,46 +241,5 @@ export function scenariosFor({ base, run, adminToken, settings, log }) {
       .setIssuedAt(now)
       .setExpirationTime(now + 300)
       .sign(await importJWK(jwk, jwk.alg));
-  }
-
-  /** What reached D1 from the users under `prefix`, once two reads a second apart agree (the outboxes have drained). */
-  async function settledD1Writes(prefix) {
-    let last = null;
-    for (let attempt = 0; attempt < 30; attempt += 1) {
-      const current = await json(await get(`${base}/bench/d1-writes?prefix=${encodeURIComponent(prefix)}`, admin()));
-      if (last !== null && JSON.stringify(current) === JSON.stringify(last)) return current;
-      last = current;
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-    }
-    throw new Error("D1 writes did not settle within 30 s");
-  }
-
-  async function openSession(sub) {
-    const response = await post(`${base}/auth/admin/sessions`, { sub }, REQUEST_TIMEOUT_MS, admin());
-    if (response.status !== 201) throw new Error(`POST /auth/admin/sessions answered ${response.status}: ${await response.text()}`);
-    return response.json();
-  }
-
-  /** The admin token's header: the admin routes and the bench routes require it. */
-  function admin() {
-    return { Authorization: `Bearer ${adminToken}` };
-  }
-
-  function get(url, headers = {}) {
-    return fetch(url, { headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-  }
-
-  function post(url, body, timeoutMs = REQUEST_TIMEOUT_MS, headers = {}) {
-    return fetch(url, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", ...headers },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-  }
-
-  async function json(response) {
-    if (!response.ok) throw new Error(`${response.url} answered ${response.status}: ${await response.text()}`);
-    return response.json();
   }
 }

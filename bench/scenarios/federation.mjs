@@ -17,20 +17,24 @@ const parts = { callback: [], token: [] };
 const BENCH_APP = { client_id: "bench-app", redirect_uri: "http://127.0.0.1:9/bench-app" };
 const CLIENT_ID = "gateway-public";
 
-/** `OAUTH_CLIENTS` and `OIDC_PROVIDERS` for the bench worker, with the local provider at `issuer`. */
+export { startLocalIdp } from "../../scripts/lib/local-idp.mjs";
+
+/** `OIDC_PROVIDERS` and `OAUTH_CLIENTS` for the bench worker (`NAME:VALUE`, as `--var` takes them), with the local provider at `issuer`. */
 export function federationVars(issuer) {
   return [
-    "--var", `OIDC_PROVIDERS:${JSON.stringify([{ id: "local", issuer, client_id: CLIENT_ID }])}`,
-    "--var", `OAUTH_CLIENTS:${JSON.stringify([{ client_id: BENCH_APP.client_id, redirect_uris: [BENCH_APP.redirect_uri] }])}`,
+    `OIDC_PROVIDERS:${JSON.stringify([{ id: "local", issuer, client_id: CLIENT_ID }])}`,
+    `OAUTH_CLIENTS:${JSON.stringify([{ client_id: BENCH_APP.client_id, redirect_uris: [BENCH_APP.redirect_uri] }])}`,
   ];
 }
 
 /**
- * Sign-ins of `clients` returning users, `signIns` per side in `rounds` turns, each side measured
+ * Sign-ins of two returning users, `settings.SIGN_INS` per side in up to `settings.ROUNDS` turns, each side measured
  * sign-in by sign-in (the provider's login excluded). Returns the p50 and p99 of each side, the
  * ratio of p50s as the median of each round's, and the provider's document counts during the run.
  */
-export async function federationComparison({ base, idp, adminToken, run, signIns, rounds, log }) {
+export async function federationComparison({ base, idp, adminToken, run, settings, log }) {
+  const signIns = settings.SIGN_INS;
+  const rounds = Math.min(settings.ROUNDS, signIns);
   log(`federated sign-in (callback + /auth/token) vs its floor, ${signIns} sign-ins each`);
   const users = [`bench-${run}-a`, `bench-${run}-b`];
   const sides = [
