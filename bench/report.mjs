@@ -12,6 +12,7 @@ const TARGETS = {
   refreshP50OverFloor: 1.3,
   statementsWithEvents: 1100,
   statementsWithoutEvents: 100,
+  federationP50OverFloor: 1.5,
 };
 
 const fixed = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : "n/a");
@@ -37,6 +38,7 @@ export function report(results) {
     results.race && raceTable(results.race),
     results.refresh && results.refreshWithoutEvents && d1Table(results.refresh.d1, results.refreshWithoutEvents.d1),
     results.login && loginTable(results.login, s),
+    results.federation && federationTable(results.federation),
     results.curves && curvesSection(results.curves),
     results.build && buildLine(results.build),
     targetsTable(results),
@@ -150,6 +152,19 @@ function loginTable({ key, rounds, ratio, scenarios: [floor, login] }, s) {
   ].join("\n");
 }
 
+function federationTable({ rounds, ratio, upstream, scenarios: [floor, gateway] }) {
+  return [
+    `**Sign-in through an upstream OpenID provider** (the local oidc-provider, a returning user; the trip to its login form not timed), ${gateway.signIns} sign-ins per side in ${rounds} rounds, one at a time:`,
+    "",
+    "| side | p50 ms | p99 ms |",
+    "| --- | ---: | ---: |",
+    `| ${floor.name} | ${fixed(floor.p50, 1)} | ${fixed(floor.p99, 1)} |`,
+    `| ${gateway.name} | ${fixed(gateway.p50, 1)} | ${fixed(gateway.p99, 1)} |`,
+    "",
+    `p50 over the floor: ${fixed(ratio.p50)}x (target at most ${TARGETS.federationP50OverFloor}x). The provider served ${upstream.discovery} discovery and ${upstream.jwks} JWKS documents during the ${upstream.tokenRequests} token requests (target: none).`,
+  ].join("\n");
+}
+
 function buildLine(build) {
   if (!build.ok) return `**Build**: not measured (${build.problem}).`;
   return `**Build** (\`wrangler check startup\`, offline): deploy bundle ${build.bundleKiB} KiB, ${build.gzipKiB} KiB gzipped; startup ${build.startupMs ?? "n/a"} ms of CPU in the local profile.`;
@@ -196,6 +211,12 @@ function targetsTable(results) {
     rows.push([`refresh p50 flat from ${points[0][0]} to ${points.at(-1)[0]} sessions per user: within ${TARGETS.sessionsLatencyGrowth}x`, `${fixed(growth)}x`, growth <= TARGETS.sessionsLatencyGrowth]);
   }
   if (rows.length === 0) return null;
+  if (results.federation) {
+    const { ratio, upstream } = results.federation;
+    rows.push([`federated sign-in p50: at most ${TARGETS.federationP50OverFloor}x the floor`, `${fixed(ratio.p50)}x`, ratio.p50 <= TARGETS.federationP50OverFloor]);
+    const fetched = upstream.discovery + upstream.jwks;
+    rows.push(["federated sign-in: no discovery or JWKS fetch per sign-in", `${fetched} in ${upstream.tokenRequests} sign-ins`, fetched === 0]);
+  }
   return ["**Targets**", "", "| target | this run | |", "| --- | ---: | --- |", ...rows.map(([what, value, ok]) => `| ${what} | ${value} | ${met(ok)} |`)].join("\n");
 }
 

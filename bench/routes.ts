@@ -16,6 +16,7 @@ import { loadKeyRing } from "../src/tokens/key-ring";
 import type { LoginThrottle, UserAuth } from "./measured-objects";
 import type { RefreshFloor } from "./refresh-floor";
 import { timeVerifications } from "./verify-timing";
+import { federationCallbackFloor, federationSessionFloor } from "./federation-floor";
 
 /**
  * The bench worker's bindings (bench/wrangler.toml): the production worker's, with its objects'
@@ -74,6 +75,11 @@ benchRoutes.post("/introspect-floor", gatewayContext, requireIntrospectionToken,
   c.header("Cache-Control", "no-store");
   return c.json({ active: true });
 });
+
+// The floor of a federated sign-in (bench/federation-floor.ts), in the protocol's two requests: one
+// token request to the provider and one ID token verification, then one session opening.
+benchRoutes.post("/federation-floor/callback", gatewayContext, requireAdmin, federationCallbackFloor);
+benchRoutes.post("/federation-floor/session", gatewayContext, setsRefreshCookie, requireAdmin, federationSessionFloor);
 
 // The floor of a login: one PBKDF2-SHA256 derivation at the production iteration count, as the
 // password check of a login does.

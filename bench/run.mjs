@@ -23,11 +23,10 @@
 //   9. the race: one refresh token sent by 50 requests at once, to this gateway with its grace
 //      window (first server) and without (second server), and to each peer;
 //  10. the cost curves (bench/curves.mjs), written as data and SVG charts into docs/charts/;
-//  11. POST /auth/introspect vs its floor, and a refresh whose claims hook call is due vs one whose
-//      claims are fresh: two more wrangler dev asking a local hook (bench/claims-scenarios.mjs).
-// The scenarios are in bench/scenarios.mjs, bench/race.mjs, bench/curves.mjs and bench/claims-scenarios.mjs. Every one is
-// bounded in requests and in seconds, the run as a whole to 10 minutes. It prints the report,
-// saves it in .bench/ (gitignored) as Markdown and JSON, and stops every server it started.
+//  11. a sign-in through the local oidc-provider, started here: callback + /auth/token vs its floor;
+//  12. POST /auth/introspect vs its floor; a refresh with the claims hook due vs not (two servers).
+// In bench/scenarios.mjs, race.mjs, curves.mjs and scenarios/ (11, 12), each bounded in requests and
+// seconds, the run to 10 minutes; it prints the report, saves it in .bench/ and stops its servers.
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -42,12 +41,13 @@ import { PEERS, peerClient, peerConfig } from "./peers.mjs";
 import { raceGateway, raceOnOneToken } from "./race.mjs";
 import { report } from "./report.mjs";
 import { REFRESH_CASES, scenariosFor } from "./scenarios.mjs";
-import { claimsHookServers, claimsScenariosFor } from "./claims-scenarios.mjs";
+import { federationComparison, federationVars, startLocalIdp } from "./scenarios/federation.mjs";
+import { claimsParts } from "./scenarios/claims.mjs";
 import { benchWorkerLimits, logTails, serverPaths, startServer, stopAll } from "./servers.mjs";
 
 // The bench worker's config; `wrangler check startup` (scenario 6) reads the production one.
 const BENCH_CONFIG = join(ROOT, "bench", "wrangler.toml");
-const PARTS = ["build", "verify", "gateway", "signing", "dpop", "introspection", "claims-hook", "refresh", "race", "login", "curves", "events-off"];
+const PARTS = ["build", "verify", "gateway", "signing", "dpop", "introspection", "claims-hook", "refresh", "race", "login", "curves", "events-off", "federation"];
 
 // Each option: its default, its value under --smoke, what it bounds.
 const OPTIONS = {
@@ -65,6 +65,7 @@ const OPTIONS = {
   "curve-seconds": ["12", "3", "time bound of each curve's measurements, split over its points and rounds"],
   "audit-rows": ["1000000", "20000", "audit events the D1 curve seeds, at most"],
   rotations: ["1000", "20", "generations the storage curve rotates one session through"],
+  "sign-ins": ["200", "4", "federated sign-ins per side of scenario 11"],
 };
 const { values: options } = parseArgs({
   options: {
@@ -116,6 +117,7 @@ const settings = {
   CURVE_SECONDS: number("curve-seconds", 1, 300),
   AUDIT_ROWS: number("audit-rows", 1_000, 5_000_000),
   ROTATIONS: number("rotations", 10, 100_000),
+  SIGN_INS: number("sign-ins", 2, 5_000),
 };
 
 // However the machine behaves, the run ends: past this, every server is stopped and the bench fails.
@@ -126,8 +128,10 @@ const logPath = join(state, "wrangler.log");
 const adminToken = randomBytes(32).toString("hex");
 const run = randomBytes(4).toString("hex");
 
+/** Scenario 11's upstream provider, when it runs. */
+let idp = null;
 const stop = async () => {
-  await stopAll();
+  await Promise.all([stopAll(), idp?.stop()]);
   rmSync(state, { recursive: true, force: true });
 };
 process.on("SIGINT", () => void stop().then(() => process.exit(130)));
@@ -186,8 +190,9 @@ try {
   // that its sides differ in the secret alone, not in which process is older or holds more state.
   const signingServer = (name, vars) =>
     startServer({ ...serverPaths(state, name), config: BENCH_CONFIG, readyPath: "/.well-known/jwks.json", extra: () => ["--env-file", envFile, ...vars.flatMap((value) => ["--var", value])] });
+  idp = runs("federation") ? await startLocalIdp() : null;
   const [first, signingServers, ...peerServers] = await Promise.all([
-    benchServer([]),
+    benchServer(idp ? federationVars(idp.issuer) : []),
     runs("signing") ? Promise.all([signingServer("signing-off", []), signingServer("signing-on", [`ORIGIN_SIGNING_SECRET:${randomBytes(32).toString("base64url")}`])]) : null,
     ...(withPeers ? PEERS : []).map((peer) => {
       log(`starting wrangler dev with the peer ${peer.package}`);
@@ -210,9 +215,7 @@ try {
     await Promise.all([off.stop(), on.stop()]);
   }
   if (runs("dpop")) results.dpop = await timed("dpop", () => bench.dpopComparison());
-  const claims = claimsScenariosFor({ base: first.base, run, adminToken, settings, log });
-  if (runs("introspection")) results.introspection = await timed("introspection", () => claims.introspectionComparison());
-  if (runs("claims-hook")) results.claimsHook = await timed("claims-hook", async () => claims.claimsHookComparison(await claimsHookServers({ state, envFile, config: BENCH_CONFIG, log })));
+  Object.assign(results, await claimsParts({ runs, timed, base: first.base, state, envFile, config: BENCH_CONFIG, run, adminToken, settings, log }));
   if (runs("refresh")) results.refresh = await timed("refresh", () => bench.refreshComparisons(REFRESH_CASES, `bench-refresh-${run}-on-`, peers));
   if (runs("race")) {
     results.race = [await raceGateway({ base: first.base, adminToken, name: "this gateway, REFRESH_REUSE_GRACE_SECONDS=10", sub: `bench-race-${run}-grace`, log })];
@@ -227,6 +230,7 @@ try {
   }
   await Promise.all(peerServers.map((server) => server.stop()));
   if (runs("login")) results.login = await timed("login", () => bench.loginComparison());
+  if (idp) results.federation = await timed("federation", () => federationComparison({ base: first.base, idp: idp.issuer, adminToken, run, settings, log }));
   if (runs("curves")) results.curves = await timed("curves", () => curvesFor({ base: first.base, run, adminToken, settings: { ...settings, limits: results.limits }, log }).all());
   await first.stop();
 

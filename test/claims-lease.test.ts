@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { BINDING_URL, claimsDue, claimsHookOf } from "../src/sessions/claims-lease";
+import { BINDING_URL, claimsDue, claimsHookOf, splitClaims } from "../src/sessions/claims-lease";
 
 // When a session's claims are due (pure, `now` passed in), and where the hook is, read from an env.
 
@@ -37,5 +37,12 @@ describe("claimsHookOf", () => {
 
   it("refuses a CLAIMS that is not a service binding, naming it", () => {
     expect(() => claimsHookOf({ ...env, CLAIMS: "https://claims.example.com" } as unknown as Env)).toThrow(/^server_misconfigured: CLAIMS must be a service binding/);
+  });
+});
+
+describe("splitClaims", () => {
+  it("parts the custom claims from those the gateway keeps among them", () => {
+    expect(splitClaims({ idp: "google", role: "member", teams: ["a"] })).toEqual({ custom: { role: "member", teams: ["a"] }, gateway: { idp: "google" } });
+    expect(splitClaims({})).toEqual({ custom: {}, gateway: {} });
   });
 });

@@ -17,7 +17,7 @@ export const LAYERS = [
   ["config.ts"],
   ["tokens", "db"],
   ["durable"],
-  ["accounts", "sessions"],
+  ["accounts", "sessions", "federation"],
   ["http"],
   ["routes", "gateway.ts", "demo"],
   ["index.ts"],

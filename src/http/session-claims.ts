@@ -1,4 +1,4 @@
-import { claimsHookOf } from "../sessions/claims-lease";
+import { claimsHookOf, splitClaims } from "../sessions/claims-lease";
 import { userAuthFor } from "../sessions/lookup";
 import type { IssuedSession } from "../sessions/rpc";
 import type { SessionClaims } from "../tokens/access";
@@ -19,7 +19,8 @@ export async function claimsToSign(c: AppContext, issued: IssuedSession): Promis
   if (hook === null || issued.claimsHook === null) return issued.claims;
   const started = Date.now();
   try {
-    const request = { sub: issued.sub, sid: issued.sessionId, amr: issued.amr, claims: issued.claims };
+    // The custom claims only: what the gateway keeps among them itself (`idp`) is not the hook's.
+    const request = { sub: issued.sub, sid: issued.sessionId, amr: issued.amr, claims: splitClaims(issued.claims).custom };
     const verdict = await askClaimsHook(hook, request, c.get("config").originSigningSecret, started);
     if (!verdict.ok) {
       logKept(verdict.reason, issued.sessionId, started, verdict.detail);

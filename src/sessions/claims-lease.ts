@@ -1,5 +1,7 @@
 import { requireSettings } from "../config";
 import { misconfigured } from "../errors/auth-error";
+import type { SessionClaims } from "../tokens/access";
+import { GATEWAY_CLAIMS } from "../tokens/authentication-claims";
 import type { Session } from "./session-store";
 
 /**
@@ -68,4 +70,23 @@ function claimsBinding(env: Env): Fetcher | null {
  */
 export function claimsDue(session: Pick<Session, "claimsCheckedAt">, ttlSeconds: number, now: number): boolean {
   return now - session.claimsCheckedAt >= ttlSeconds * 1000;
+}
+
+const gatewayClaims = new Set<string>(GATEWAY_CLAIMS);
+
+/**
+ * A session's claims in two parts: the custom ones, which the hook is shown and replaces, and the
+ * ones the gateway keeps there itself (`idp`, the provider of a federated sign-in), which the hook
+ * neither sees nor may name, and which stay whatever it answers. So a hook that answers the claims
+ * it was sent plus its own is never refused for a name it did not choose.
+ *
+ * @example
+ * splitClaims({ idp: "google", role: "member" }); // { custom: { role: "member" }, gateway: { idp: "google" } }
+ */
+export function splitClaims(claims: SessionClaims): { custom: SessionClaims; gateway: SessionClaims } {
+  const entries = Object.entries(claims);
+  return {
+    custom: Object.fromEntries(entries.filter(([name]) => !gatewayClaims.has(name))),
+    gateway: Object.fromEntries(entries.filter(([name]) => gatewayClaims.has(name))),
+  };
 }

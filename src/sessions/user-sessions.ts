@@ -1,7 +1,7 @@
 import type { SessionSettings } from "../config";
 import { auditEvent } from "../db/events";
 import type { SessionClaims } from "../tokens/access";
-import { claimsDue, type ClaimsHook } from "./claims-lease";
+import { claimsDue, splitClaims, type ClaimsHook } from "./claims-lease";
 import type { EventType } from "../wire";
 import type { Outbox } from "../durable/outbox";
 import { expiredSessions, newSession, purgeCutoff, purgeDueAt, recordDue, rotated, sessionRecord, sessionsToEvict } from "./lifecycle";
@@ -91,8 +91,10 @@ export class UserSessions {
     const session = this.store.get(sessionId);
     if (session === null) return null;
     if (session.revokedAt !== null || session.claimsCheckedAt !== lease) return session.claims;
-    this.store.saveClaims(sessionId, claims);
-    return claims;
+    // The hook replaces the custom claims; what the gateway keeps there itself (`idp`) stays.
+    const replaced = { ...claims, ...splitClaims(session.claims).gateway };
+    this.store.saveClaims(sessionId, replaced);
+    return replaced;
   }
 
   /**

@@ -1,6 +1,7 @@
+import { runInDurableObject } from "cloudflare:test";
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
-import { PASSWORD, adminHeaders, login, openSession, pairOf, postJson, refresh, registerUser, uniqueSub } from "../helpers";
+import { PASSWORD, adminHeaders, login, openSession, pairOf, postJson, refresh, registerUser, uniqueSub, userAuthStub } from "../helpers";
 import { ageClaims, customClaims, hookCalls, HOOK, script, storedClaims, warnings } from "./hook";
 
 // The claims hook (CLAIMS_HOOK_URL, here a real HTTP server on 127.0.0.1 that checks the
@@ -126,11 +127,25 @@ describe("claims hook: refreshes", () => {
 });
 
 describe("claims hook: the stored claims and the call that was handed out", () => {
+  it("neither shows the hook nor lets it replace what the gateway keeps among the claims itself (a federated session's idp)", async () => {
+    const sub = uniqueSub("hook");
+    const opened = await openSession(sub);
+    // A session opened by an upstream provider keeps its `idp` with its claims.
+    await runInDurableObject(userAuthStub(sub), (_instance, state) => {
+      state.storage.sql.exec("UPDATE sessions SET claims = ? WHERE id = ?", JSON.stringify({ idp: "local", hooked: true, call: 1 }), opened.session_id);
+    });
+    await ageClaims(sub, opened.session_id, TTL_SECONDS);
+    const next = await pairOf(await refresh(opened.refresh_token));
+    expect((await hookCalls(sub))[1]!.body).toEqual({ sub, sid: opened.session_id, amr: ["adm"], claims: { hooked: true, call: 1 } });
+    expect(decodeJwt(next.access_token)).toMatchObject({ idp: "local", hooked: true, call: 2 });
+    expect((await storedClaims(sub, opened.session_id)).claims).toEqual({ hooked: true, call: 2, idp: "local" });
+  });
+
   it("stores an answer only for the call the object handed out last, and never for a session that ended", async () => {
     const sub = uniqueSub("hook");
     const opened = await openSession(sub);
     const { checkedAt } = await storedClaims(sub, opened.session_id);
-    const stub = (await import("../helpers")).userAuthStub(sub);
+    const stub = userAuthStub(sub);
     expect(await stub.replaceClaims({ sessionId: opened.session_id, lease: checkedAt - 1, claims: { stale: true } })).toEqual({ hooked: true, call: 1 });
     expect(await stub.replaceClaims({ sessionId: opened.session_id, lease: checkedAt, claims: { fresh: true } })).toEqual({ fresh: true });
     expect(await stub.replaceClaims({ sessionId: crypto.randomUUID(), lease: checkedAt, claims: { fresh: true } })).toBeNull();

@@ -3,8 +3,8 @@
 // claims are fresh, with a local hook (bench/run.mjs starts both). bench/load.mjs sends the requests.
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
-import { interleaved } from "./load.mjs";
-import { serverPaths, startServer } from "./servers.mjs";
+import { interleaved } from "../load.mjs";
+import { serverPaths, startServer } from "../servers.mjs";
 
 const REQUEST_TIMEOUT_MS = 30_000;
 const INTROSPECTION_USERS = 10;
@@ -15,6 +15,19 @@ const HOOK_CLIENTS = 8;
 // latencies of a local run, so (nearly) every refresh there finds its claims due. The hook counts
 // what it was asked, and the report prints the share.
 const SESSIONS_PER_HOOK_CLIENT = 60;
+
+/**
+ * Parts 12 of `npm run bench` (bench/run.mjs): `introspection` against the first server at `base`,
+ * and `claims-hook` on servers of its own, each when `runs(part)`, timed by `timed`; answers the
+ * results' fields (`introspection`, `claimsHook`) of the parts that ran.
+ */
+export async function claimsParts({ runs, timed, base, state, envFile, config, run, adminToken, settings, log }) {
+  const claims = claimsScenariosFor({ base, run, adminToken, settings, log });
+  const results = {};
+  if (runs("introspection")) results.introspection = await timed("introspection", () => claims.introspectionComparison());
+  if (runs("claims-hook")) results.claimsHook = await timed("claims-hook", async () => claims.claimsHookComparison(await claimsHookServers({ state, envFile, config, log })));
+  return results;
+}
 
 /**
  * A claims hook on 127.0.0.1 that answers at once (`{"claims":{"role","plan"}}`) and counts its
@@ -74,7 +87,7 @@ export function claimsScenariosFor({ base, run, adminToken, settings, log }) {
   return { introspectionComparison, claimsHookComparison };
 
   /**
-   * 11. `POST /auth/introspect` (the access token verified, one RPC to the user's object that reads
+   * 12. `POST /auth/introspect` (the access token verified, one RPC to the user's object that reads
    * its session) vs its floor (`/bench/introspect-floor`: the same form and Bearer check, one RPC
    * that reads one SQLite row), 10 users, 8 connections.
    */
@@ -110,7 +123,7 @@ export function claimsScenariosFor({ base, run, adminToken, settings, log }) {
   }
 
   /**
-   * 11. A refresh whose claims hook call is due vs one whose claims are fresh, on the servers of
+   * 12. A refresh whose claims hook call is due vs one whose claims are fresh, on the servers of
    * `claimsHookServers` (stopped after): `dueBase` with CLAIMS_TTL_SECONDS=1 and `freshBase` with a day, so they differ in whether a refresh asks the hook. Each client is one
    * user and refreshes its own sessions in turn; the hook's call count says how many refreshes asked.
    */
