@@ -96,12 +96,13 @@ function benchAndProductionConfigs() {
 }
 
 /**
- * The Worker origin of the origin-binding project (test/origin-binding/origin-worker.ts, which
- * verifies with the origin SDK), bundled as one module: Miniflare runs auxiliary workers as they
- * are, without Vite.
+ * An auxiliary worker of a service-binding project, bundled as one module: Miniflare runs
+ * auxiliary workers as they are, without Vite. The Worker origin of the origin-binding project
+ * (test/origin-binding/origin-worker.ts) and the claims hook of the claims-binding project
+ * (test/claims-binding/claims-worker.ts) verify with the origin SDK.
  */
-async function originWorkerScript(): Promise<string> {
-  const entry = path.join(import.meta.dirname, "test", "origin-binding", "origin-worker.ts");
+async function workerScript(...segments: string[]): Promise<string> {
+  const entry = path.join(import.meta.dirname, ...segments);
   const result = await build({ entryPoints: [entry], bundle: true, format: "esm", platform: "neutral", target: "es2022", write: false, logLevel: "error" });
   return result.outputFiles[0]!.text;
 }
@@ -149,8 +150,17 @@ export default defineConfig(async () => {
       configPath = "./wrangler.toml",
       provide = {},
       miniflare = {},
+      injected = () => ({}),
       globalSetup = [],
-    }: { configPath?: string; provide?: Record<string, unknown>; miniflare?: Record<string, unknown>; globalSetup?: string[] } = {},
+    }: {
+      configPath?: string;
+      provide?: Record<string, unknown>;
+      miniflare?: Record<string, unknown>;
+      /** Bindings made of what a globalSetup provides (the URL of a server it started). */
+      injected?: (inject: <T>(key: string) => T) => Record<string, string>;
+      /** globalSetup files besides the recording origin's. */
+      globalSetup?: string[];
+    } = {},
   ): TestProjectInlineConfiguration => ({
     extends: false,
     plugins: [
@@ -168,6 +178,7 @@ export default defineConfig(async () => {
             TEST_ORIGIN_URL: inject<string>("originUrl"),
             ORIGIN_SIGNING_SECRET: TEST_ORIGIN_SIGNING_SECRET,
             TEST_ORIGIN_SIGNING_SECRET,
+            ...injected(inject as <T>(key: string) => T),
           },
           ...miniflare,
         },
@@ -195,7 +206,7 @@ export default defineConfig(async () => {
     },
   });
 
-  const ownProjectDirs = [...Object.keys(SETTINGS_PROJECTS), "bench", "origin-binding", "origin", "federation"].map((name) => `test/${name}/**`);
+  const ownProjectDirs = [...Object.keys(SETTINGS_PROJECTS), "bench", "origin-binding", "origin", "federation", "claims-hook", "claims-binding"].map((name) => `test/${name}/**`);
   return {
     test: {
       onConsoleLog: (log, _type, entity) => !expected.isExpectedLog(log, sourceOf(entity)),
@@ -227,7 +238,29 @@ export default defineConfig(async () => {
               {
                 name: "origin-worker",
                 modules: true,
-                script: await originWorkerScript(),
+                script: await workerScript("test", "origin-binding", "origin-worker.ts"),
+                compatibilityDate: "2026-11-01",
+                bindings: { ORIGIN_SIGNING_SECRET: TEST_ORIGIN_SIGNING_SECRET },
+              },
+            ],
+          },
+        }),
+        // A claims hook on 127.0.0.1 (test/claims-hook-server.mjs) that checks the signature of
+        // every call: CLAIMS_HOOK_URL points at it, so the user's objects hand out hook calls.
+        project("claims-hook", ["test/claims-hook/**/*.test.ts"], [], {}, {
+          globalSetup: ["./test/claims-hook-server.mjs"],
+          injected: (inject) => ({ CLAIMS_HOOK_URL: `${inject<string>("claimsHookUrl")}/hook?v=1`, TEST_CLAIMS_HOOK_URL: inject<string>("claimsHookUrl") }),
+        }),
+        // A claims hook that is a Worker behind the service binding CLAIMS: an auxiliary worker of
+        // the same workerd, with no URL, checking the signature with the secret of its own binding.
+        project("claims-binding", ["test/claims-binding/**/*.test.ts"], [], {}, {
+          miniflare: {
+            serviceBindings: { CLAIMS: "claims-worker" },
+            workers: [
+              {
+                name: "claims-worker",
+                modules: true,
+                script: await workerScript("test", "claims-binding", "claims-worker.ts"),
                 compatibilityDate: "2026-11-01",
                 bindings: { ORIGIN_SIGNING_SECRET: TEST_ORIGIN_SIGNING_SECRET },
               },

@@ -41,7 +41,7 @@ export async function federationSessionFloor(c: Context<AppEnv>) {
   keyRing(c);
   const floors = (c.env as BenchBindings).REFRESH_FLOOR;
   const generation = await floors.get(floors.idFromName(user)).rotate();
-  const issued = { sub: user, sessionId: user, refreshToken: `floor.${user}.${generation}`, claims: { idp: "local" }, jkt: null, amr: ["fed" as const], authTime: Date.now() };
+  const issued = { sub: user, sessionId: user, refreshToken: `floor.${user}.${generation}`, claims: { idp: "local" }, jkt: null, amr: ["fed" as const], authTime: Date.now(), claimsHook: null };
   return tokenResponse(c, issued);
 }
 

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 
 /**
- * Bench only: the floor a refresh is measured against (`npm run bench`). A refresh cannot do less
+ * Bench only: the floor a refresh (and an introspection) is measured against (`npm run bench`). A refresh cannot do less
  * than one RPC to the user's Durable Object that commits one SQLite write, plus the access token
  * the worker signs; this object does exactly the first part and nothing else (no refresh rules,
  * no MACs, no outbox). It is a class of its own, not a method on `UserAuth`, so that the object
@@ -12,6 +12,14 @@ export class RefreshFloor extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS generation (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL)");
+  }
+
+  /**
+   * One SQLite read: the floor of an introspection, which reads one session row of the user's
+   * object and writes nothing. 0 before the first rotation.
+   */
+  read(): number {
+    return this.ctx.storage.sql.exec<{ value: number }>("SELECT value FROM generation WHERE id = 1").toArray()[0]?.value ?? 0;
   }
 
   /** One SQLite write, committed before the answer leaves (as a rotation's is): the next generation. */

@@ -31,6 +31,8 @@ export function report(results) {
     results.gateway && gatewayTable(results.gateway, s),
     results.signing && signingTable(results.signing, s),
     results.dpop && dpopTable(results.dpop, s),
+    results.introspection && introspectionTable(results.introspection, s),
+    results.claimsHook && claimsHookTable(results.claimsHook, s),
     (results.refresh || results.refreshWithoutEvents) && refreshTable(results.refresh, results.refreshWithoutEvents, s),
     results.refresh?.comparisons.some((comparison) => comparison.peers.length > 0) && peerTable(results.refresh.comparisons, s),
     results.race && raceTable(results.race),
@@ -64,6 +66,27 @@ function dpopTable({ rounds, ratio, scenarios: [bearer, dpop] }, s) {
     "| rounds | Bearer req/s | DPoP req/s | Bearer p50 ms | DPoP p50 ms | DPoP p99 ms | DPoP / Bearer: req/s, p50 |",
     "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     `| ${rounds} | ${fixed(bearer.rps, 0)} | ${fixed(dpop.rps, 0)} | ${fixed(bearer.p50)} | ${fixed(dpop.p50)} | ${fixed(dpop.p99)} | ${fixed(ratio.rps)}x, ${fixed(ratio.p50)}x |`,
+  ].join("\n");
+}
+
+function introspectionTable({ key, rounds, ratio, scenarios: [floor, introspection] }, s) {
+  return [
+    `**Introspection vs its floor** (\`POST /auth/introspect\`: the token verified, one RPC reading the session in the user's object; the floor: the same form and Bearer check, one RPC reading one SQLite row), ${key}, at most ${s.REQUESTS} requests or ${s.SECONDS} s each:`,
+    "",
+    "| rounds | floor req/s | introspection req/s | floor p50 ms | introspection p50 ms | introspection p99 ms | introspection / floor: p50, req/s |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    `| ${rounds} | ${fixed(floor.rps, 0)} | ${fixed(introspection.rps, 0)} | ${fixed(floor.p50)} | ${fixed(introspection.p50)} | ${fixed(introspection.p99)} | ${fixed(ratio.p50)}x, ${fixed(ratio.rps)}x |`,
+  ].join("\n");
+}
+
+function claimsHookTable({ key, rounds, ratio, scenarios: [fresh, due], hook }, s) {
+  const share = (value) => `${fixed(value * 100, 0)}%`;
+  return [
+    `**Refresh with the claims hook due vs claims fresh** (a local hook that answers at once; two servers of the same worker started together, \`CLAIMS_TTL_SECONDS\` 1 and a day), ${key}, at most ${s.REFRESH_REQUESTS} requests or ${s.SECONDS} s each; the share of refreshes that asked the hook, counted by the hook:`,
+    "",
+    "| rounds | fresh req/s | due req/s | fresh p50 ms | due p50 ms | due p99 ms | due / fresh: p50, req/s | refreshes that asked: due, fresh |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    `| ${rounds} | ${fixed(fresh.rps, 0)} | ${fixed(due.rps, 0)} | ${fixed(fresh.p50)} | ${fixed(due.p50)} | ${fixed(due.p99)} | ${fixed(ratio.p50)}x, ${fixed(ratio.rps)}x | ${share(hook.dueShare)}, ${share(hook.freshShare)} |`,
   ].join("\n");
 }
 

@@ -7,7 +7,7 @@ import { hashPassword } from "../src/accounts/passwords";
 import { requireSettings } from "../src/config";
 import { ensureSchema } from "../src/db/schema";
 import { normalizeUsername } from "../src/db/users";
-import { requireAdmin } from "../src/http/admin-token";
+import { requireAdmin, requireIntrospectionToken } from "../src/http/admin-token";
 import { keyRing, type AppEnv } from "../src/http/context";
 import { invalidRequest } from "../src/errors/auth-error";
 import { setsRefreshCookie } from "../src/http/refresh-cookie";
@@ -59,8 +59,21 @@ benchRoutes.post("/refresh-floor", gatewayContext, setsRefreshCookie, requireAdm
   const floors = (c.env as BenchBindings).REFRESH_FLOOR;
   const generation = await floors.get(floors.idFromName(user)).rotate();
   // The same claims as a password session's access token: amr and auth_time included.
-  const issued = { sub: user, sessionId: user, refreshToken: `floor.${user}.${generation}`, claims: {}, jkt: null, amr: ["pwd" as const], authTime: Date.now() };
+  const issued = { sub: user, sessionId: user, refreshToken: `floor.${user}.${generation}`, claims: {}, jkt: null, amr: ["pwd" as const], authTime: Date.now(), claimsHook: null };
   return tokenResponse(c, issued);
+});
+
+// The floor of an introspection (POST /auth/introspect): the same form and the same Bearer check,
+// then one RPC to a per-user Durable Object that reads one SQLite row, and the same answer's
+// shape. What an introspection adds to it is the token's verification and the session's lookup.
+benchRoutes.post("/introspect-floor", gatewayContext, requireIntrospectionToken, async function introspectFloor(c) {
+  const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+  const user = form.token;
+  if (typeof user !== "string" || user === "") throw invalidRequest("token is required.");
+  const floors = (c.env as BenchBindings).REFRESH_FLOOR;
+  await floors.get(floors.idFromName(user)).read();
+  c.header("Cache-Control", "no-store");
+  return c.json({ active: true });
 });
 
 // The floor of a federated sign-in (bench/federation-floor.ts), in the protocol's two requests: one

@@ -23,11 +23,10 @@
 //   9. the race: one refresh token sent by 50 requests at once, to this gateway with its grace
 //      window (first server) and without (second server), and to each peer;
 //  10. the cost curves (bench/curves.mjs), written as data and SVG charts into docs/charts/;
-//  11. a sign-in through the local oidc-provider, started here: callback + /auth/token vs its floor.
-// The scenarios are in bench/scenarios.mjs, bench/race.mjs, bench/curves.mjs and
-// bench/scenarios/federation.mjs. Every one is
-// bounded in requests and in seconds, the run as a whole to 10 minutes. It prints the report,
-// saves it in .bench/ (gitignored) as Markdown and JSON, and stops every server it started.
+//  11. a sign-in through the local oidc-provider, started here: callback + /auth/token vs its floor;
+//  12. POST /auth/introspect vs its floor; a refresh with the claims hook due vs not (two servers).
+// In bench/scenarios.mjs, race.mjs, curves.mjs and scenarios/ (11, 12), each bounded in requests and
+// seconds, the run to 10 minutes; it prints the report, saves it in .bench/ and stops its servers.
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -43,11 +42,12 @@ import { raceGateway, raceOnOneToken } from "./race.mjs";
 import { report } from "./report.mjs";
 import { REFRESH_CASES, scenariosFor } from "./scenarios.mjs";
 import { federationComparison, federationVars, startLocalIdp } from "./scenarios/federation.mjs";
+import { claimsParts } from "./scenarios/claims.mjs";
 import { benchWorkerLimits, logTails, serverPaths, startServer, stopAll } from "./servers.mjs";
 
 // The bench worker's config; `wrangler check startup` (scenario 6) reads the production one.
 const BENCH_CONFIG = join(ROOT, "bench", "wrangler.toml");
-const PARTS = ["build", "verify", "gateway", "signing", "dpop", "refresh", "race", "login", "curves", "events-off", "federation"];
+const PARTS = ["build", "verify", "gateway", "signing", "dpop", "introspection", "claims-hook", "refresh", "race", "login", "curves", "events-off", "federation"];
 
 // Each option: its default, its value under --smoke, what it bounds.
 const OPTIONS = {
@@ -215,6 +215,7 @@ try {
     await Promise.all([off.stop(), on.stop()]);
   }
   if (runs("dpop")) results.dpop = await timed("dpop", () => bench.dpopComparison());
+  Object.assign(results, await claimsParts({ runs, timed, base: first.base, state, envFile, config: BENCH_CONFIG, run, adminToken, settings, log }));
   if (runs("refresh")) results.refresh = await timed("refresh", () => bench.refreshComparisons(REFRESH_CASES, `bench-refresh-${run}-on-`, peers));
   if (runs("race")) {
     results.race = [await raceGateway({ base: first.base, adminToken, name: "this gateway, REFRESH_REUSE_GRACE_SECONDS=10", sub: `bench-race-${run}-grace`, log })];
@@ -264,7 +265,7 @@ try {
     writeFileSync(join(dir, `bench-${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
     log(`saved to .bench/bench-${stamp}.md and .json (${results.seconds} s in all)`);
   }
-  const comparisons = [...(results.gateway ?? []), results.signing, results.dpop, ...(results.refresh?.comparisons ?? []), ...(results.refreshWithoutEvents?.comparisons ?? []), results.login];
+  const comparisons = [...(results.gateway ?? []), results.signing, results.dpop, results.introspection, results.claimsHook, ...(results.refresh?.comparisons ?? []), ...(results.refreshWithoutEvents?.comparisons ?? []), results.login];
   const errors = comparisons.filter(Boolean).flatMap((pair) => pair.scenarios).filter((scenario) => scenario.errors > 0);
   for (const scenario of errors) log(`${scenario.name}: ${scenario.errors} unexpected answers, e.g. ${scenario.firstError}`);
   if (errors.length > 0) process.exitCode = 1;

@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { MAX_BODY_BYTES } from "./http/body";
 import { requireSettings } from "./config";
+import { claimsHookOf } from "./sessions/claims-lease";
 import type { AppEnv } from "./http/context";
 import { corsForAllowedOrigins } from "./http/cors";
 import { purgeEvents } from "./db/events";
@@ -16,6 +17,7 @@ import { loadKeyRing } from "./tokens/key-ring";
 import { firstTimeFilter } from "./log-once";
 import { accountRoutes } from "./routes/accounts";
 import { adminRoutes } from "./routes/admin";
+import { introspectionRoutes } from "./routes/introspection";
 import { wellKnownRoutes } from "./routes/well-known";
 import { sessionRoutes } from "./routes/sessions";
 import { authorizeRoutes } from "./routes/authorize";
@@ -29,9 +31,10 @@ export { LoginThrottle } from "./accounts/login-throttle";
 const app = new Hono<AppEnv>();
 
 // Every request, public paths included, runs with a valid configuration or gets a 503 naming
-// the variable that is wrong.
+// the variable that is wrong (a `CLAIMS` that is not a service binding included).
 app.use("*", async function loadConfig(c, next) {
   c.set("config", requireSettings(c.env));
+  claimsHookOf(c.env);
   await next();
 });
 
@@ -70,6 +73,7 @@ for (const path of ["/auth/register", "/auth/login", "/auth/admin/events", "/aut
 
 app.route("/auth", accountRoutes);
 app.route("/auth", sessionRoutes);
+app.route("/auth", introspectionRoutes);
 app.route("/auth", authorizeRoutes);
 app.route("/auth", callbackRoutes);
 app.route("/auth", tokenRoutes);

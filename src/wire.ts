@@ -126,6 +126,7 @@ export interface AuthorizationServerMetadata {
   token_endpoint: string;
   jwks_uri: string;
   revocation_endpoint: string;
+  introspection_endpoint: string;
   grant_types_supported: string[];
   response_types_supported: string[];
   token_endpoint_auth_methods_supported: string[];
@@ -135,6 +136,26 @@ export interface AuthorizationServerMetadata {
   /** RFC 9207: every authorization response carries `iss`. */
   authorization_response_iss_parameter_supported: boolean;
 }
+
+/**
+ * `POST /auth/introspect` (RFC 7662 section 2.2): `{"active": false}` alone for a token that is
+ * not active; for an active one, who and which session it is, its times (epoch seconds), how the
+ * user signed in, and for a DPoP-bound token its key's thumbprint (RFC 9449 section 6.2).
+ */
+export type IntrospectionResponse =
+  | { active: false }
+  | {
+      active: true;
+      sub: string;
+      sid: string;
+      exp: number;
+      iat: number;
+      /** Absent only for a session opened before the gateway stored how users signed in. */
+      amr?: string[];
+      auth_time?: number;
+      token_type: "Bearer" | "DPoP";
+      cnf?: { jkt: string };
+    };
 
 /** What the built-in echo origin answers when `ORIGIN_URL` is empty: the request it would have forwarded. */
 export interface EchoResponse {

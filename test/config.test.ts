@@ -39,6 +39,11 @@ const BAD_VALUES: Array<[keyof Env, string]> = [
   ["ORIGIN_URL", "not a url"],
   ["ORIGIN_URL", "ftp://files.example.com"],
   ["PUBLIC_PATH_PREFIXES", "/public, docs"],
+  ["CLAIMS_HOOK_URL", "claims.example.com/hook"],
+  ["CLAIMS_HOOK_URL", "ftp://claims.example.com"],
+  ["CLAIMS_TTL_SECONDS", "0"],
+  ["CLAIMS_TTL_SECONDS", "five minutes"],
+  ["INTROSPECTION_TOKEN", "shorter-than-32-characters"],
   ["ALLOWED_ORIGINS", "app.example.com"],
   ["ALLOWED_ORIGINS", "https://app.example.com, localhost:3000"],
   ["ALLOWED_ORIGINS", "null"],
@@ -98,6 +103,17 @@ describe("a bad configuration value", () => {
     }
     expect(await origin.requests()).toEqual([]);
     // Nothing was spent: the refresh token still works once the configuration is fixed.
+    expect((await refresh(refresh_token)).status).toBe(200);
+  });
+
+  it("answers 503 naming CLAIMS on every request when CLAIMS is a variable instead of a service binding", async () => {
+    // Not a variable of Env: an operator who wrote `[vars] CLAIMS = "..."` meant a binding.
+    const vars = { CLAIMS: "https://claims.example.com" } as Vars;
+    const { refresh_token } = await openSession(uniqueSub("cfg"));
+    for (const response of [await refresh(refresh_token, vars), await call("/public/status", {}, { ...vars, PUBLIC_PATH_PREFIXES: "/public" }), await call("/.well-known/jwks.json", {}, vars)]) {
+      const description = await expectError(response, 503, "server_misconfigured");
+      expect(description).toMatch(/^CLAIMS must be a service binding/);
+    }
     expect((await refresh(refresh_token)).status).toBe(200);
   });
 

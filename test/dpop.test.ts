@@ -365,6 +365,7 @@ describe("GET /.well-known/oauth-authorization-server (RFC 8414)", () => {
       token_endpoint: "http://127.0.0.1:8787/auth/token",
       jwks_uri: "http://127.0.0.1:8787/.well-known/jwks.json",
       revocation_endpoint: "http://127.0.0.1:8787/auth/revoke",
+      introspection_endpoint: "http://127.0.0.1:8787/auth/introspect",
       grant_types_supported: ["authorization_code", "refresh_token"],
       response_types_supported: ["code"],
       token_endpoint_auth_methods_supported: ["none"],

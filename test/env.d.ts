@@ -11,6 +11,10 @@ declare global {
       /** The federation project's upstream providers (test/idp-servers.mjs). */
       TEST_IDP_URL: string;
       TEST_FAKE_IDP_URL: string;
+      /** The claims hook on 127.0.0.1 (test/claims-hook-server.mjs): bound in the claims-hook project only. */
+      TEST_CLAIMS_HOOK_URL?: string;
+      /** The claims hook Worker (test/claims-binding/claims-worker.ts): bound in the claims-binding project only. */
+      CLAIMS?: Fetcher;
     }
   }
 }

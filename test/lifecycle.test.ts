@@ -55,6 +55,8 @@ describe("newSession", () => {
       jkt: null,
       dpopFailures: { lastEventAt: null, unrecorded: 0 },
       claims: { role: "editor" },
+      claimsCheckedAt: T0,
+      claimsLease: null,
       amr: ["pwd"],
       authTime: T0 - 2 * SECOND,
       userAgent: "Laptop/1.0",

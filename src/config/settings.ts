@@ -102,6 +102,22 @@ export const SETTINGS = {
   originUrl: setting("ORIGIN_URL", httpUrl, "", "where verified requests go ([Forwarded requests](#forwarded-requests))", {
     shownDefault: "unset: [echo origin](#echo-origin)",
   }),
+  /** The claims hook: the session's custom claims, computed by the team's own code at sign-in and every `ttlSeconds` after. */
+  claims: {
+    hookUrl: setting(
+      "CLAIMS_HOOK_URL",
+      httpUrl,
+      "",
+      "where the gateway asks for a session's custom claims when it opens and on refreshes whose claims are older than `CLAIMS_TTL_SECONDS` ([Claims hook](#claims-hook)); a service binding `CLAIMS` is used instead when there is one",
+      { shownDefault: "unset: no hook (unless a `CLAIMS` service binding exists)" },
+    ),
+    ttlSeconds: setting(
+      "CLAIMS_TTL_SECONDS",
+      seconds({ min: 1 }),
+      "300",
+      "how long a session's claims are used before a refresh asks the [claims hook](#claims-hook) again: at most one hook call per session per this many seconds",
+    ),
+  },
   publicPathPrefixes: setting("PUBLIC_PATH_PREFIXES", pathPrefixes, "", "[public path](#public-paths) prefixes, matched on whole segments"),
   forwardAuthorization: setting("FORWARD_AUTHORIZATION", flag, "true", "forward the client's `Authorization` header to the origin"),
   allowRegistration: setting("ALLOW_REGISTRATION", flag, "true", "`POST /auth/register` exists (404 when `false`); login works either way"),
@@ -181,6 +197,13 @@ export const SETTINGS = {
     "the private signing keys, each with a `kid`, EC P-256 (ES256) or Ed25519 (EdDSA); the first signs, all verify; `npm run keys` makes a set",
     { secret: true, shownDefault: "unset: no token can be issued or verified", accepts: "JSON JWK set" },
   ),
+  introspectionToken: setting(
+    "INTROSPECTION_TOKEN",
+    secret({ minLength: 32 }),
+    "",
+    "a second Bearer token for [`POST /auth/introspect`](#post-authintrospect) (the admin token works too), for an origin that should not hold the admin token",
+    { secret: true, shownDefault: "unset: only the admin token" },
+  ),
   adminApiToken: setting("ADMIN_API_TOKEN", secret(), "", "the Bearer token of `/auth/admin/*`", {
     secret: true,
     shownDefault: "unset: admin routes answer 401",
@@ -190,7 +213,7 @@ export const SETTINGS = {
     "ORIGIN_SIGNING_SECRET",
     signingSecrets,
     "",
-    "signs every forwarded request, public or not (`X-Auth-Timestamp`, `X-Auth-Signature`: [Forwarded requests](#forwarded-requests), [docs/origin.md](origin.md)); during a rotation `new,old`, the first signs",
+    "signs every forwarded request, public or not, and every call to the [claims hook](#claims-hook) (`X-Auth-Timestamp`, `X-Auth-Signature`: [Forwarded requests](#forwarded-requests), [docs/origin.md](origin.md)); during a rotation `new,old`, the first signs",
     { secret: true, shownDefault: "unset: forwarded requests are not signed" },
   ),
 } as const satisfies SettingsTree;

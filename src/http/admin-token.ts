@@ -1,23 +1,37 @@
 import { createMiddleware } from "hono/factory";
+import type { Config } from "../config";
 import { bearerToken } from "./authenticate";
 import type { AppEnv } from "./context";
 import { AuthError } from "../errors/auth-error";
 
 /**
- * Guards the admin routes with `Authorization: Bearer $ADMIN_API_TOKEN`. Unset token: every admin
- * request is 401. The comparison runs over SHA-256 digests with `timingSafeEqual`, so neither the
- * token's content nor its length leaks through timing.
+ * Guards the routes of a back end with a Bearer token that is one of `tokensOf(config)` (unset
+ * ones are skipped; none set: every request is 401 with `WWW-Authenticate: Bearer realm="<realm>"`).
+ * Each comparison runs over SHA-256 digests with `timingSafeEqual`, and every configured token is
+ * compared whatever the first gave, so neither a token's content, nor its length, nor which one
+ * matched leaks through timing.
  */
-export const requireAdmin = createMiddleware<AppEnv>(async function requireAdmin(c, next) {
-  const expected = c.get("config").adminApiToken;
-  const presented = bearerToken(c);
-  if (expected === null || !presented || !(await equalInConstantTime(presented, expected))) {
-    throw new AuthError("unauthorized", 401, "The admin API token is missing or wrong.", {
-      "WWW-Authenticate": `Bearer realm="admin"`,
-    });
-  }
-  await next();
-});
+function requireBackEndToken(realm: string, description: string, tokensOf: (config: Config) => ReadonlyArray<string | null>) {
+  return createMiddleware<AppEnv>(async function requireBackEndToken(c, next) {
+    const expected = tokensOf(c.get("config")).filter((token): token is string => token !== null);
+    const presented = bearerToken(c);
+    const matches = presented ? await Promise.all(expected.map((token) => equalInConstantTime(presented, token))) : [];
+    if (!matches.includes(true)) {
+      throw new AuthError("unauthorized", 401, description, { "WWW-Authenticate": `Bearer realm="${realm}"` });
+    }
+    await next();
+  });
+}
+
+/** `/auth/admin/*`: `Authorization: Bearer $ADMIN_API_TOKEN`. */
+export const requireAdmin = requireBackEndToken("admin", "The admin API token is missing or wrong.", (config) => [config.adminApiToken]);
+
+/** `POST /auth/introspect`: `Authorization: Bearer` with `INTROSPECTION_TOKEN` or `ADMIN_API_TOKEN`. */
+export const requireIntrospectionToken = requireBackEndToken(
+  "introspection",
+  "The introspection token (INTROSPECTION_TOKEN or the admin API token) is missing or wrong.",
+  (config) => [config.introspectionToken, config.adminApiToken],
+);
 
 async function equalInConstantTime(a: string, b: string): Promise<boolean> {
   const encoder = new TextEncoder();

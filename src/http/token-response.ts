@@ -4,6 +4,7 @@ import { signAccessToken } from "../tokens/access";
 import type { IssuedSession } from "../sessions/rpc";
 import { signIn, type SignIn, type SignInMethod } from "../sessions/sign-in";
 import type { TokenResponse } from "../wire";
+import { claimsToSign } from "./session-claims";
 
 /**
  * Answers with the contract's `TokenResponse` for a session the UserAuth object just opened or
@@ -11,11 +12,13 @@ import type { TokenResponse } from "../wire";
  * in cookie mode, sets the refresh cookie for a browser. The admin route answers a back end, which
  * gets no cookie (`cookie: false`). A DPoP-bound session's access token carries `cnf.jkt` and is
  * of `token_type` DPoP (RFC 9449 section 5); every access token carries the session's `amr` and
- * `auth_time`.
+ * `auth_time`, and its custom claims, asked of the claims hook first when the session's call to it
+ * is due (`claimsToSign`): every way in and every refresh answers here.
  */
 export async function tokenResponse(c: AppContext, issued: IssuedSession, { status = 200 as 200 | 201, cookie = true } = {}) {
   const config = c.get("config");
-  const session = { sub: issued.sub, sid: issued.sessionId, claims: issued.claims, jkt: issued.jkt, amr: issued.amr, authTime: issued.authTime };
+  const claims = await claimsToSign(c, issued);
+  const session = { sub: issued.sub, sid: issued.sessionId, claims, jkt: issued.jkt, amr: issued.amr, authTime: issued.authTime };
   const accessToken = await signAccessToken(keyRing(c), config, session, Date.now() / 1000);
   c.header("Cache-Control", "no-store");
   c.header("Pragma", "no-cache");

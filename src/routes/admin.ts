@@ -8,7 +8,8 @@ import { EVENT_TYPES, type EventList } from "../wire";
 import { invalidRequest } from "../errors/auth-error";
 import { dpopProof } from "../http/dpop";
 import { signInResponse } from "../http/token-response";
-import { AMR_VALUES, GATEWAY_CLAIMS } from "../tokens/authentication-claims";
+import { AMR_VALUES } from "../tokens/authentication-claims";
+import { SessionClaimsRules } from "../http/claim-rules";
 import { USER_ID_PATTERN } from "../tokens/user-id";
 import { userAuthFor } from "../sessions/lookup";
 import { queryOf, rule } from "../http/validation";
@@ -24,43 +25,13 @@ export const adminRoutes = new Hono<AppEnv>();
 const SUB_RULE = 'must be 1 to 255 printable ASCII characters (no spaces), and not "." or ".."';
 const Sub = z.string(rule(SUB_RULE)).check(z.regex(USER_ID_PATTERN), z.refine((sub) => sub !== "." && sub !== ".."));
 
-const CLAIM_VALUE = "must be a string, number, boolean or an array of up to 100 of them";
-const ClaimScalar = z.union([z.string(), z.number(), z.boolean()], rule(CLAIM_VALUE));
-// Registered claims, `cnf` (DPoP), `amr`, `auth_time` and `idp` are the gateway's own.
-const reserved = new Set<string>(GATEWAY_CLAIMS);
-// Every access token of the session carries the claims: bounded so that a token always stays
-// well under the verifier's size cap.
-const MAX_CLAIMS_BYTES = 4096;
-
-const Claims = z.pipe(
-  // zod's record drops a `__proto__` key without a word; refuse it instead of losing a claim.
-  z.unknown().check(z.refine((claims) => !isObjectWithOwn(claims, "__proto__"), rule("must not name __proto__"))),
-  z
-    .record(
-      z.string(),
-      z.union([ClaimScalar, z.array(ClaimScalar, rule(CLAIM_VALUE)).check(z.maxLength(100))], rule(CLAIM_VALUE)),
-      rule("must be a JSON object"),
-    )
-    .check(
-      z.refine((claims) => Object.keys(claims).every((name) => name.length >= 1 && name.length <= 128), "claim names must be 1 to 128 characters"),
-      z.refine(
-        (claims) => Object.keys(claims).every((name) => !reserved.has(name)),
-        rule(`must not name a claim the gateway sets (${GATEWAY_CLAIMS.join(", ")})`),
-      ),
-      z.refine(
-        (claims) => new TextEncoder().encode(JSON.stringify(claims)).byteLength <= MAX_CLAIMS_BYTES,
-        rule(`must be at most ${MAX_CLAIMS_BYTES} bytes of JSON`),
-      ),
-    ),
-);
-
 // How the back end signed the user in (RFC 8176): the contract's values, each at most once.
 const AMR_RULE = `must be a non-empty array of distinct values among ${AMR_VALUES.join(", ")}`;
 const Amr = z
   .array(z.enum(AMR_VALUES, rule(AMR_RULE)), rule(AMR_RULE))
   .check(z.minLength(1, rule(AMR_RULE)), z.refine((amr) => new Set(amr).size === amr.length, rule(AMR_RULE)));
 
-const openSessionBody = bodyOf(z.object({ sub: Sub, claims: z.optional(Claims), amr: z.optional(Amr) }));
+const openSessionBody = bodyOf(z.object({ sub: Sub, claims: z.optional(SessionClaimsRules), amr: z.optional(Amr) }));
 
 adminRoutes.post("/sessions", dpopProof({ issuesTokens: true }), openSessionBody, requireAdmin, async function openSession(c) {
   const { sub, claims, amr } = c.req.valid("json");
@@ -104,7 +75,3 @@ adminRoutes.get("/events", requireAdmin, eventsQuery, async function listEvents(
     })),
   } satisfies EventList);
 });
-
-function isObjectWithOwn(value: unknown, name: string): boolean {
-  return typeof value === "object" && value !== null && Object.hasOwn(value, name);
-}

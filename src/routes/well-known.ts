@@ -33,6 +33,8 @@ wellKnownRoutes.get("/oauth-authorization-server", async function publishMetadat
     token_endpoint: `${base}/auth/token`,
     jwks_uri: `${base}/.well-known/jwks.json`,
     revocation_endpoint: `${base}/auth/revoke`,
+    // RFC 8414 section 2 names it; its authentication is the introspection token (docs/api.md).
+    introspection_endpoint: `${base}/auth/introspect`,
     grant_types_supported: ["authorization_code", "refresh_token"],
     response_types_supported: ["code"],
     token_endpoint_auth_methods_supported: ["none"],

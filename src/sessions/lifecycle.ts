@@ -30,6 +30,8 @@ export function newSession(opening: SessionOpening, request: { id: string; clien
     jkt: request.proof?.jkt ?? null,
     dpopFailures: { lastEventAt: null, unrecorded: 0 },
     claims: opening.claims,
+    claimsCheckedAt: now,
+    claimsLease: null,
     amr: opening.amr,
     authTime: opening.authTime,
     userAgent: request.client.userAgent,

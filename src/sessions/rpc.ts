@@ -39,6 +39,12 @@ export interface IssuedSession {
   amr: Amr[] | null;
   /** When the user proved who they are for this session (Unix ms). */
   authTime: number;
+  /**
+   * Set when this answer holds the session's claims hook call (at opening, and on a refresh whose
+   * claims were due): the worker asks the hook before it signs the access token, then hands the
+   * answer back with `lease` (`UserAuth.replaceClaims`). Null: sign with `claims` as they are.
+   */
+  claimsHook: { lease: number } | null;
 }
 
 /** A valid DPoP proof that came with a session request: its key's thumbprint, its `jti` and `iat`. */

@@ -53,6 +53,7 @@ export class SessionKeys {
       jkt: session.jkt,
       amr: session.amr,
       authTime: session.authTime,
+      claimsHook: session.claimsLease === null ? null : { lease: session.claimsLease },
     };
   }
 

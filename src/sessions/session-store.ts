@@ -33,6 +33,18 @@ export interface Session {
   dpopFailures: DpopFailureTally;
   /** Custom claims copied into every access token of the session. */
   claims: SessionClaims;
+  /**
+   * When the claims hook was last asked for this session's claims, whatever it answered, or the
+   * session opened (Unix ms; 0 for a session opened before it was stored): a refresh asks again
+   * once `CLAIMS_TTL_SECONDS` have passed since (`claimsDue`).
+   */
+  claimsCheckedAt: number;
+  /**
+   * Set only on the session an opening or a refresh has just handed the claims hook's call to:
+   * the `claimsCheckedAt` it wrote, which the worker presents with the hook's answer
+   * (`UserAuth.replaceClaims`). Never stored: a session read from storage has none.
+   */
+  claimsLease: number | null;
   /** How the user signed in (RFC 8176); null for a session opened before it was stored. */
   amr: Amr[] | null;
   /** When the user proved who they are for this session. */
@@ -55,6 +67,7 @@ type SessionRow = {
   dpop_failure_event_at: number | null;
   dpop_failures_unrecorded: number;
   claims: string;
+  claims_checked_at: number;
   amr: string | null;
   auth_time: number;
   user_agent: string | null;
@@ -108,6 +121,9 @@ export const SESSIONS_SCHEMA: StoreSchema = {
       sql.exec("ALTER TABLE sessions ADD COLUMN auth_time INTEGER NOT NULL DEFAULT 0");
       sql.exec("UPDATE sessions SET auth_time = created_at");
     },
+    // 6: when the claims hook was last asked for the session's claims. A session opened before
+    // counts as never asked, so with a hook configured its next refresh asks.
+    (sql) => sql.exec("ALTER TABLE sessions ADD COLUMN claims_checked_at INTEGER NOT NULL DEFAULT 0"),
   ],
   // Before stores had names, the object kept one version in a one-row `schema_version` table.
   adopt(sql) {
@@ -150,11 +166,11 @@ export class SessionStore {
 
   insert(session: Session, macKey: ArrayBuffer): void {
     this.sql.exec(
-      `INSERT INTO sessions (id, sub, mac_key, generation, issue_times, created_at, last_used_at, recorded_at, claims, amr, auth_time, user_agent, ip, jkt)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO sessions (id, sub, mac_key, generation, issue_times, created_at, last_used_at, recorded_at, claims, claims_checked_at, amr, auth_time, user_agent, ip, jkt)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       session.id, session.sub, macKey, session.generation, JSON.stringify(session.issueTimes), session.createdAt, session.lastUsedAt,
-      session.recordedAt, JSON.stringify(session.claims), session.amr === null ? null : JSON.stringify(session.amr), session.authTime,
-      session.userAgent, session.ip, session.jkt,
+      session.recordedAt, JSON.stringify(session.claims), session.claimsCheckedAt, session.amr === null ? null : JSON.stringify(session.amr),
+      session.authTime, session.userAgent, session.ip, session.jkt,
     );
   }
 
@@ -164,6 +180,16 @@ export class SessionStore {
       "UPDATE sessions SET generation = ?, issue_times = ?, last_used_at = ?, ip = ?, user_agent = ? WHERE id = ?",
       session.generation, JSON.stringify(session.issueTimes), session.lastUsedAt, session.ip, session.userAgent, session.id,
     );
+  }
+
+  /** Notes that the claims hook was asked for the session's claims at `at`. */
+  saveClaimsCheck(id: string, at: number): void {
+    this.sql.exec("UPDATE sessions SET claims_checked_at = ? WHERE id = ?", at, id);
+  }
+
+  /** Replaces the session's custom claims (the claims hook's answer). */
+  saveClaims(id: string, claims: SessionClaims): void {
+    this.sql.exec("UPDATE sessions SET claims = ? WHERE id = ?", JSON.stringify(claims), id);
   }
 
   markRevoked(id: string, at: number, reason: RevokeReason): void {
@@ -208,7 +234,7 @@ export class SessionStore {
 
 // Every column but the MAC key, which only `macKey` reads.
 const COLUMNS = `id, sub, generation, issue_times, created_at, last_used_at, revoked_at, revoked_reason, recorded_at, jkt,
-  dpop_failure_event_at, dpop_failures_unrecorded, claims, amr, auth_time, user_agent, ip`;
+  dpop_failure_event_at, dpop_failures_unrecorded, claims, claims_checked_at, amr, auth_time, user_agent, ip`;
 
 function sessionOf(row: SessionRow): Session {
   return {
@@ -224,6 +250,8 @@ function sessionOf(row: SessionRow): Session {
     jkt: row.jkt,
     dpopFailures: { lastEventAt: row.dpop_failure_event_at, unrecorded: row.dpop_failures_unrecorded },
     claims: JSON.parse(row.claims) as SessionClaims,
+    claimsCheckedAt: row.claims_checked_at,
+    claimsLease: null,
     amr: row.amr === null ? null : (JSON.parse(row.amr) as Amr[]),
     authTime: row.auth_time,
     userAgent: row.user_agent,

@@ -16,6 +16,10 @@ import type { ClientInfo, IssuedSession, PresentedProof, SessionOpening } from "
  * proof; a proof that the user's object must check itself (a passkey's sign counter, a TOTP
  * step never accepted twice) is checked by a method of that object, which opens the session
  * through the same `UserSessions.open` with `sessionOpening(...)` in the same transaction.
+ *
+ * With a claims hook, `UserSessions.open` hands the new session its first hook call, and the
+ * worker asks the hook before it signs the first access token (`claimsToSign`,
+ * src/http/session-claims.ts): every way in asks it, without a line of its own.
  */
 
 /** How each way in signs a user in: the `amr` of its sessions (RFC 8176) and the event that records it. */

@@ -4,8 +4,10 @@ import type { EventType } from "../wire";
 import { AlarmSchedule } from "../durable/alarm-schedule";
 import { Outbox } from "../durable/outbox";
 import { migrateStores } from "../durable/store-schema";
+import type { SessionClaims } from "../tokens/access";
 import type { RefreshTokenParts } from "../tokens/refresh";
-import { listedSessions, nextWakeUp } from "./lifecycle";
+import { claimsHookOf } from "./claims-lease";
+import { isActive, listedSessions, nextWakeUp } from "./lifecycle";
 import { decideRefresh, expiredReason, wasIssued } from "./refresh-rules";
 import type { ActiveSession, ClientInfo, IssuedSession, PresentedProof, RefreshOutcome, SessionOpening } from "./rpc";
 import { SessionKeys } from "./session-keys";
@@ -39,7 +41,7 @@ export class UserAuth extends DurableObject<Env> {
     this.#keys = new SessionKeys(ctx.id.toString(), (sessionId) => this.#store.macKey(sessionId));
     this.#alarm = new AlarmSchedule(ctx);
     this.#outbox = new Outbox(ctx.storage.sql, () => this.env.DB, this.#alarm);
-    this.#sessions = new UserSessions(this.#store, this.#keys, this.#outbox, (at) => this.#alarm.noLaterThan(at), () => this.#settings);
+    this.#sessions = new UserSessions(this.#store, this.#keys, this.#outbox, (at) => this.#alarm.noLaterThan(at), () => this.#settings, () => claimsHookOf(this.env));
     this.#codes = new AuthorizationCodeStore(ctx.storage.sql);
   }
 
@@ -117,12 +119,26 @@ export class UserAuth extends DurableObject<Env> {
       case "rotate":
         return { ok: true, rule: decision.rule, session: this.#sessions.rotate(session!, client, now) };
       case "grace_replay":
-        this.#sessions.graceReplay(session!, client, now);
-        return { ok: true, rule: decision.rule, session: session! };
+        return { ok: true, rule: decision.rule, session: this.#sessions.graceReplay(session!, client, now) };
       case "reuse":
         this.#sessions.reuseDetected(session!, decision, now, client.ip);
         return { ok: false, rule: decision.rule, reason: decision.reason };
     }
+  }
+
+  /**
+   * Stores the claims hook's answer for the call an opening or a refresh handed out
+   * (`IssuedSession.claimsHook`), unless the session ended or a later call was handed out since;
+   * returns the claims the access token is to carry: what the session holds afterwards.
+   */
+  replaceClaims(input: { sessionId: string; lease: number; claims: SessionClaims }): SessionClaims | null {
+    return this.ctx.storage.transactionSync(() => this.#sessions.replaceClaims(input.sessionId, input.lease, input.claims));
+  }
+
+  /** Whether the session is active right now (not revoked, within its limits): `POST /auth/introspect`. */
+  isSessionActive(sessionId: string): boolean {
+    const session = this.#store.get(sessionId);
+    return session !== null && isActive(session, this.#settings.session, Date.now());
   }
 
   /**

@@ -1,5 +1,7 @@
 import type { SessionSettings } from "../config";
 import { auditEvent } from "../db/events";
+import type { SessionClaims } from "../tokens/access";
+import { claimsDue, splitClaims, type ClaimsHook } from "./claims-lease";
 import type { EventType } from "../wire";
 import type { Outbox } from "../durable/outbox";
 import { expiredSessions, newSession, purgeCutoff, purgeDueAt, recordDue, rotated, sessionRecord, sessionsToEvict } from "./lifecycle";
@@ -30,6 +32,8 @@ export class UserSessions {
     private readonly wakeUpBy: (at: number | null) => void,
     /** The object's settings, read at each change. */
     private readonly settingsOf: () => UserSessionSettings,
+    /** The claims hook, or null when there is none (`claimsHookOf`). */
+    private readonly claimsHook: () => ClaimsHook | null,
   ) {}
 
   get #settings(): SessionSettings {
@@ -39,9 +43,12 @@ export class UserSessions {
   /**
    * Opens a session: stored (bound to the proof's key when one came), recorded, its event
    * audited, then the session cap applied. The one place a session begins, whatever the way in.
+   * With a claims hook, the session comes back holding its first hook call (`claimsLease`): every
+   * way in asks the hook when the session opens.
    */
   open(opening: SessionOpening, client: ClientInfo, proof: PresentedProof | null, now: number): Session {
-    const session = newSession(opening, { id: crypto.randomUUID(), client, proof }, now);
+    const opened = newSession(opening, { id: crypto.randomUUID(), client, proof }, now);
+    const session = this.claimsHook() === null ? opened : { ...opened, claimsLease: opened.claimsCheckedAt };
     this.store.insert(session, this.keys.newKey());
     if (proof) this.rememberProof(session, proof, now);
     this.record(session, now);
@@ -56,18 +63,50 @@ export class UserSessions {
     this.store.rememberProof(session.id, proof.jti, proofRememberedUntil(proof, now, this.settingsOf().clockSkewSeconds));
   }
 
-  /** Rule 3: the session's next generation, stored with its issue time and client; recorded at most hourly. */
+  /**
+   * Rule 3: the session's next generation, stored with its issue time and client; recorded at most
+   * hourly. Holds the session's claims hook call when its claims are due (`withClaimsLease`).
+   */
   rotate(session: Session, client: ClientInfo, now: number): Session {
     const next = rotated(session, client, now);
     this.store.saveRotation(next);
     if (recordDue(session, now)) this.record(next, now);
     if (this.#settings.auditRefreshEvents) this.audit("refresh", next, now, client.ip, { generation: next.generation });
-    return next;
+    return this.#withClaimsLease(next, now);
   }
 
-  /** Rule 4: nothing changes; the replay is audited while refresh events are. */
-  graceReplay(session: Session, client: ClientInfo, now: number): void {
+  /** Rule 4: nothing changes but the claims hook call, when due; the replay is audited while refresh events are. */
+  graceReplay(session: Session, client: ClientInfo, now: number): Session {
     if (this.#settings.auditRefreshEvents) this.audit("refresh_grace_replay", session, now, client.ip, { generation: session.generation });
+    return this.#withClaimsLease(session, now);
+  }
+
+  /**
+   * Stores the claims the hook answered to the call handed out at `lease`, and returns the claims
+   * the session holds afterwards: the new ones, or, when the session ended meanwhile or a later
+   * call was handed out since (its answer is the newer one), the stored ones unchanged. Null for a
+   * session this object no longer holds.
+   */
+  replaceClaims(sessionId: string, lease: number, claims: SessionClaims): SessionClaims | null {
+    const session = this.store.get(sessionId);
+    if (session === null) return null;
+    if (session.revokedAt !== null || session.claimsCheckedAt !== lease) return session.claims;
+    // The hook replaces the custom claims; what the gateway keeps there itself (`idp`) stays.
+    const replaced = { ...claims, ...splitClaims(session.claims).gateway };
+    this.store.saveClaims(sessionId, replaced);
+    return replaced;
+  }
+
+  /**
+   * The session holding its claims hook call, when there is a hook and the claims are due
+   * (`claimsDue`): the call is noted as made now, in the transaction that decided the refresh, so
+   * of two refreshes of one session at once only the first gets it.
+   */
+  #withClaimsLease(session: Session, now: number): Session {
+    const hook = this.claimsHook();
+    if (hook === null || !claimsDue(session, hook.ttlSeconds, now)) return session;
+    this.store.saveClaimsCheck(session.id, now);
+    return { ...session, claimsCheckedAt: now, claimsLease: now };
   }
 
   /**

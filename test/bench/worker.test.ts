@@ -123,6 +123,19 @@ describe("the bench worker", () => {
     expect([second!.refresh_token, third!.refresh_token].sort()).toEqual([`floor.${user}.2`, `floor.${user}.3`]);
   });
 
+  it("answers the introspection floor as introspection answers an active token, behind the same Bearer check", async () => {
+    const form = (body: string, headers: Record<string, string> = adminHeaders) =>
+      call("/bench/introspect-floor", { method: "POST", headers: { ...headers, "Content-Type": "application/x-www-form-urlencoded" }, body });
+    const unauthorized = await form(`token=${uniqueSub("floor")}`, bearer("not-the-admin-token"));
+    expect(unauthorized.status).toBe(401);
+    expect(unauthorized.headers.get("WWW-Authenticate")).toBe(`Bearer realm="introspection"`);
+    expect((await form("")).status).toBe(400);
+    const answer = await form(`token=${uniqueSub("floor")}`);
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get("Cache-Control")).toBe("no-store");
+    expect(await answer.json()).toEqual({ active: true });
+  });
+
   it("answers the password floor after one PBKDF2 derivation", async () => {
     const response = await postJson("/bench/password-floor", {}, adminHeaders);
     expect(response.status).toBe(204);
