@@ -74,6 +74,31 @@ const SETTINGS_PROJECTS: Record<string, Record<string, string>> = {
 };
 
 /**
+ * Test projects of their own that need more than variables: `webhooks` delivers to the project's
+ * webhook receiver (test/webhook-receiver.mjs), `queue-batching` keeps the consumer's batching as
+ * deployed (up to 100 messages or 5 s a batch), where D1 calls per refresh are counted.
+ */
+const WEBHOOKS_PROJECT = "webhooks";
+const BATCHING_PROJECT = "queue-batching";
+
+/**
+ * The queue consumers of a worker config as the tests run them (Miniflare's options). By default
+ * the local queue delivers at once (max_batch_timeout 0), so a test waits for nothing but the
+ * work, and a message the consumer retries is dropped rather than delivered again after its
+ * delay (30 s or more, in some later test): a test that needs the retry hands it to the consumer
+ * itself (`redeliver` in test/queue-ledger.ts). `asDeployed` keeps batch size and wait.
+ */
+function testQueueConsumers(configPath: string, { asDeployed = false } = {}) {
+  const consumers = unstable_readConfig({ config: configPath }).queues.consumers ?? [];
+  return Object.fromEntries(
+    consumers.map((consumer) => [
+      consumer.queue,
+      { maxBatchSize: consumer.max_batch_size, maxBatchTimeout: asDeployed ? consumer.max_batch_timeout : 0, maxRetries: 0 },
+    ]),
+  );
+}
+
+/**
  * What the bench worker (bench/wrangler.toml) must share with the production worker, read from
  * both configs for test/bench/worker.test.ts: the variables, the runtime version and flags, the D1
  * migrations. test/settings-table.test.ts holds the production variables to the settings table.
@@ -84,6 +109,10 @@ function benchAndProductionConfigs() {
     const migrations = path.resolve(path.dirname(configPath), config.d1_databases[0]?.migrations_dir ?? "migrations");
     return {
       vars: config.vars as Record<string, string>,
+      queues: {
+        producers: (config.queues.producers ?? []).map(({ binding }) => binding),
+        consumers: (config.queues.consumers ?? []).map(({ queue: _name, ...settings }) => settings),
+      },
       compatibilityDate: config.compatibility_date,
       compatibilityFlags: config.compatibility_flags,
       migrationsDir: path.relative(import.meta.dirname, migrations),
@@ -131,7 +160,7 @@ export default defineConfig(async () => {
     include: string[],
     exclude: string[],
     vars: Record<string, string>,
-    { configPath = "./wrangler.toml", provide = {} }: { configPath?: string; provide?: Record<string, unknown> } = {},
+    { configPath = "./wrangler.toml", provide = {}, setupFiles = [] }: { configPath?: string; provide?: Record<string, unknown>; setupFiles?: string[] } = {},
   ): TestProjectInlineConfiguration => ({
     extends: false,
     plugins: [
@@ -146,7 +175,11 @@ export default defineConfig(async () => {
             ADMIN_API_TOKEN: "test-admin-token",
             // A real HTTP origin on 127.0.0.1 that records what the gateway forwards (test/origin-server.mjs).
             TEST_ORIGIN_URL: inject<string>("originUrl"),
+            // The project's webhook receiver (test/webhook-receiver.mjs); only the webhooks project sends to it.
+            TEST_WEBHOOK_RECEIVER: inject<string>("webhookUrl"),
+            ...(name === WEBHOOKS_PROJECT ? { WEBHOOK_URL: `${inject<string>("webhookUrl")}/hook`, WEBHOOK_SECRET: inject<string>("webhookSecret") } : {}),
           },
+          queueConsumers: testQueueConsumers(configPath, { asDeployed: name === BATCHING_PROJECT }),
         },
       })),
     ],
@@ -155,8 +188,8 @@ export default defineConfig(async () => {
       include,
       exclude,
       provide,
-      globalSetup: ["./test/origin-server.mjs"],
-      setupFiles: ["./test/apply-migrations.ts"],
+      globalSetup: ["./test/origin-server.mjs", "./test/webhook-receiver.mjs"],
+      setupFiles: ["./test/apply-migrations.ts", "./test/queue-setup.ts", ...setupFiles],
       testTimeout: 30_000,
       // Each Vitest worker is a workerd (Miniflare) with its own in-memory D1 and Durable Objects.
       // Without isolation a worker runs test files one after another instead of starting a new
@@ -172,7 +205,7 @@ export default defineConfig(async () => {
     },
   });
 
-  const ownProjectDirs = [...Object.keys(SETTINGS_PROJECTS), "bench"].map((name) => `test/${name}/**`);
+  const ownProjectDirs = [...Object.keys(SETTINGS_PROJECTS), WEBHOOKS_PROJECT, BATCHING_PROJECT, "bench"].map((name) => `test/${name}/**`);
   return {
     test: {
       onConsoleLog: (log, _type, entity) => !expected.isExpectedLog(log, sourceOf(entity)),
@@ -189,9 +222,14 @@ export default defineConfig(async () => {
         // test/client/ runs in Node (below); test/e2e/ is `npm run test:e2e`, against wrangler dev.
         project("default", ["test/**/*.test.ts"], [...ownProjectDirs, "test/client/**", "test/e2e/**", "test/scripts/**"], {}, { provide: { workerConfigs } }),
         ...Object.entries(SETTINGS_PROJECTS).map(([name, vars]) => project(name, [`test/${name}/**/*.test.ts`], [], vars)),
+        ...[WEBHOOKS_PROJECT, BATCHING_PROJECT].map((name) => project(name, [`test/${name}/**/*.test.ts`], [], {})),
         // The bench worker (bench/worker.ts, bench/wrangler.toml): the production worker plus the
         // routes `npm run bench` measures against.
-        project("bench", ["test/bench/**/*.test.ts"], [], {}, { configPath: "./bench/wrangler.toml", provide: { workerConfigs } }),
+        project("bench", ["test/bench/**/*.test.ts"], [], {}, {
+          configPath: "./bench/wrangler.toml",
+          provide: { workerConfigs },
+          setupFiles: ["./test/bench/queue-setup.ts"],
+        }),
         // The browser client's logic in plain Node, against a fake gateway and fake browser APIs.
         { extends: false, test: { name: "client", include: ["test/client/**/*.test.ts"], environment: "node" } },
         // The scripts behind npm run dev, keys and deploy (scripts/), in Node as they run.

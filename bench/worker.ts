@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import gatewayWorker from "../src/index";
 import { AuthError, errorBody } from "../src/http/errors";
 import type { AppEnv } from "../src/http/context";
+import type { EventMessage } from "../src/events/messages";
 import { benchRoutes, type BenchBindings } from "./routes";
 
 // The bench worker (`npm run bench`, bench/wrangler.toml): the production worker, unchanged,
@@ -31,4 +32,4 @@ app.onError(function benchError(error, c) {
 });
 
 /** The production worker's handlers, with `fetch` answering the bench routes first. */
-export default { ...gatewayWorker, fetch: app.fetch } satisfies ExportedHandler<BenchBindings>;
+export default { ...gatewayWorker, fetch: app.fetch } satisfies ExportedHandler<BenchBindings, EventMessage>;

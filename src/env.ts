@@ -1,4 +1,5 @@
 import type { LoginThrottle } from "./accounts/login-throttle";
+import type { EventMessage } from "./events/messages";
 import type { UserAuth } from "./sessions/user-auth";
 
 /**
@@ -10,6 +11,8 @@ export interface Env {
   USER_AUTH: DurableObjectNamespace<UserAuth>;
   LOGIN_THROTTLE: DurableObjectNamespace<LoginThrottle>;
   DB: D1Database;
+  /** The queue of everything that leaves the Durable Objects: D1 writes and webhooks (src/events/). */
+  EVENTS: Queue<EventMessage>;
 
   ISSUER?: string;
   AUDIENCE?: string;
@@ -37,9 +40,14 @@ export interface Env {
   SESSION_RETENTION_SECONDS?: string;
   AUDIT_RETENTION_SECONDS?: string;
   DEMO?: string;
+  WEBHOOK_URL?: string;
+  WEBHOOK_EVENTS?: string;
+  DEV_MESSAGE_LOG?: string;
 
   /** Secret: a JSON JWK set of private signing keys; the first one signs. */
   SIGNING_KEYS?: string;
   /** Secret: the bearer token of the admin routes. Unset means the admin routes answer 401. */
   ADMIN_API_TOKEN?: string;
+  /** Secret: `whsec_` + base64, the Standard Webhooks key that signs each webhook. */
+  WEBHOOK_SECRET?: string;
 }

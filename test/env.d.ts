@@ -6,6 +6,8 @@ declare global {
     // Test-only bindings, added in vitest.config.ts.
     interface Env extends GatewayEnv {
       TEST_MIGRATIONS: D1Migration[];
+      /** The project's webhook receiver (test/webhook-receiver.mjs), without a path. */
+      TEST_WEBHOOK_RECEIVER: string;
     }
     // Types `exports.default` from "cloudflare:workers" as the worker's own default export.
     interface GlobalProps {
@@ -17,8 +19,12 @@ declare global {
 declare module "vitest" {
   // vitest.config.ts provides it to the default and bench projects.
   interface ProvidedContext {
+    /** test/webhook-receiver.mjs: the receiver's origin and the secret it verifies with. */
+    webhookUrl: string;
+    webhookSecret: string;
     workerConfigs: Record<"production" | "bench", {
       vars: Record<string, string>;
+      queues: { producers: string[]; consumers: Array<Record<string, unknown>> };
       compatibilityDate: string | undefined;
       compatibilityFlags: string[];
       migrationsDir: string;

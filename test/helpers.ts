@@ -4,6 +4,8 @@ import type { JWK } from "jose";
 import { expect, vi } from "vitest";
 import worker from "../src/index";
 import type { Env } from "../src/env";
+import type { EventMessage } from "../src/events/messages";
+import { queueLedger, redeliver, type Handled } from "./queue-ledger";
 
 export const ADMIN_TOKEN = "test-admin-token";
 export const BASE = "http://gateway.test";
@@ -79,14 +81,14 @@ export function userAuthStub(sub: string) {
   return env.USER_AUTH.get(env.USER_AUTH.idFromName(sub));
 }
 
-/** Runs the user's UserAuth alarm now (retries of D1 writes, expiry, purge), if one is set. */
+/** Runs the user's UserAuth alarm now (retries of outbox sends, expiry, purge), if one is set. */
 export function runUserAlarm(sub: string) {
   return runDurableObjectAlarm(userAuthStub(sub));
 }
 
-/** The audit events of a user, newest first, through the admin route. */
+/** The audit events of a user, newest first, through the admin route, once the user's events have drained. */
 export async function eventsOf(sub: string, type?: string) {
-  await d1Caught(sub);
+  await drainEvents(sub);
   const query = new URLSearchParams({ sub, ...(type ? { type } : {}) });
   const response = await call(`/auth/admin/events?${query}`, { headers: adminHeaders });
   if (response.status !== 200) throw new Error(`events: ${response.status} ${await response.text()}`);
@@ -94,8 +96,8 @@ export async function eventsOf(sub: string, type?: string) {
   return body.events;
 }
 
-/** How many D1 writes wait in a Durable Object's outbox (UserAuth or LoginThrottle). */
-export function queuedWrites(stub: DurableObjectStub) {
+/** How many entries wait in a Durable Object's outbox (UserAuth or LoginThrottle), not yet sent to the queue. */
+export function outboxSize(stub: DurableObjectStub) {
   return runInDurableObject(stub, (_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n);
 }
 
@@ -206,6 +208,9 @@ export async function registerUser(username = uniqueUsername(), password = PASSW
 
 /** The audit events of one type from one client address, newest first (events of unknown users have no `sub`). */
 export async function eventsFrom(ip: string, type: string) {
+  // Each failed login's event was sent to the queue before its 401 (the throttle's flush starts
+  // at once); what is left is the queue's part.
+  await drainEvents();
   const response = await call(`/auth/admin/events?type=${type}&limit=1000`, { headers: adminHeaders });
   if (response.status !== 200) throw new Error(`events: ${response.status} ${await response.text()}`);
   const body = (await response.json()) as { events: Awaited<ReturnType<typeof eventsOf>> };
@@ -242,17 +247,75 @@ export async function pbkdf2RunsDuring(action: () => Promise<unknown>): Promise<
 }
 
 /**
- * Waits until the user's queued D1 writes have reached D1. They drain after each answer, so a
- * test that reads D1 right after an action runs the object's alarm (which flushes the outbox,
- * after any flush already under way) instead of guessing how long that takes.
+ * Drains the outboxes of these users' objects and the event queue: once it resolves, everything
+ * the objects had queued has been sent, and the queue's consumer has handled every message sent
+ * so far once (D1 written or the write retried, each webhook delivered or retried). The outboxes
+ * drain after each answer and the queue after that, so a test that reads D1 or the webhook
+ * receiver right after an action waits here instead of guessing how long that takes: each
+ * object's alarm flushes its outbox (after any flush already under way), then the queue ledger
+ * (test/queue-ledger.ts) says when the consumer is done. No user: the queue only.
  */
-export async function d1Caught(sub: string): Promise<void> {
-  await runDurableObjectAlarm(userAuthStub(sub));
+export async function drainEvents(...subs: string[]): Promise<void> {
+  for (const sub of subs) await runDurableObjectAlarm(userAuthStub(sub));
+  await queueLedger().settled();
 }
 
-/** A session's record in D1 once the user's queued writes have reached it, or null. */
+/**
+ * Runs `action` while the EVENTS queue refuses every send, as Cloudflare's does past its
+ * throughput (`sendBatch` throws "Too Many Requests"), and always lets it accept again after.
+ */
+export async function withQueueRefusing(action: () => Promise<void>) {
+  const ledger = queueLedger();
+  ledger.refusing = true;
+  try {
+    await action();
+  } finally {
+    ledger.refusing = false;
+  }
+}
+
+/** Where the queue ledger is now, to look at what was sent or handled after it (`retriedSince`). */
+export function queueMark(): { sent: number; handled: number } {
+  const ledger = queueLedger();
+  return { sent: ledger.sent.length, handled: ledger.handled.length };
+}
+
+/** The deliveries the consumer retried since `mark`, the latest verdict of each message counting. */
+export function retriedSince(mark: { handled: number }): Handled[] {
+  const latest = new Map<string, Handled>();
+  for (const entry of queueLedger().handled.slice(mark.handled)) latest.set(JSON.stringify(entry.body), entry);
+  return [...latest.values()].filter((entry) => entry.outcome === "retry");
+}
+
+/**
+ * Hands the consumer every delivery it retried since `mark` again, as the queue does once the
+ * retry's delay has passed, and returns what it did with each this time. The local queue of the
+ * tests drops a retried message instead of waiting out its delay (test/queue-ledger.ts).
+ */
+export async function redeliverRetries(mark: { handled: number }): Promise<Handled[]> {
+  const retried = retriedSince(mark);
+  const byQueue = new Map<string, Handled[]>();
+  for (const entry of retried) byQueue.set(entry.queue, [...(byQueue.get(entry.queue) ?? []), entry]);
+  const outcomes: Handled[] = [];
+  for (const deliveries of byQueue.values()) outcomes.push(...(await redeliver(worker as never, deliveries)));
+  return outcomes;
+}
+
+/** The user a queue message is about, if any. */
+export function subjectOf(body: EventMessage): string | null {
+  switch (body.kind) {
+    case "session":
+      return body.record.user_id;
+    case "event":
+      return body.event.sub;
+    case "webhook":
+      return (body.webhook.data.sub ?? body.webhook.data.user_id ?? null) as string | null;
+  }
+}
+
+/** A session's record in D1 once the user's events have drained, or null. */
 export async function sessionRecord(sub: string, sessionId: string) {
-  await d1Caught(sub);
+  await drainEvents(sub);
   return env.DB.prepare(
     `SELECT id, user_id, created_at, last_used_at, expires_at, revoked_at, revoked_reason, user_agent, ip, rotation_count
      FROM sessions WHERE id = ?1`,
@@ -268,7 +331,7 @@ export async function sessionRecord(sub: string, sessionId: string) {
  * record (the same, and expires_at). Nothing runs meanwhile: the session is marked expired only once a request or the alarm looks.
  */
 export async function ageSession(sub: string, sessionId: string, ms: number): Promise<void> {
-  await d1Caught(sub);
+  await drainEvents(sub);
   await runInDurableObject(userAuthStub(sub), (_instance, state) => {
     const sql = state.storage.sql;
     const { issue_times } = sql.exec<{ issue_times: string }>("SELECT issue_times FROM sessions WHERE id = ?", sessionId).one();
@@ -317,25 +380,24 @@ export async function storedSession(sub: string, sessionId: string): Promise<Sto
 }
 
 /**
- * The D1 statements `count` refreshes of one session cost: with D1's events table away every
- * flush fails as a whole (a batch is one transaction), so each statement a refresh would send
- * stays in the outbox, where it can be counted.
+ * The queue messages `count` refreshes of one session send, by kind: each `session` or `event`
+ * message is one row the consumer writes to D1 (in batches: test/queue-batching/ counts the D1
+ * calls), each `webhook` one delivery. Counted from the queue ledger, exactly.
  */
-export async function d1StatementsOfRefreshes(count: number): Promise<number> {
+export async function queueMessagesOfRefreshes(count: number): Promise<Record<EventMessage["kind"], number>> {
   const sub = uniqueSub();
   let pair: TokenResponse = await openSession(sub);
-  await d1Caught(sub);
-  let queued = 0;
-  await withD1TableOffline("events", async () => {
-    for (let index = 0; index < count; index += 1) {
-      const response = await refresh(pair.refresh_token);
-      expect(response.status).toBe(200);
-      pair = await response.json();
-    }
-    queued = await queuedWrites(userAuthStub(sub));
-  });
-  await d1Caught(sub);
-  return queued;
+  await drainEvents(sub);
+  const mark = queueMark();
+  for (let index = 0; index < count; index += 1) {
+    const response = await refresh(pair.refresh_token);
+    expect(response.status).toBe(200);
+    pair = await response.json();
+  }
+  await drainEvents(sub);
+  const counts = { session: 0, event: 0, webhook: 0 };
+  for (const body of queueLedger().sent.slice(mark.sent)) if (subjectOf(body) === sub) counts[body.kind] += 1;
+  return counts;
 }
 
 /** POST /auth/refresh as an RFC 6749 section 6 form request. */

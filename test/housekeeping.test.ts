@@ -10,6 +10,7 @@ import {
   expectInvalidGrant,
   openSession,
   refresh,
+  drainEvents,
   runUserAlarm,
   uniqueSub,
   userAuthStub,
@@ -121,7 +122,9 @@ describe("purge of old D1 rows (scheduled handler)", () => {
     await insertEvent("old-event", now - AUDIT_RETENTION_MS - DAY_MS);
     await insertEvent("recent-event", now - AUDIT_RETENTION_MS + 60 * SECOND_MS);
     // A real session opened through the gateway, and its event, stay as well.
-    const live = await openSession(uniqueSub());
+    const liveSub = uniqueSub();
+    const live = await openSession(liveSub);
+    await drainEvents(liveSub);
 
     await runCron();
 

@@ -49,7 +49,7 @@ export class LoginThrottle extends DurableObject<Env> {
         expires_at INTEGER NOT NULL
       )`);
     this.#alarm = new AlarmSchedule(ctx);
-    this.#outbox = new Outbox(ctx.storage.sql, () => this.env.DB, this.#alarm);
+    this.#outbox = new Outbox(ctx.storage.sql, () => this.env, this.#alarm);
   }
 
   /**

@@ -33,6 +33,18 @@ export function auditEvent(fields: Omit<AuditEvent, "id">): AuditEvent {
   return { id: crypto.randomUUID(), ...fields };
 }
 
+/** An event as the admin listing and the webhooks show it: no id, `at` in ISO 8601. */
+export function eventOnTheWire(event: AuditEvent) {
+  return {
+    type: event.type,
+    sub: event.sub,
+    session_id: event.session_id,
+    at: new Date(event.at).toISOString(),
+    ip: event.ip,
+    detail: event.detail,
+  };
+}
+
 /** Records an event; the id makes a retried write a no-op. */
 export function insertEvent(db: D1Database, event: AuditEvent): D1PreparedStatement {
   return db

@@ -3,7 +3,7 @@ import * as z from "zod/mini";
 import { requireAdmin } from "../http/admin-token";
 import { bodyOf, bodyWithoutFields } from "../http/body";
 import { clientInfo, keyRing, type AppEnv } from "../http/context";
-import { EVENT_TYPES, queryEvents } from "../db/events";
+import { EVENT_TYPES, eventOnTheWire, queryEvents } from "../db/events";
 import { invalidRequest } from "../http/errors";
 import { dpopProof } from "../http/dpop";
 import { tokenResponse } from "../http/token-response";
@@ -96,16 +96,7 @@ const eventsQuery = queryOf(
 adminRoutes.get("/events", requireAdmin, eventsQuery, async function listEvents(c) {
   const events = await queryEvents(c.env.DB, c.req.valid("query"));
   c.header("Cache-Control", "no-store");
-  return c.json({
-    events: events.map((event) => ({
-      type: event.type,
-      sub: event.sub,
-      session_id: event.session_id,
-      at: new Date(event.at).toISOString(),
-      ip: event.ip,
-      detail: event.detail,
-    })),
-  });
+  return c.json({ events: events.map(eventOnTheWire) });
 });
 
 function isObjectWithOwn(value: unknown, name: string): boolean {

@@ -64,7 +64,7 @@ export class UserAuth extends DurableObject<Env> {
     super(ctx, env);
     this.#migrate();
     this.#alarm = new AlarmSchedule(ctx);
-    this.#outbox = new Outbox(ctx.storage.sql, () => this.env.DB, this.#alarm);
+    this.#outbox = new Outbox(ctx.storage.sql, () => this.env, this.#alarm);
   }
 
   /**

@@ -1,6 +1,6 @@
 import { SignJWT, importJWK } from "jose";
 import { describe, expect, inject, it } from "vitest";
-import { adminHeaders, bearer, call, d1Caught, openSession, postJson, refresh, TEST_SIGNING_KEYS, uniqueSub } from "../helpers";
+import { adminHeaders, bearer, call, drainEvents, openSession, postJson, refresh, TEST_SIGNING_KEYS, uniqueSub } from "../helpers";
 
 // The bench worker (bench/worker.ts, bench/wrangler.toml): the production worker plus the routes
 // `npm run bench` measures against. Here `exports.default` is the bench worker.
@@ -128,13 +128,13 @@ describe("the bench worker", () => {
     const session = await openSession(sub);
     const neighbour = `${prefix.slice(0, -1)}x0`;
     await openSession(neighbour);
-    await Promise.all([d1Caught(sub), d1Caught(neighbour)]);
+    await drainEvents(sub, neighbour);
     const read = async () => (await (await call(`/bench/d1-writes?prefix=${encodeURIComponent(prefix)}`, { headers: adminHeaders })).json()) as { events: number; versions: Record<string, number>; databaseBytes: number };
     const before = await read();
     expect(Object.keys(before.versions)).toEqual([session.session_id]);
 
     expect((await refresh(session.refresh_token)).status).toBe(200);
-    await d1Caught(sub);
+    await drainEvents(sub);
     const after = await read();
     expect(after.events).toBe(before.events + 1);
     expect(Object.keys(after.versions)).toEqual([session.session_id]);
