@@ -1,5 +1,4 @@
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../src/env";
 
 /**
  * Bench only: the floor a refresh is measured against (`npm run bench`). A refresh cannot do less

@@ -3,10 +3,9 @@ import { createMiddleware } from "hono/factory";
 import { hashPassword } from "../src/accounts/passwords";
 import { requireSettings } from "../src/config";
 import { ensureSchema } from "../src/db/schema";
-import type { Env } from "../src/env";
 import { requireAdmin } from "../src/http/admin-token";
 import { keyRing, type AppEnv } from "../src/http/context";
-import { invalidRequest } from "../src/http/errors";
+import { invalidRequest } from "../src/errors/auth-error";
 import { setsRefreshCookie } from "../src/http/refresh-cookie";
 import { tokenResponse } from "../src/http/token-response";
 import { loadKeyRing } from "../src/tokens/key-ring";
@@ -46,7 +45,9 @@ benchRoutes.post("/refresh-floor", gatewayContext, setsRefreshCookie, requireAdm
   // floor's binding is the one the bench worker adds to it.
   const floors = (c.env as BenchBindings).REFRESH_FLOOR;
   const generation = await floors.get(floors.idFromName(user)).rotate();
-  return tokenResponse(c, { sub: user, sessionId: user, refreshToken: `floor.${user}.${generation}`, claims: {}, jkt: null });
+  // The same claims as a password session's access token: amr and auth_time included.
+  const issued = { sub: user, sessionId: user, refreshToken: `floor.${user}.${generation}`, claims: {}, jkt: null, amr: ["pwd" as const], authTime: Date.now() };
+  return tokenResponse(c, issued);
 });
 
 // The floor of a login: one PBKDF2-SHA256 derivation at the production iteration count, as the

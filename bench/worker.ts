@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import gatewayWorker from "../src/index";
-import { AuthError, errorBody } from "../src/http/errors";
+import { AuthError, errorBody } from "../src/errors/auth-error";
 import type { AppEnv } from "../src/http/context";
 import type { EventMessage } from "../src/events/messages";
 import { benchRoutes, type BenchBindings } from "./routes";

@@ -1,7 +1,6 @@
 import { BadValue } from "./config/parsers";
 import { SETTINGS, Setting, type SettingsTree, type ValuesOf } from "./config/settings";
-import type { Env } from "./env";
-import { misconfigured } from "./http/errors";
+import { misconfigured } from "./errors/auth-error";
 
 /** The validated configuration of the gateway: every row of `SETTINGS` read through its parser. */
 export type Config = ValuesOf<typeof SETTINGS>;

@@ -1,10 +1,11 @@
 import { accessCredential, authenticate } from "./http/authenticate";
 import { clientInfo, type AppContext } from "./http/context";
 import { isCorsResponseHeader } from "./http/cors";
-import { AuthError } from "./http/errors";
+import { AuthError } from "./errors/auth-error";
 import { forwardedHeaders } from "./http/forwarded-headers";
 import { LEGACY_REFRESH_COOKIE_NAME, REFRESH_COOKIE_NAME } from "./http/refresh-cookie-name";
 import type { AccessClaims } from "./tokens/access";
+import type { EchoResponse } from "./wire";
 
 /**
  * The gateway for every path that is not the gateway's own: verifies the access token (optional
@@ -45,7 +46,7 @@ export async function gateway(c: AppContext): Promise<Response> {
       path: url.pathname,
       query: queryOf(url.searchParams),
       headers: Object.fromEntries(headers),
-    });
+    } satisfies EchoResponse);
   }
 
   const basePath = config.originUrl.pathname.replace(/\/+$/, "");

@@ -116,7 +116,7 @@ describe("POST /auth/admin/sessions", () => {
 
   it("refuses registered claim names, nested objects and a missing sub with 400", async () => {
     const bodies: unknown[] = [
-      ...["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid"].map((name) => ({ sub: uniqueSub(), claims: { [name]: "x" } })),
+      ...["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "cnf", "amr", "auth_time", "idp"].map((name) => ({ sub: uniqueSub(), claims: { [name]: "x" } })),
       { sub: uniqueSub(), claims: { profile: { name: "x" } } },
       { sub: uniqueSub(), claims: { list: [{ name: "x" }] } },
       { sub: uniqueSub(), claims: { nothing: null } },
@@ -149,7 +149,7 @@ describe("POST /auth/admin/sessions", () => {
 
   it("says in its own words what is wrong with the claims, naming the claim", async () => {
     const cases: Array<[unknown, string]> = [
-      [{ iat: 1 }, "claims must not name a registered claim (iss, sub, aud, exp, nbf, iat, jti, sid, cnf)"],
+      [{ iat: 1 }, "claims must not name a claim the gateway sets (iss, sub, aud, exp, nbf, iat, jti, sid, cnf, amr, auth_time, idp)"],
       [{ profile: { name: "x" } }, "claims.profile must be a string, number, boolean or an array of up to 100 of them"],
       [{ scopes: Array.from({ length: 101 }, () => "x") }, "claims.scopes must be a string, number, boolean or an array of up to 100 of them"],
       [{ "": "x" }, "claim names must be 1 to 128 characters"],

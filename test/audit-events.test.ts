@@ -55,7 +55,7 @@ describe("audit events of each action", () => {
     expect(login.status).toBe(200);
     const pair = (await login.json()) as TokenResponse;
     const loginEvent = await onlyEvent(sub, "login", { from });
-    expect(loginEvent).toMatchObject({ session_id: pair.session_id, ip: IP, detail: null });
+    expect(loginEvent).toMatchObject({ session_id: pair.session_id, ip: IP, detail: { method: "password" } });
     expect(await eventsOf(sub, "session_created")).toEqual([]);
 
     const wrong = await postJson("/auth/login", { username, password: "wrong password" }, fromIp);

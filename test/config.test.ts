@@ -1,7 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { parseConfig, type Config } from "../src/config";
-import type { Env } from "../src/env";
 import {
   adminHeaders,
   bearer,

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { SignJWT, base64url, decodeJwt, exportJWK, generateKeyPair } from "jose";
 import { describe, expect, it } from "vitest";
 import { DPOP_FAILURE_EVENT_INTERVAL_MS } from "../src/sessions/storage-bounds";
+import type { AuthorizationServerMetadata } from "../src/wire";
 import { dpopClient, type DpopClient } from "./dpop-proofs";
 import {
   adminHeaders,
@@ -358,14 +359,16 @@ describe("GET /.well-known/oauth-authorization-server (RFC 8414)", () => {
   it("publishes the issuer, the endpoints, the grant and DPoP algorithms", async () => {
     const response = await call("/.well-known/oauth-authorization-server");
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({
+    expect(await response.json()).toEqual({
       issuer: "http://127.0.0.1:8787",
       token_endpoint: "http://127.0.0.1:8787/auth/refresh",
       jwks_uri: "http://127.0.0.1:8787/.well-known/jwks.json",
       revocation_endpoint: "http://127.0.0.1:8787/auth/revoke",
       grant_types_supported: ["refresh_token"],
+      response_types_supported: [],
       token_endpoint_auth_methods_supported: ["none"],
+      revocation_endpoint_auth_methods_supported: ["none"],
       dpop_signing_alg_values_supported: ["ES256", "EdDSA"],
-    });
+    } satisfies AuthorizationServerMetadata);
   });
 });

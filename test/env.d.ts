@@ -1,17 +1,14 @@
 import type { D1Migration } from "cloudflare:test";
-import type { Env as GatewayEnv } from "../src/env";
 
 declare global {
   namespace Cloudflare {
-    // Test-only bindings, added in vitest.config.ts.
-    interface Env extends GatewayEnv {
+    // Test-only bindings, added in vitest.config.ts. The worker's own (and `exports.default`'s
+    // type) come from worker-configuration.d.ts, which `npm run types` generates.
+    interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      TEST_ORIGIN_URL: string;
       /** The project's webhook receiver (test/webhook-receiver.mjs), without a path. */
       TEST_WEBHOOK_RECEIVER: string;
-    }
-    // Types `exports.default` from "cloudflare:workers" as the worker's own default export.
-    interface GlobalProps {
-      mainModule: typeof import("../src/index");
     }
   }
 }

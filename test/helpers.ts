@@ -3,9 +3,11 @@ import { env, exports } from "cloudflare:workers";
 import type { JWK } from "jose";
 import { expect, vi } from "vitest";
 import worker from "../src/index";
-import type { Env } from "../src/env";
 import type { EventMessage } from "../src/events/messages";
+import type { AuditEventItem, EventList, RegisterResponse, TokenResponse } from "../src/wire";
 import { queueLedger, redeliver, type Handled } from "./queue-ledger";
+
+export type { TokenResponse };
 
 export const ADMIN_TOKEN = "test-admin-token";
 export const BASE = "http://gateway.test";
@@ -29,14 +31,6 @@ export function call(path: string, init: RequestInit = {}, vars?: Vars): Promise
 
 export function postJson(path: string, body: unknown, headers: Record<string, string> = {}, vars?: Vars) {
   return call(path, { method: "POST", headers: { "Content-Type": "application/json", ...headers }, body: JSON.stringify(body) }, vars);
-}
-
-export interface TokenResponse {
-  access_token: string;
-  token_type: "Bearer";
-  expires_in: number;
-  refresh_token: string;
-  session_id: string;
 }
 
 /** Opens a session through the admin route and returns the token pair. */
@@ -92,8 +86,7 @@ export async function eventsOf(sub: string, type?: string) {
   const query = new URLSearchParams({ sub, ...(type ? { type } : {}) });
   const response = await call(`/auth/admin/events?${query}`, { headers: adminHeaders });
   if (response.status !== 200) throw new Error(`events: ${response.status} ${await response.text()}`);
-  const body = (await response.json()) as { events: Array<{ type: string; sub: string; session_id: string | null; at: string; ip: string | null; detail: Record<string, unknown> | null }> };
-  return body.events;
+  return ((await response.json()) as EventList).events;
 }
 
 /** How many entries wait in a Durable Object's outbox (UserAuth or LoginThrottle), not yet sent to the queue. */
@@ -157,7 +150,7 @@ export interface RecordedRequest {
 }
 
 /** The real HTTP origin on 127.0.0.1 started by the Vitest globalSetup (test-only binding). */
-export const TEST_ORIGIN_URL = (env as unknown as { TEST_ORIGIN_URL: string }).TEST_ORIGIN_URL;
+export const TEST_ORIGIN_URL = env.TEST_ORIGIN_URL;
 
 /**
  * A corner of the recording origin of its own: `url` is the ORIGIN_URL to give the gateway (it
@@ -203,7 +196,7 @@ export function login(username: unknown, password: unknown, headers: Record<stri
 export async function registerUser(username = uniqueUsername(), password = PASSWORD): Promise<{ username: string; userId: string }> {
   const response = await register(username, password);
   expect(response.status).toBe(201);
-  return { username, userId: ((await response.json()) as { user_id: string }).user_id };
+  return { username, userId: ((await response.json()) as RegisterResponse).user_id };
 }
 
 /** The audit events of one type from one client address, newest first (events of unknown users have no `sub`). */
@@ -213,8 +206,7 @@ export async function eventsFrom(ip: string, type: string) {
   await drainEvents();
   const response = await call(`/auth/admin/events?type=${type}&limit=1000`, { headers: adminHeaders });
   if (response.status !== 200) throw new Error(`events: ${response.status} ${await response.text()}`);
-  const body = (await response.json()) as { events: Awaited<ReturnType<typeof eventsOf>> };
-  return body.events.filter((event) => event.ip === ip);
+  return ((await response.json()) as EventList).events.filter((event) => event.ip === ip);
 }
 
 /** One PBKDF2 key derivation, without its salt bytes. */
@@ -309,7 +301,7 @@ export function subjectOf(body: EventMessage): string | null {
     case "event":
       return body.event.sub;
     case "webhook":
-      return (body.webhook.data.sub ?? body.webhook.data.user_id ?? null) as string | null;
+      return "user_id" in body.webhook.data ? body.webhook.data.user_id : body.webhook.data.sub;
   }
 }
 
@@ -435,7 +427,7 @@ export function accessTokenClaims(overrides: Record<string, unknown> = {}): Reco
 }
 
 /** One audit event as `GET /auth/admin/events` returns it. */
-export type AuditEventOnTheWire = Awaited<ReturnType<typeof eventsOf>>[number];
+export type AuditEventOnTheWire = AuditEventItem;
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 

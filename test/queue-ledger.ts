@@ -13,7 +13,6 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { EventMessage } from "../src/events/messages";
-import type { Env } from "../src/env";
 
 /** One delivery the consumer handled, and how. */
 export interface Handled {

@@ -3,8 +3,7 @@ import { describe, expect, expectTypeOf, inject, it } from "vitest";
 import { requireSettings } from "../src/config";
 import { settingsTable, TABLE_END, TABLE_START, withSettingsTable } from "../src/config/docs-table";
 import { settingRows, type SettingName } from "../src/config/settings";
-import type { Env } from "../src/env";
-import { AuthError } from "../src/http/errors";
+import { AuthError } from "../src/errors/auth-error";
 
 // The settings table (src/config/settings.ts) is the one declaration of every variable; what is
 // written elsewhere must say the same. test/bench/worker.test.ts holds bench/wrangler.toml to

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DPOP_FAILURE_EVENT_INTERVAL_MS, endedSessionsToDrop, tallyDpopFailure, type DpopFailureTally } from "../src/sessions/storage-bounds";
+import { DPOP_FAILURE_EVENT_INTERVAL_MS, endedSessionsToDrop, proofRememberedUntil, tallyDpopFailure, type DpopFailureTally } from "../src/sessions/storage-bounds";
 
 // Pure functions: every test passes `now` explicitly, no clock involved.
 const T0 = Date.UTC(2026, 0, 1);
@@ -76,5 +76,17 @@ describe("tallyDpopFailure", () => {
 
   it("records at once when the clock went back past the last event, rather than staying silent", () => {
     expect(tallyDpopFailure({ lastEventAt: T0, unrecorded: 2 }, T0 - SECOND)).toEqual({ event: { count: 3 }, tally: { lastEventAt: T0 - SECOND, unrecorded: 0 } });
+  });
+});
+
+describe("proofRememberedUntil", () => {
+  it("remembers a proof for as long as its iat could still pass the window: CLOCK_SKEW_SECONDS plus 60 s", () => {
+    expect(proofRememberedUntil({ iat: T0 / 1000 }, T0, 30)).toBe(T0 + 90 * SECOND);
+    expect(proofRememberedUntil({ iat: T0 / 1000 }, T0, 0)).toBe(T0 + 60 * SECOND);
+  });
+
+  it("counts from iat when it is ahead of the clock, and from now when it is behind", () => {
+    expect(proofRememberedUntil({ iat: T0 / 1000 + 20 }, T0, 30)).toBe(T0 + 110 * SECOND);
+    expect(proofRememberedUntil({ iat: T0 / 1000 - 20 }, T0, 30)).toBe(T0 + 90 * SECOND);
   });
 });

@@ -1,6 +1,5 @@
 import type { AuditEvent } from "../db/events";
-import type { Env } from "../env";
-import { tooManyRequests } from "../http/errors";
+import { tooManyRequests } from "../errors/auth-error";
 import { ipThrottleKey } from "./client-address";
 import type { LoginThrottle, ThrottleKind } from "./login-throttle";
 

@@ -2,7 +2,6 @@ import { DurableObject } from "cloudflare:workers";
 import { requireSettings, type LoginLimits } from "../config";
 import { AlarmSchedule } from "../durable/alarm-schedule";
 import type { AuditEvent } from "../db/events";
-import type { Env } from "../env";
 import { Outbox } from "../durable/outbox";
 
 /**

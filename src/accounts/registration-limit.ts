@@ -1,5 +1,4 @@
-import type { Env } from "../env";
-import { tooManyRequests } from "../http/errors";
+import { tooManyRequests } from "../errors/auth-error";
 import { ipThrottleKey } from "./client-address";
 
 /**

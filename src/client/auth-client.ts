@@ -4,6 +4,7 @@ import { AuthClientError, errorFromResponse, loggedOut } from "./errors.js";
 import { browserEnvironment, type AuthClientOptions, type AuthEvent, type ClientEnvironment, type SessionInfo, type SessionRecord } from "./options.js";
 import { TabSync, type LogoutReason, type TabMessage } from "./tab-sync.js";
 import { tokenStore, type StorageMode, type StoredSession, type TokenStore } from "./token-store.js";
+import type { SessionList, TokenResponse } from "../wire.js";
 
 const EXPIRED = /error="invalid_token"[^]*error_description="[^"]*expired/i;
 
@@ -170,7 +171,7 @@ export class AuthClient {
   async sessions(): Promise<SessionRecord[]> {
     const response = await this.fetch("/auth/sessions");
     if (!response.ok) throw await errorFromResponse(response);
-    return ((await response.json()) as { sessions: SessionRecord[] }).sessions;
+    return ((await response.json()) as SessionList).sessions;
   }
 
   /** `DELETE /auth/sessions/:id`: ends one of the user's sessions ("sign out my phone"). */
@@ -291,7 +292,7 @@ export class AuthClient {
   }
 
   async #sessionFrom(response: Response, sentAt: number): Promise<StoredSession> {
-    const body = (await response.json().catch(() => null)) as Record<string, unknown> | null;
+    const body = (await response.json().catch(() => null)) as { [field in keyof TokenResponse]?: unknown } | null;
     const ok =
       body !== null &&
       typeof body.access_token === "string" &&
@@ -300,15 +301,16 @@ export class AuthClient {
       typeof body.session_id === "string" &&
       (this.#mode === "cookie" || typeof body.refresh_token === "string");
     if (!ok) throw new AuthClientError("bad_response", "The gateway's token response is not a TokenResponse.", response.status);
+    const token = body as TokenResponse;
     return {
-      accessToken: body.access_token as string,
-      tokenType: body.token_type as string,
+      accessToken: token.access_token,
+      tokenType: token.token_type,
       // From when the request left: never later than the gateway's own clock says.
-      expiresAt: sentAt + (body.expires_in as number) * 1000,
-      lifetimeMs: (body.expires_in as number) * 1000,
-      sessionId: body.session_id as string,
+      expiresAt: sentAt + token.expires_in * 1000,
+      lifetimeMs: token.expires_in * 1000,
+      sessionId: token.session_id,
       // Cookie mode: the body carries it too (for non-browser clients); it is not kept.
-      refreshToken: this.#mode === "cookie" ? null : (body.refresh_token as string),
+      refreshToken: this.#mode === "cookie" ? null : token.refresh_token,
     };
   }
 

@@ -1,3 +1,5 @@
+import type { ErrorBody } from "../wire.js";
+
 /**
  * The codes an `AuthClientError` carries: the gateway's own `error` codes (`invalid_credentials`,
  * `username_taken`, `too_many_requests`, `invalid_grant`, ...) as the server sent them, and the
@@ -39,7 +41,7 @@ export class AuthClientError extends Error {
 
 /** The `AuthClientError` for an error answer of the gateway (`{"error","error_description"}`). */
 export async function errorFromResponse(response: Response): Promise<AuthClientError> {
-  let body: { error?: unknown; error_description?: unknown } = {};
+  let body: { [field in keyof ErrorBody]?: unknown } = {};
   try {
     body = await response.json();
   } catch {

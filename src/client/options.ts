@@ -2,6 +2,7 @@
 import type { IndexedDbLike } from "./dpop-key-store.js";
 import type { ChannelLike, LockManagerLike, LogoutReason } from "./tab-sync.js";
 import type { StorageLike, StorageMode } from "./token-store.js";
+import type { SessionListItem } from "../wire.js";
 
 /**
  * Returns headers to add to a request the client is about to send (API calls, with their access
@@ -81,15 +82,7 @@ export type AuthEvent =
   | { type: "logout"; reason: LogoutReason; fromOtherTab: boolean };
 
 /** One entry of `GET /auth/sessions`, as the gateway sends it. */
-export interface SessionRecord {
-  id: string;
-  created_at: string;
-  last_used_at: string;
-  expires_at: string | null;
-  user_agent: string | null;
-  ip: string | null;
-  current: boolean;
-}
+export type SessionRecord = SessionListItem;
 
 /** The real browser APIs, where they exist. */
 export function browserEnvironment(): ClientEnvironment {

@@ -1,4 +1,4 @@
-import { DEFAULT_WEBHOOK_EVENTS, webhookEvents, webhookSecret } from "../events/webhook-settings";
+import { DEFAULT_WEBHOOK_EVENTS, webhookEvents, webhookSecret } from "./webhook-parsers";
 import { count, flag, httpUrl, oneOf, origins, pathPrefixes, seconds, secret, text, type Parser } from "./parsers";
 
 /**

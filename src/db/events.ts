@@ -1,22 +1,5 @@
+import type { AuditEventItem, EventType } from "../wire";
 import { requireD1 } from "./unavailable";
-/** The audit event types of the contract. */
-export const EVENT_TYPES = [
-  "login",
-  "login_failed",
-  "session_created",
-  "refresh",
-  "refresh_grace_replay",
-  "refresh_token_reuse",
-  "logout",
-  "logout_all",
-  "session_revoked",
-  "admin_revoke",
-  "session_expired",
-  "dpop_proof_failed",
-] as const;
-
-export type EventType = (typeof EVENT_TYPES)[number];
-
 /** One audit event. `at` is Unix ms; `detail` is a JSON object or null. */
 export interface AuditEvent {
   id: string;
@@ -34,7 +17,7 @@ export function auditEvent(fields: Omit<AuditEvent, "id">): AuditEvent {
 }
 
 /** An event as the admin listing and the webhooks show it: no id, `at` in ISO 8601. */
-export function eventOnTheWire(event: AuditEvent) {
+export function eventOnTheWire(event: AuditEvent): AuditEventItem {
   return {
     type: event.type,
     sub: event.sub,

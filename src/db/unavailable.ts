@@ -1,4 +1,4 @@
-import { AuthError } from "../http/errors";
+import { temporarilyUnavailable } from "../errors/auth-error";
 
 /** How long a client is asked to wait when D1 cannot be reached: long enough for a blip to pass. */
 const RETRY_AFTER_SECONDS = 5;
@@ -14,8 +14,6 @@ export async function requireD1<T>(what: string, work: () => Promise<T>): Promis
     return await work();
   } catch (error) {
     console.error(`D1 unavailable (${what}): ${(error as Error).message}`);
-    throw new AuthError("temporarily_unavailable", 503, "The user database is unavailable. Try again shortly.", {
-      "Retry-After": String(RETRY_AFTER_SECONDS),
-    });
+    throw temporarilyUnavailable("The user database is unavailable. Try again shortly.", RETRY_AFTER_SECONDS);
   }
 }

@@ -1,20 +1,8 @@
 import { requireSettings } from "../config";
-import type { AuditEvent } from "../db/events";
-import type { SessionRecord } from "../db/sessions";
-import type { Env } from "../env";
-import type { UserMessage } from "../events/messages";
-import { queueMessagesOf, sendBatches } from "../events/outgoing";
 import type { AlarmSchedule } from "./alarm-schedule";
+import { queueMessagesOf, sendBatches, type OutboxEntry } from "./queue-messages";
 
-/**
- * What leaves a Durable Object, waiting in its storage: a session's D1 record, an audit event
- * (for D1, and for the webhook receiver when `WEBHOOK_EVENTS` selects it), or a message to a user
- * (a webhook only). Build a message with `userMessage` (src/events/messages.ts).
- */
-export type OutboxEntry =
-  | { kind: "session"; record: SessionRecord }
-  | { kind: "event"; event: AuditEvent }
-  | { kind: "message"; message: UserMessage };
+export type { OutboxEntry } from "./queue-messages";
 
 /** Entries read per send: each is one or two queue messages, and a `sendBatch` takes 100. */
 const BATCH_SIZE = 50;

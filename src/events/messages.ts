@@ -1,24 +1,6 @@
 import type { AuditEvent } from "../db/events";
 import type { SessionRecord } from "../db/sessions";
-
-/**
- * The messages to users the gateway hands to the team's mailer: a verification code, a reset
- * link. They always go to the webhook receiver (`WEBHOOK_EVENTS` does not select them) and are
- * never written to D1.
- */
-export const USER_MESSAGE_TYPES = ["message.email_verification", "message.password_reset"] as const;
-
-export type UserMessageType = (typeof USER_MESSAGE_TYPES)[number];
-
-/** What a message carries: the webhook's `data`. `code` and `token` are secrets: never logged. */
-export interface UserMessageData {
-  to: string;
-  user_id: string;
-  code?: string;
-  token?: string;
-  /** ISO 8601, like every time on the wire. */
-  expires_at: string;
-}
+import type { UserMessageData, UserMessageType, WebhookBody } from "../wire";
 
 /** A message to a user, with the id its webhook keeps on every retry. `at` is Unix ms. */
 export interface UserMessage {
@@ -44,11 +26,8 @@ export function userMessage(type: UserMessageType, data: UserMessageData, now: n
  * A webhook as the receiver gets it: the Standard Webhooks id (`webhook-id`, the same on every
  * retry) and the body's members (`timestamp` is when the event happened, ISO 8601).
  */
-export interface Webhook {
+export interface Webhook extends WebhookBody {
   id: string;
-  type: string;
-  timestamp: string;
-  data: Record<string, unknown>;
 }
 
 /**

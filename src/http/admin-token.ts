@@ -1,7 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import { bearerToken } from "./authenticate";
 import type { AppEnv } from "./context";
-import { AuthError } from "./errors";
+import { AuthError } from "../errors/auth-error";
 
 /**
  * Guards the admin routes with `Authorization: Bearer $ADMIN_API_TOKEN`. Unset token: every admin

@@ -1,6 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import { keyRing, type AppContext, type AppEnv } from "./context";
-import { AuthError } from "./errors";
+import { accessRefusal, type AccessRefusal } from "../errors/refusals";
+import { logRefusal, type RefusalDetail } from "../errors/verdict";
 import { verifyAccessToken, type AccessClaims } from "../tokens/access";
 import { DPOP_ALGORITHMS, verifyDpopProof } from "../tokens/dpop";
 
@@ -40,43 +41,39 @@ export function bearerToken(c: AppContext): string | null {
  * a proof of the bound key for this request and token (RFC 9449 section 7), checked statelessly;
  * its 401s carry a `DPoP` challenge. The only place an access token is checked. With
  * `allowExpired`, a token that is genuine but past its lifetime is accepted too (logout: ending a
- * session needs no fresh token).
+ * session needs no fresh token). Each refusal is one log line naming its reason.
  */
 export async function authenticate(c: AppContext, { allowExpired = false } = {}): Promise<AccessClaims> {
   const config = c.get("config");
   const credential = accessCredential(c);
-  if (credential === null) {
-    throw new AuthError("unauthorized", 401, "An access token is required.", {
-      "WWW-Authenticate": `Bearer realm="${quoted(config.realm)}"`,
-    });
-  }
-  const result = await verifyAccessToken(credential.token, keyRing(c), config, Date.now() / 1000);
-  const claims = result.ok ? result.claims : allowExpired ? result.expiredClaims : undefined;
-  const scheme = credential.scheme === "DPoP" || claims?.cnf ? "DPoP" : "Bearer";
-  const refuse = (code: "invalid_token" | "invalid_dpop_proof", description: string) => {
-    const algs = scheme === "DPoP" ? `, algs="${DPOP_ALGORITHMS.join(" ")}"` : "";
-    return new AuthError(code, 401, description, {
-      "WWW-Authenticate": `${scheme} realm="${quoted(config.realm)}", error="${code}", error_description="${description}"${algs}`,
-    });
+  const refuse = (reason: AccessRefusal, scheme: "Bearer" | "DPoP", detail: RefusalDetail = {}) => {
+    if (reason !== "no_token") logRefusal("access_token", reason, { scheme: credential?.scheme ?? null, ...detail });
+    return accessRefusal(reason, { scheme, realm: config.realm, dpopAlgorithms: DPOP_ALGORITHMS });
   };
-  if (!claims) throw refuse("invalid_token", !result.ok && result.problem === "expired" ? "The access token expired" : "The access token is invalid");
+  if (credential === null) throw refuse("no_token", "Bearer");
+  const result = await verifyAccessToken(credential.token, keyRing(c), config, Date.now() / 1000);
+  // The claims of a token this gateway issued, expired or not: its session may be named in the log.
+  const genuine = result.ok ? result.claims : result.expiredClaims;
+  const session: RefusalDetail = genuine ? { session_id: genuine.sid } : {};
+  const claims = result.ok || allowExpired ? genuine : undefined;
+  const scheme = credential.scheme === "DPoP" || claims?.cnf ? "DPoP" : "Bearer";
+  if (!claims) throw refuse(result.ok ? "not_a_session" : result.reason, scheme, session);
 
   const bound = claims.cnf?.jkt;
-  if (credential.scheme === "DPoP" && !bound) throw refuse("invalid_token", "The access token is not bound to a DPoP key");
-  if (bound && credential.scheme !== "DPoP") throw refuse("invalid_token", "The access token is bound to a DPoP key: send it as Authorization: DPoP with a proof");
+  if (credential.scheme === "DPoP" && !bound) throw refuse("dpop_scheme_unbound", scheme, session);
+  if (bound && credential.scheme !== "DPoP") throw refuse("bearer_scheme_bound", scheme, session);
   if (bound) {
     const header = c.req.header("DPoP");
-    const proof =
-      header === undefined
-        ? null
-        : await verifyDpopProof(header, {
-            method: c.req.method,
-            url: c.req.url,
-            accessToken: credential.token,
-            nowSeconds: Date.now() / 1000,
-            clockSkewSeconds: config.clockSkewSeconds,
-          });
-    if (!proof?.ok || proof.proof.jkt !== bound) throw refuse("invalid_dpop_proof", "A DPoP proof of the bound key is required");
+    if (header === undefined) throw refuse("no_dpop_proof", scheme, session);
+    const proof = await verifyDpopProof(header, {
+      method: c.req.method,
+      url: c.req.url,
+      accessToken: credential.token,
+      nowSeconds: Date.now() / 1000,
+      clockSkewSeconds: config.clockSkewSeconds,
+    });
+    if (!proof.ok) throw refuse("dpop_proof_refused", scheme, { ...session, proof_reason: proof.reason });
+    if (proof.proof.jkt !== bound) throw refuse("dpop_proof_of_another_key", scheme, session);
   }
   return claims;
 }
@@ -86,8 +83,3 @@ export const requireAccessToken = createMiddleware<AppEnv>(async function requir
   c.set("auth", await authenticate(c));
   await next();
 });
-
-// RFC 7235 section 2.2: quoted-string; backslash-escape quotes and backslashes.
-function quoted(value: string) {
-  return value.replace(/[\\"]/g, "\\$&");
-}

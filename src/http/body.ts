@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { validator } from "hono/validator";
 import * as z from "zod/mini";
 import type { AppEnv } from "./context";
-import { AuthError } from "./errors";
+import { AuthError } from "../errors/auth-error";
 import { checked } from "./validation";
 
 /** The largest request body an `/auth/*` route reads (docs/api.md: 16 KiB, else 413). */

@@ -1,6 +1,5 @@
 import type { Context } from "hono";
 import type { Config } from "../config";
-import type { Env } from "../env";
 import type { AccessClaims } from "../tokens/access";
 import { signingKeysNotSet, type KeyRing } from "../tokens/key-ring";
 import type { ClientInfo, PresentedProof } from "../sessions/rpc";

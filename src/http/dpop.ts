@@ -1,27 +1,28 @@
 import { createMiddleware } from "hono/factory";
+import { dpopRefusal } from "../errors/refusals";
+import { logRefusal } from "../errors/verdict";
 import type { PresentedProof } from "../sessions/rpc";
 import { verifyDpopProof } from "../tokens/dpop";
 import type { AppEnv } from "./context";
-import { AuthError } from "./errors";
-
-/** 400 invalid_dpop_proof (RFC 9449 section 5): the `DPoP` header is missing where required, or not a valid proof. */
-export const invalidDpopProof = (description: string) => new AuthError("invalid_dpop_proof", 400, description);
 
 /**
  * For the session requests (login, refresh, logout, admin sessions): checks the `DPoP` header
  * against the request and puts the proof on the context (`c.get("dpop")`, null without one).
  * With `DPOP=required`, a request that hands out tokens (`issuesTokens`: login, admin session,
  * refresh) and has no header is refused before anything else. A header that is not a valid proof
- * is refused whatever the setting, so nothing changes on a request whose proof does not check out.
- * Whether a proof binds the session is the UserAuth object's business: only the request that
- * opens a session binds it, a refresh never does.
+ * is refused whatever the setting, so nothing changes on a request whose proof does not check out;
+ * the reason goes to the log. Whether a proof binds the session is the UserAuth object's business:
+ * only the request that opens a session binds it, a refresh never does.
  */
 export function dpopProof({ issuesTokens }: { issuesTokens: boolean }) {
   return createMiddleware<AppEnv>(async function checkDpopProof(c, next) {
     const config = c.get("config");
     const header = c.req.header("DPoP");
     if (header === undefined) {
-      if (issuesTokens && config.dpop === "required") throw invalidDpopProof("A DPoP proof is required (DPOP=required).");
+      if (issuesTokens && config.dpop === "required") {
+        logRefusal("dpop_proof", "required");
+        throw dpopRefusal("required");
+      }
       c.set("dpop", null);
       return next();
     }
@@ -31,7 +32,10 @@ export function dpopProof({ issuesTokens }: { issuesTokens: boolean }) {
       nowSeconds: Date.now() / 1000,
       clockSkewSeconds: config.clockSkewSeconds,
     });
-    if (!result.ok) throw invalidDpopProof(`The DPoP proof is not valid: ${result.problem}.`);
+    if (!result.ok) {
+      logRefusal("dpop_proof", result.reason);
+      throw dpopRefusal(result.reason);
+    }
     c.set("dpop", result.proof satisfies PresentedProof);
     return next();
   });

@@ -2,7 +2,7 @@ import { createMiddleware } from "hono/factory";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Config } from "../config";
 import type { AppContext, AppEnv } from "./context";
-import { AuthError, invalidGrant } from "./errors";
+import { AuthError, invalidGrant } from "../errors/auth-error";
 import { REFRESH_COOKIE_NAME } from "./refresh-cookie-name";
 
 /** The refresh-token cookie of `REFRESH_COOKIE=true`; `__Host-` requires `Secure`, `Path=/` and no `Domain`. */

@@ -1,6 +1,6 @@
 import { validator } from "hono/validator";
 import * as z from "zod/mini";
-import { invalidRequest } from "./errors";
+import { invalidRequest } from "../errors/auth-error";
 
 // zod/mini rather than zod: the same schemas without zod's locales and method chains, which would
 // otherwise make up most of the worker's bundle. It carries no messages of its own, so every

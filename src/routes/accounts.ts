@@ -5,15 +5,15 @@ import { bodyOf } from "../http/body";
 import { clientInfo, keyRing, type AppEnv } from "../http/context";
 import { auditEvent } from "../db/events";
 import { findUserByUsername, insertUser, normalizeUsername, replacePasswordHash } from "../db/users";
-import { AuthError, notFound } from "../http/errors";
+import { AuthError, notFound } from "../errors/auth-error";
 import { LoginGuard } from "../accounts/login-guard";
 import { countRegistration } from "../accounts/registration-limit";
 import { hashPassword, verifyPassword } from "../accounts/passwords";
 import { dpopProof } from "../http/dpop";
 import { setsRefreshCookie } from "../http/refresh-cookie";
-import { tokenResponse } from "../http/token-response";
-import { userAuthFor } from "../sessions/lookup";
+import { signInResponse } from "../http/token-response";
 import { rule } from "../http/validation";
+import type { RegisterResponse } from "../wire";
 
 /** The built-in password login: `POST /auth/register` and `POST /auth/login`. */
 export const accountRoutes = new Hono<AppEnv>();
@@ -56,7 +56,7 @@ accountRoutes.post("/register", registrationOpen, registerBody, async function r
     password_updated_at: now,
   };
   if (!(await insertUser(c.env.DB, user))) throw new AuthError("username_taken", 409, "That username is already taken.");
-  return c.json({ user_id: user.id }, 201);
+  return c.json({ user_id: user.id } satisfies RegisterResponse, 201);
 });
 
 accountRoutes.post("/login", setsRefreshCookie, dpopProof({ issuesTokens: true }), loginBody, async function login(c) {
@@ -99,14 +99,7 @@ accountRoutes.post("/login", setsRefreshCookie, dpopProof({ issuesTokens: true }
 
   await guard.succeeded();
   if (check.needsRehash) await upgradeHash(c.env.DB, user.id, user.password_hash, password);
-  const issued = await userAuthFor(c.env, user.id).openSession({
-    sub: user.id,
-    claims: {},
-    client,
-    event: "login",
-    proof: c.get("dpop"),
-  });
-  return tokenResponse(c, issued);
+  return signInResponse(c, { method: "password", sub: user.id });
 });
 
 /** Re-hashes a password that matched a hash with older parameters. A failure only postpones it to the next login. */

@@ -2,12 +2,13 @@ import { Hono } from "hono";
 import * as z from "zod/mini";
 import { requireAdmin } from "../http/admin-token";
 import { bodyOf, bodyWithoutFields } from "../http/body";
-import { clientInfo, keyRing, type AppEnv } from "../http/context";
-import { EVENT_TYPES, eventOnTheWire, queryEvents } from "../db/events";
-import { invalidRequest } from "../http/errors";
+import { clientInfo, type AppEnv } from "../http/context";
+import { eventOnTheWire, queryEvents } from "../db/events";
+import { EVENT_TYPES, type EventList } from "../wire";
+import { invalidRequest } from "../errors/auth-error";
 import { dpopProof } from "../http/dpop";
-import { tokenResponse } from "../http/token-response";
-import { REGISTERED_CLAIMS } from "../tokens/access";
+import { signInResponse } from "../http/token-response";
+import { AMR_VALUES, GATEWAY_CLAIMS } from "../tokens/authentication-claims";
 import { USER_ID_PATTERN } from "../tokens/user-id";
 import { userAuthFor } from "../sessions/lookup";
 import { queryOf, rule } from "../http/validation";
@@ -25,9 +26,8 @@ const Sub = z.string(rule(SUB_RULE)).check(z.regex(USER_ID_PATTERN), z.refine((s
 
 const CLAIM_VALUE = "must be a string, number, boolean or an array of up to 100 of them";
 const ClaimScalar = z.union([z.string(), z.number(), z.boolean()], rule(CLAIM_VALUE));
-// `cnf` is set by the gateway itself for sender-constrained (DPoP) sessions.
-const RESERVED_CLAIMS = [...REGISTERED_CLAIMS, "cnf"];
-const reserved = new Set<string>(RESERVED_CLAIMS);
+// Registered claims, `cnf` (DPoP), `amr`, `auth_time` and `idp` are the gateway's own.
+const reserved = new Set<string>(GATEWAY_CLAIMS);
 // Every access token of the session carries the claims: bounded so that a token always stays
 // well under the verifier's size cap.
 const MAX_CLAIMS_BYTES = 4096;
@@ -45,7 +45,7 @@ const Claims = z.pipe(
       z.refine((claims) => Object.keys(claims).every((name) => name.length >= 1 && name.length <= 128), "claim names must be 1 to 128 characters"),
       z.refine(
         (claims) => Object.keys(claims).every((name) => !reserved.has(name)),
-        rule(`must not name a registered claim (${RESERVED_CLAIMS.join(", ")})`),
+        rule(`must not name a claim the gateway sets (${GATEWAY_CLAIMS.join(", ")})`),
       ),
       z.refine(
         (claims) => new TextEncoder().encode(JSON.stringify(claims)).byteLength <= MAX_CLAIMS_BYTES,
@@ -54,20 +54,17 @@ const Claims = z.pipe(
     ),
 );
 
-const openSessionBody = bodyOf(z.object({ sub: Sub, claims: z.optional(Claims) }));
+// How the back end signed the user in (RFC 8176): the contract's values, each at most once.
+const AMR_RULE = `must be a non-empty array of distinct values among ${AMR_VALUES.join(", ")}`;
+const Amr = z
+  .array(z.enum(AMR_VALUES, rule(AMR_RULE)), rule(AMR_RULE))
+  .check(z.minLength(1, rule(AMR_RULE)), z.refine((amr) => new Set(amr).size === amr.length, rule(AMR_RULE)));
+
+const openSessionBody = bodyOf(z.object({ sub: Sub, claims: z.optional(Claims), amr: z.optional(Amr) }));
 
 adminRoutes.post("/sessions", dpopProof({ issuesTokens: true }), openSessionBody, requireAdmin, async function openSession(c) {
-  const body = c.req.valid("json");
-  // Keys first: a session whose tokens cannot be signed must not be opened.
-  keyRing(c);
-  const issued = await userAuthFor(c.env, body.sub).openSession({
-    sub: body.sub,
-    claims: body.claims ?? {},
-    client: clientInfo(c),
-    event: "session_created",
-    proof: c.get("dpop"),
-  });
-  return tokenResponse(c, issued, { status: 201, cookie: false });
+  const { sub, claims, amr } = c.req.valid("json");
+  return signInResponse(c, { method: "admin", sub, claims: claims ?? {}, amr });
 });
 
 adminRoutes.post("/users/:sub/revoke", bodyWithoutFields, requireAdmin, async function revokeUser(c) {
@@ -96,7 +93,7 @@ const eventsQuery = queryOf(
 adminRoutes.get("/events", requireAdmin, eventsQuery, async function listEvents(c) {
   const events = await queryEvents(c.env.DB, c.req.valid("query"));
   c.header("Cache-Control", "no-store");
-  return c.json({ events: events.map(eventOnTheWire) });
+  return c.json({ events: events.map(eventOnTheWire) } satisfies EventList);
 });
 
 function isObjectWithOwn(value: unknown, name: string): boolean {

@@ -3,13 +3,16 @@ import * as z from "zod/mini";
 import { accessCredential, authenticate, requireAccessToken } from "../http/authenticate";
 import { bodyOf, bodyWithoutFields } from "../http/body";
 import { clientInfo, keyRing, type AppEnv } from "../http/context";
-import { AuthError, invalidGrant, invalidRequest, notFound } from "../http/errors";
+import { AuthError, invalidGrant, invalidRequest, notFound } from "../errors/auth-error";
+import { dpopRefusal } from "../errors/refusals";
+import { logRefusal } from "../errors/verdict";
 import { clearRefreshCookie, refreshTokenFromCookie, setsRefreshCookie } from "../http/refresh-cookie";
-import { dpopProof, invalidDpopProof } from "../http/dpop";
+import { dpopProof } from "../http/dpop";
 import { tokenResponse } from "../http/token-response";
 import { parseRefreshToken } from "../tokens/refresh";
 import { userAuthFor, userAuthOfToken } from "../sessions/lookup";
 import type { RefreshOutcome } from "../sessions/rpc";
+import type { SessionList } from "../wire";
 import { rule } from "../http/validation";
 
 /** Refresh, logout, revocation and the caller's own sessions: `/auth/refresh`, `/auth/logout*`, `/auth/revoke`, `/auth/sessions*`. */
@@ -40,9 +43,10 @@ sessionRoutes.post("/refresh", setsRefreshCookie, dpopProof({ issuesTokens: true
     ? await stub.refresh({ token: token!, client: clientInfo(c), proof: c.get("dpop") })
     : { ok: false, rule: 1, reason: "unknown_token" };
   if (!outcome.ok) {
-    logRefusedRefresh(outcome, token?.sessionId ?? null);
-    // A replayed proof is the proof's fault, not the token's: the token still works with a fresh one.
-    if (outcome.reason === "dpop_replay") throw invalidDpopProof("The DPoP proof was used before: send a fresh one.");
+    // One line per refused refresh, so an operator can tell a forged token from a reused one;
+    // the client sees one `invalid_grant` either way. Never the token itself.
+    logRefusal("refresh", outcome.reason, { rule: outcome.rule, session_id: token?.sessionId ?? null });
+    if (outcome.reason === "dpop_replay") throw dpopRefusal("replayed");
     clearRefreshCookie(c);
     throw invalidGrant();
   }
@@ -124,9 +128,11 @@ sessionRoutes.get("/sessions", requireAccessToken, async function listSessions(c
       expires_at: session.expiresAt === null ? null : iso(session.expiresAt),
       user_agent: session.userAgent,
       ip: session.ip,
+      amr: session.amr,
+      auth_time: iso(session.authTime),
       current: session.id === claims.sid,
     })),
-  });
+  } satisfies SessionList);
 });
 
 sessionRoutes.delete("/sessions/:id", bodyWithoutFields, requireAccessToken, async function revokeOwnSession(c) {
@@ -139,13 +145,5 @@ sessionRoutes.delete("/sessions/:id", bodyWithoutFields, requireAccessToken, asy
   if (!revoked) throw notFound("No active session of yours has that id.");
   return c.body(null, 204);
 });
-
-/**
- * One structured line per refused refresh, so an operator can tell a forged token from a reused
- * one; the client sees one `invalid_grant` either way. Never the token itself.
- */
-function logRefusedRefresh(outcome: Extract<RefreshOutcome, { ok: false }>, sessionId: string | null) {
-  console.warn(JSON.stringify({ event: "refresh_refused", rule: outcome.rule, reason: outcome.reason, session_id: sessionId }));
-}
 
 const iso = (ms: number) => new Date(ms).toISOString();

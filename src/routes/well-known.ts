@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { keyRing, type AppEnv } from "../http/context";
 import { DPOP_ALGORITHMS } from "../tokens/dpop";
+import type { AuthorizationServerMetadata } from "../wire";
 
 /**
  * The two `/.well-known/` documents the gateway serves itself: `jwks.json`, the public halves of
@@ -34,5 +35,5 @@ wellKnownRoutes.get("/oauth-authorization-server", async function publishMetadat
     token_endpoint_auth_methods_supported: ["none"],
     revocation_endpoint_auth_methods_supported: ["none"],
     dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
-  });
+  } satisfies AuthorizationServerMetadata);
 });

@@ -1,4 +1,3 @@
-import type { Env } from "../env";
 import type { RefreshTokenParts } from "../tokens/refresh";
 
 /** The UserAuth Durable Object of a user. */

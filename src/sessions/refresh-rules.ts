@@ -32,17 +32,28 @@ export type ExpiryReason = "idle_timeout" | "max_lifetime";
 /** Why a refresh was refused without revoking anything. */
 export type RefusalReason = "unknown_token" | "revoked" | "dpop_replay" | "dpop_key_mismatch";
 
+/** Why a refresh was refused, whatever the rule: for the worker's log only, the client sees one `invalid_grant`. */
+export type RefreshRefusal = RefusalReason | ExpiryReason | "reuse";
+
 /**
- * The outcome of the rules for one presented token; the Durable Object applies its effects.
+ * The outcome of the rules for one presented token; the Durable Object applies its effects, and
+ * `rule` and `reason` pass through to the worker unchanged.
  * `rememberProof`: whether the object stores the proof's `jti` so it cannot be replayed to this
  * session. Only a proof by the key a session is bound to is remembered: a proof sent with an
  * unbound session's token binds nothing and changes nothing, so its `jti` does not matter.
  */
 export type RefreshDecision =
-  /** Rule 1, or the DPoP check: refused, nothing changes. */
-  | { rule: 1 | "dpop"; kind: "refuse"; reason: RefusalReason; rememberProof: false }
+  /** Rule 1: refused, nothing changes. */
+  | { rule: 1; kind: "refuse"; reason: "unknown_token"; rememberProof: false }
+  /** The DPoP check, a replayed proof: refused, nothing changes (the token still works with a fresh proof). */
+  | { rule: "dpop"; kind: "refuse"; reason: "dpop_replay"; rememberProof: false }
+  /**
+   * The DPoP check, a bound session refreshed without a proof of its key: refused, nothing
+   * rotated or revoked (the real client still holds the key), and the failure is counted.
+   */
+  | { rule: "dpop"; kind: "dpop_failure"; reason: "dpop_key_mismatch"; failure: "no_proof" | "another_key"; rememberProof: false }
   /** The revoked half of rule 2: refused, nothing changes. */
-  | { rule: 2; kind: "refuse"; reason: RefusalReason; rememberProof: boolean }
+  | { rule: 2; kind: "refuse"; reason: "revoked"; rememberProof: boolean }
   /** Rule 2: the session ran past a limit; it is marked expired, then refused. */
   | { rule: 2; kind: "expire"; reason: ExpiryReason; rememberProof: boolean }
   /** Rule 3: the current token; rotate. */
@@ -53,6 +64,7 @@ export type RefreshDecision =
   | {
       rule: 5;
       kind: "reuse";
+      reason: "reuse";
       scope: SessionSettings["reuseRevokes"];
       generationsBehind: number;
       successorIssuedAt: number | null;
@@ -84,7 +96,10 @@ export function decideRefresh(session: SessionState | null, token: PresentedToke
   // DPoP (RFC 9449), for a bound session only: a replayed proof, then a refresh without its key's proof.
   if (session.jkt !== null) {
     if (token.proof?.jtiSeen) return { rule: "dpop", kind: "refuse", reason: "dpop_replay", rememberProof: false };
-    if (token.proof?.jkt !== session.jkt) return { rule: "dpop", kind: "refuse", reason: "dpop_key_mismatch", rememberProof: false };
+    if (token.proof?.jkt !== session.jkt) {
+      const failure = token.proof === null ? "no_proof" : "another_key";
+      return { rule: "dpop", kind: "dpop_failure", reason: "dpop_key_mismatch", failure, rememberProof: false };
+    }
   }
   // From here on a bound session's proof is its key's and fresh: spent, whatever the rules decide.
   const rememberProof = session.jkt !== null && token.proof !== null;
@@ -107,6 +122,7 @@ export function decideRefresh(session: SessionState | null, token: PresentedToke
   return {
     rule: 5,
     kind: "reuse",
+    reason: "reuse",
     scope: settings.reuseRevokes,
     generationsBehind: session.generation - token.generation,
     successorIssuedAt: rotatedAt(session.issueTimes, session.generation, token.generation),

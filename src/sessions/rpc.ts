@@ -1,5 +1,7 @@
+import type { EventType } from "../wire";
 import type { SessionClaims } from "../tokens/access";
-import type { ExpiryReason, RefusalReason } from "./refresh-rules";
+import type { Amr } from "../tokens/authentication-claims";
+import type { RefreshDecision, RefreshRefusal } from "./refresh-rules";
 
 /**
  * What the worker and the UserAuth Durable Object hand each other over RPC. The worker imports
@@ -12,6 +14,19 @@ export interface ClientInfo {
   userAgent: string | null;
 }
 
+/**
+ * A session to open, as a way in describes it (`sessionOpening` in sign-in.ts): for whom, with
+ * which custom claims, how and when the user proved who they are, and the event that records it.
+ */
+export interface SessionOpening {
+  sub: string;
+  claims: SessionClaims;
+  amr: Amr[];
+  /** When the user proved who they are (Unix ms): the `auth_time` of every access token of the session. */
+  authTime: number;
+  event: { type: Extract<EventType, "login" | "session_created">; detail: Record<string, unknown> | null };
+}
+
 /** What a login, an admin session or a refresh hands back to the worker, which signs the access token. */
 export interface IssuedSession {
   sub: string;
@@ -20,6 +35,10 @@ export interface IssuedSession {
   claims: SessionClaims;
   /** The thumbprint of the DPoP key the session is bound to: its access tokens carry it as `cnf.jkt`. */
   jkt: string | null;
+  /** How the user signed in; null for a session opened before it was stored. */
+  amr: Amr[] | null;
+  /** When the user proved who they are for this session (Unix ms). */
+  authTime: number;
 }
 
 /** A valid DPoP proof that came with a session request: its key's thumbprint, its `jti` and `iat`. */
@@ -29,12 +48,12 @@ export interface PresentedProof {
   iat: number;
 }
 
-/** Why a refresh was refused: for the worker's log only, the client sees one `invalid_grant`. */
-export type RefreshRefusal = RefusalReason | ExpiryReason | "reuse";
+export type { RefreshRefusal };
 
+/** The outcome of a refresh: the rule that decided, as `decideRefresh` named it, and for a refusal why (logs only: the client sees one `invalid_grant`). */
 export type RefreshOutcome =
-  | { ok: true; session: IssuedSession; rule: 3 | 4 }
-  | { ok: false; reason: RefreshRefusal; rule: 1 | "dpop" | 2 | 5 };
+  | { ok: true; session: IssuedSession; rule: Extract<RefreshDecision, { kind: "rotate" | "grace_replay" }>["rule"] }
+  | { ok: false; reason: RefreshRefusal; rule: Exclude<RefreshDecision, { kind: "rotate" | "grace_replay" }>["rule"] };
 
 /** An active session as the user's own listing shows it. Times in Unix ms. */
 export interface ActiveSession {
@@ -44,4 +63,6 @@ export interface ActiveSession {
   expiresAt: number | null;
   userAgent: string | null;
   ip: string | null;
+  amr: Amr[] | null;
+  authTime: number;
 }

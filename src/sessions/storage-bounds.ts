@@ -1,7 +1,10 @@
+import { DPOP_IAT_WINDOW_SECONDS } from "../tokens/dpop";
+
 /**
  * What keeps a user's Durable Object from growing with what one client does, as pure functions
- * of the object's state and `now` (Unix ms): how many ended sessions it keeps, and how often a
- * session records a failed DPoP check. The object applies the answers.
+ * of the object's state and `now` (Unix ms): how many ended sessions it keeps, how often a
+ * session records a failed DPoP check, and how long it remembers a proof. The object applies
+ * the answers.
  */
 
 /** An ended (revoked or expired) session, as the cap on kept ended sessions sees it. */
@@ -55,4 +58,17 @@ export function tallyDpopFailure(tally: DpopFailureTally, now: number): { event:
   const due = tally.lastEventAt === null || now - tally.lastEventAt >= DPOP_FAILURE_EVENT_INTERVAL_MS || now < tally.lastEventAt;
   if (!due) return { event: null, tally: { lastEventAt: tally.lastEventAt, unrecorded: tally.unrecorded + 1 } };
   return { event: { count: tally.unrecorded + 1 }, tally: { lastEventAt: now, unrecorded: 0 } };
+}
+
+/**
+ * Until when a session remembers a DPoP proof's `jti` (RFC 9449 section 11.1): as long as the
+ * proof's `iat` could still pass the window (`CLOCK_SKEW_SECONDS` plus 60 s), so the same proof
+ * cannot be replayed to it, and not a moment longer, so the memory holds only the last minute or
+ * so of refreshes. An `iat` ahead of the clock counts from the `iat`.
+ *
+ * @example
+ * proofRememberedUntil({ iat: now / 1000 }, now, 30); // now + 90_000
+ */
+export function proofRememberedUntil(proof: { iat: number }, now: number, clockSkewSeconds: number): number {
+  return Math.max(now, proof.iat * 1000) + (clockSkewSeconds + DPOP_IAT_WINDOW_SECONDS) * 1000;
 }

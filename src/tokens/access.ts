@@ -1,5 +1,8 @@
-import { SignJWT, base64url, errors, jwtVerify, type JWTHeaderParameters, type JWTPayload } from "jose";
-import type { KeyRing, VerificationKey } from "./key-ring";
+import { SignJWT, base64url, jwtVerify, type JWTPayload } from "jose";
+import type { AccessTokenReason } from "../errors/refusals";
+import type { Verdict } from "../errors/verdict";
+import { keyForHeader, keyOfSignedHeader, signedHeader, verifySignature, type KeyRing } from "./key-ring";
+import { jwtRefusalReason } from "./jwt-refusal";
 import { isUserId } from "./user-id";
 
 /** Custom claims an origin attached to a session (`POST /auth/admin/sessions`). */
@@ -9,6 +12,9 @@ export type SessionClaims = Record<string, string | number | boolean | Array<str
 export interface AccessClaims {
   /** Set for a DPoP-bound session: the thumbprint of its key (RFC 9449 section 6.1). */
   cnf?: { jkt: string };
+  /** How the user signed in (RFC 8176) and when (epoch seconds): set by every way in, kept by refreshes. Not checked: ordinary claims to the verifier. */
+  amr?: string[];
+  auth_time?: number;
   /** The session's custom claims. */
   [claim: string]: unknown;
   iss: string;
@@ -27,17 +33,13 @@ export interface AccessTokenSettings {
   clockSkewSeconds: number;
 }
 
-/** Why a presented access token was refused. Only `expired` is told apart on the wire. */
-export type AccessTokenProblem = "expired" | "invalid";
-
 /**
- * `expiredClaims` is set for a token that passed every check but its lifetime: signature, `typ`,
- * `iss` and `aud` are verified before `exp`, so they are claims this gateway issued (logout
- * accepts them).
+ * The claims of a token that verified, or why it did not (src/errors/refusals.ts says what the
+ * client is told). `expiredClaims` is set for a token that passed every check but its lifetime:
+ * signature, `typ`, `iss` and `aud` are verified before `exp`, so they are claims this gateway
+ * issued (logout accepts them).
  */
-export type AccessTokenResult =
-  | { ok: true; claims: AccessClaims }
-  | { ok: false; problem: AccessTokenProblem; expiredClaims?: AccessClaims };
+export type AccessTokenResult = Verdict<{ claims: AccessClaims }, AccessTokenReason, { expiredClaims?: AccessClaims }>;
 
 /** Claims the gateway sets itself; a session's custom claims may not name them. */
 export const REGISTERED_CLAIMS = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid"] as const;
@@ -55,13 +57,16 @@ const MAX_TOKEN_LENGTH = 8192;
 export async function signAccessToken(
   ring: KeyRing,
   settings: AccessTokenSettings,
-  session: { sub: string; sid: string; claims: SessionClaims; jkt?: string | null },
+  session: { sub: string; sid: string; claims: SessionClaims; jkt?: string | null; amr?: readonly string[] | null; authTime?: number },
   nowSeconds: number,
 ): Promise<string> {
   const iat = Math.floor(nowSeconds);
   const cnf = session.jkt ? { cnf: { jkt: session.jkt } } : {};
-  return new SignJWT({ ...session.claims, ...cnf, sid: session.sid })
-    .setProtectedHeader(protectedHeader(ring.signer))
+  // `authTime` is Unix ms like every time of a session; `auth_time` is epoch seconds (OpenID Connect Core section 2).
+  const amr = session.amr ? { amr: [...session.amr] } : {};
+  const authTime = session.authTime === undefined ? {} : { auth_time: Math.floor(session.authTime / 1000) };
+  return new SignJWT({ ...session.claims, ...cnf, ...amr, ...authTime, sid: session.sid })
+    .setProtectedHeader(signedHeader(ring.signer))
     .setIssuer(settings.issuer)
     .setAudience(settings.audience)
     .setSubject(session.sub)
@@ -74,10 +79,10 @@ export async function signAccessToken(
 /**
  * Verifies an access token statelessly: signature under a known `kid` with that key's algorithm,
  * `typ`, `iss`, `aud`, `exp`, `nbf` and `iat` with `clockSkewSeconds` of tolerance. Fails closed:
- * anything it cannot parse or check, or that is not in its one canonical compact form, is
- * `invalid`. The one verification used by the gateway and by every Bearer route.
+ * anything it cannot parse or check, or that is not in its one canonical compact form, is refused,
+ * with the reason named. The one verification used by the gateway and by every Bearer route.
  *
- * A token with a header this gateway writes takes a fast path (`verifyIssuedHeader`); any other
+ * A token with a header this gateway writes takes a fast path (`verifySignedHeader`); any other
  * token, and any the fast path does not accept outright, is judged by jose's `jwtVerify`.
  */
 export async function verifyAccessToken(
@@ -86,71 +91,45 @@ export async function verifyAccessToken(
   settings: AccessTokenSettings,
   nowSeconds: number,
 ): Promise<AccessTokenResult> {
-  if (token.length > MAX_TOKEN_LENGTH) return INVALID;
+  if (token.length > MAX_TOKEN_LENGTH) return refused("too_large");
   const parts = canonicalParts(token);
-  if (parts === null) return INVALID;
-  return (await verifyIssuedHeader(token, parts, ring, settings, nowSeconds)) ?? verifyWithJose(token, ring, settings, nowSeconds);
+  if (parts === null) return refused("not_canonical");
+  return (await verifySignedHeader(token, parts, ring, settings, nowSeconds)) ?? verifyWithJose(token, ring, settings, nowSeconds);
 }
 
-const INVALID: AccessTokenResult = { ok: false, problem: "invalid" };
-
-const WEBCRYPTO_ALGORITHMS = {
-  ES256: { name: "ECDSA", hash: "SHA-256" },
-  EdDSA: { name: "Ed25519" },
-} as const;
+const refused = (reason: AccessTokenReason): AccessTokenResult => ({ ok: false, reason });
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 const ascii = new TextEncoder();
 
 /**
- * The fast path, for a token whose header is byte for byte one this gateway signs with (see
- * `issuedHeaders`): the key comes with the header, so there is nothing to parse before one
- * `crypto.subtle.verify`, then the claims. It decides on its own only what jose would decide the
- * same way from the same inputs: a bad signature is `invalid`, and a token whose every claim
- * passes is accepted. For anything else (another header, a claim that fails, so that jose tells
- * `expired` from `invalid`) it answers null and `jwtVerify` decides: jose stays the reference,
- * and the path nearly every request takes skips its generality (see docs/scale.md, "The bench").
+ * The fast path, for a token whose header is byte for byte one this gateway signs with
+ * (`keyOfSignedHeader`): the key comes with the header, so there is nothing to parse before one
+ * signature check, then the claims. It decides on its own only what jose would decide the same
+ * way from the same inputs: a bad signature is `bad_signature`, and a token whose every claim
+ * passes is accepted. For anything else (another header, a claim that fails, so that jose names
+ * which) it answers null and `jwtVerify` decides: jose stays the reference, and the path nearly
+ * every request takes skips its generality (see docs/scale.md, "The bench").
  */
-async function verifyIssuedHeader(
+async function verifySignedHeader(
   token: string,
   [encodedHeader, encodedPayload, encodedSignature]: [string, string, string],
   ring: KeyRing,
   settings: AccessTokenSettings,
   nowSeconds: number,
 ): Promise<AccessTokenResult | null> {
-  const key = issuedHeaders(ring).get(encodedHeader);
+  const key = keyOfSignedHeader(ring, encodedHeader);
   if (!key) return null;
+  const signingInput = ascii.encode(token.slice(0, encodedHeader.length + 1 + encodedPayload.length));
   let verified = false;
   try {
-    const signingInput = ascii.encode(token.slice(0, encodedHeader.length + 1 + encodedPayload.length));
-    verified = await crypto.subtle.verify(WEBCRYPTO_ALGORITHMS[key.alg], key.key, base64url.decode(encodedSignature), signingInput);
+    verified = await verifySignature(key, base64url.decode(encodedSignature), signingInput);
   } catch {
-    // As in jose: a signature WebCrypto cannot even check is a bad signature.
+    // A canonical part always decodes; were one not to, it is a signature that does not verify.
   }
-  if (!verified) return INVALID;
+  if (!verified) return refused("bad_signature");
   const claims = jsonObject(encodedPayload);
   return claims !== null && passesEveryClaimCheck(claims, settings, nowSeconds) ? { ok: true, claims } : null;
-}
-
-const issuedHeadersByRing = new WeakMap<KeyRing, Map<string, VerificationKey>>();
-
-/**
- * The encoded protected header `signAccessToken` writes for each key of the ring (jose
- * serializes it with `JSON.stringify`), mapped to that key: a token whose header is one of these
- * names a known `kid` with its own algorithm and `typ: "at+jwt"`, and nothing else.
- */
-function issuedHeaders(ring: KeyRing): Map<string, VerificationKey> {
-  let headers = issuedHeadersByRing.get(ring);
-  if (!headers) {
-    headers = new Map([...ring.byKid.values()].map((key) => [base64url.encode(JSON.stringify(protectedHeader(key))), key]));
-    issuedHeadersByRing.set(ring, headers);
-  }
-  return headers;
-}
-
-/** The protected header of the access tokens a key signs. */
-function protectedHeader(key: { alg: string; kid: string }): JWTHeaderParameters {
-  return { alg: key.alg, kid: key.kid, typ: "at+jwt" };
 }
 
 /**
@@ -187,8 +166,16 @@ function jsonObject(part: string): Record<string, unknown> | null {
 
 /** The general path: jose's `jwtVerify` with every rule of the contract as an option. */
 async function verifyWithJose(token: string, ring: KeyRing, settings: AccessTokenSettings, nowSeconds: number): Promise<AccessTokenResult> {
+  // jose asks for the key after its header checks; when there is none, the reason is kept here.
+  let keyRefusal: AccessTokenReason | null = null;
+  const keyFor = (header: { kid?: unknown; alg?: unknown }) => {
+    const selected = keyForHeader(ring, header);
+    if (selected.ok) return selected.key.key;
+    keyRefusal = selected.reason;
+    throw new Error(selected.reason);
+  };
   try {
-    const { payload } = await jwtVerify(token, (header) => keyFor(ring, header), {
+    const { payload } = await jwtVerify(token, keyFor, {
       algorithms: ring.algorithms,
       issuer: settings.issuer,
       audience: settings.audience,
@@ -199,21 +186,15 @@ async function verifyWithJose(token: string, ring: KeyRing, settings: AccessToke
       requiredClaims: ["sub", "sid", "jti", "iat", "exp"],
       currentDate: new Date(nowSeconds * 1000),
     });
-    if (!hasSessionClaims(payload)) return INVALID;
+    if (!hasSessionClaims(payload)) return refused("not_a_session");
     return { ok: true, claims: payload };
   } catch (error) {
-    if (!(error instanceof errors.JWTExpired)) return INVALID;
-    return hasSessionClaims(error.payload) ? { ok: false, problem: "expired", expiredClaims: error.payload } : { ok: false, problem: "expired" };
+    if (keyRefusal !== null) return refused(keyRefusal);
+    const reason = jwtRefusalReason(error);
+    if (reason !== "expired" && reason !== "too_old") return refused(reason);
+    const { payload } = error as { payload: JWTPayload };
+    return hasSessionClaims(payload) ? { ok: false, reason, expiredClaims: payload } : refused(reason);
   }
-}
-
-// The key is chosen by `kid` alone and must be used with the algorithm it was configured for:
-// a token that names an ES256 key but says HS256 (algorithm confusion) finds no key. `jku`,
-// `x5u` and `jwk` header parameters are never looked at.
-function keyFor(ring: KeyRing, header: JWTHeaderParameters): CryptoKey {
-  const entry = typeof header.kid === "string" ? ring.byKid.get(header.kid) : undefined;
-  if (!entry || entry.alg !== header.alg) throw new errors.JWKSNoMatchingKey();
-  return entry.key;
 }
 
 // One token, one spelling (RFC 7515 section 2: base64url without padding). Decoders forgive

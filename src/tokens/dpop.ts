@@ -1,4 +1,8 @@
 import { EmbeddedJWK, base64url, calculateJwkThumbprint, decodeProtectedHeader, jwtVerify, type JWK } from "jose";
+import type { DpopProofReason } from "../errors/refusals";
+import type { Verdict } from "../errors/verdict";
+import { jwtRefusalReason } from "./jwt-refusal";
+import { holdsPrivateMembers } from "./key-ring";
 
 /**
  * DPoP proofs (RFC 9449): a JWT the client signs with a private key it never hands out, for one
@@ -30,34 +34,36 @@ export interface DpopExpectations {
   clockSkewSeconds: number;
 }
 
-export type DpopResult = { ok: true; proof: DpopProof } | { ok: false; problem: string };
+/** The proof that checked out, or why it did not (src/errors/refusals.ts says what the client is told). */
+export type DpopResult = Verdict<{ proof: DpopProof }, DpopProofReason>;
 
 // Proofs are a few hundred bytes; an oversized header is refused before any parsing.
 const MAX_PROOF_LENGTH = 4096;
-// Private members of EC and OKP keys, and of RSA and symmetric ones: a proof carries a public key.
-const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+const refused = (reason: DpopProofReason): DpopResult => ({ ok: false, reason });
 
 /**
  * Checks a `DPoP` header against the request (RFC 9449 section 4.3): `typ: dpop+jwt`, an
  * asymmetric `alg`, a public `jwk` and nothing private, a valid signature by that key, `htm`,
  * `htu`, `iat` within the window, a `jti`, and `ath` when an access token came along. Replay of
  * a `jti` is for the caller to check: only the session's Durable Object remembers them. Fails
- * closed: anything it cannot parse or check is a problem.
+ * closed: anything it cannot parse or check is refused, with the reason named.
  *
  * @example
  * const result = await verifyDpopProof(c.req.header("DPoP")!, { method: "POST", url: c.req.url, nowSeconds, clockSkewSeconds: 30 });
  * if (result.ok) bindSessionTo(result.proof.jkt);
  */
 export async function verifyDpopProof(header: string, expected: DpopExpectations): Promise<DpopResult> {
-  if (header.length > MAX_PROOF_LENGTH) return { ok: false, problem: "the proof is too large" };
+  if (header.length > MAX_PROOF_LENGTH) return refused("too_large");
   let jwk: JWK;
   try {
     jwk = decodeProtectedHeader(header).jwk as JWK;
   } catch {
-    return { ok: false, problem: "the proof is not a JWT" };
+    return refused("not_a_jwt");
   }
-  if (typeof jwk !== "object" || jwk === null) return { ok: false, problem: "the proof has no jwk header" };
-  if (PRIVATE_MEMBERS.some((member) => member in jwk)) return { ok: false, problem: "the proof's jwk holds a private key" };
+  if (typeof jwk !== "object" || jwk === null) return refused("no_jwk");
+  // A proof carries a public key; one with a private member is refused before jose imports it.
+  if (holdsPrivateMembers(jwk)) return refused("private_jwk");
 
   let payload: Record<string, unknown>;
   try {
@@ -68,20 +74,18 @@ export async function verifyDpopProof(header: string, expected: DpopExpectations
       // `iat` is checked below, both ways; a proof has no `exp`.
       currentDate: new Date(expected.nowSeconds * 1000),
     }));
-  } catch {
-    return { ok: false, problem: "the proof's header, signature or claims are not valid" };
+  } catch (error) {
+    return refused(jwtRefusalReason(error));
   }
 
   const { jti, htm, htu, iat, ath } = payload;
-  if (typeof jti !== "string" || jti.length === 0 || jti.length > 256) return { ok: false, problem: "the proof's jti is not valid" };
-  if (htm !== expected.method) return { ok: false, problem: "the proof's htm is not the request method" };
-  if (typeof htu !== "string" || !sameTarget(htu, expected.url)) return { ok: false, problem: "the proof's htu is not the request URL" };
+  if (typeof jti !== "string" || jti.length === 0 || jti.length > 256) return refused("bad_jti");
+  if (htm !== expected.method) return refused("wrong_htm");
+  if (typeof htu !== "string" || !sameTarget(htu, expected.url)) return refused("wrong_htu");
   if (typeof iat !== "number" || Math.abs(expected.nowSeconds - iat) > expected.clockSkewSeconds + DPOP_IAT_WINDOW_SECONDS) {
-    return { ok: false, problem: "the proof's iat is too far from now" };
+    return refused("iat_out_of_window");
   }
-  if (expected.accessToken !== undefined && ath !== (await accessTokenHash(expected.accessToken))) {
-    return { ok: false, problem: "the proof's ath is not the access token's hash" };
-  }
+  if (expected.accessToken !== undefined && ath !== (await accessTokenHash(expected.accessToken))) return refused("wrong_ath");
   return { ok: true, proof: { jkt: await calculateJwkThumbprint(jwk, "sha256"), jti, iat } };
 }
 

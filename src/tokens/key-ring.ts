@@ -1,5 +1,7 @@
-import { importJWK, type JWK } from "jose";
-import { misconfigured } from "../http/errors";
+import { base64url, importJWK, type JWK, type JWTHeaderParameters } from "jose";
+import { misconfigured } from "../errors/auth-error";
+import type { AccessTokenReason } from "../errors/refusals";
+import type { Verdict } from "../errors/verdict";
 
 /** The algorithms an operator may sign with (docs/api.md: ES256 by default, EdDSA allowed). */
 export type SigningAlgorithm = "ES256" | "EdDSA";
@@ -22,10 +24,18 @@ export interface SigningKey {
 export interface KeyRing {
   signer: SigningKey;
   byKid: Map<string, VerificationKey>;
+  /** Each key by the encoded protected header of the tokens it signs (`signedHeader`), for `keyOfSignedHeader`. */
+  bySignedHeader: Map<string, VerificationKey>;
   algorithms: SigningAlgorithm[];
   /** The public halves, as served at `/.well-known/jwks.json`. */
   jwks: { keys: JWK[] };
 }
+
+// The WebCrypto parameters of each signing algorithm (RFC 7518 section 3.4, RFC 8037 section 3.1).
+const WEBCRYPTO_ALGORITHMS = {
+  ES256: { name: "ECDSA", hash: "SHA-256" },
+  EdDSA: { name: "Ed25519" },
+} as const;
 
 const HOW_TO_MAKE_KEYS =
   "Run `npm run keys` and store the output with `wrangler secret put SIGNING_KEYS` (`npm run dev` writes local keys to .dev.vars).";
@@ -33,6 +43,51 @@ const HOW_TO_MAKE_KEYS =
 // Private members of EC and OKP keys (RFC 7518 section 6.2.2, RFC 8037 section 2), plus those of
 // RSA and symmetric keys so that nothing secret is ever published even from a wrong key set.
 const PRIVATE_MEMBERS = new Set(["d", "p", "q", "dp", "dq", "qi", "oth", "k"]);
+
+/** Whether a JWK carries any private member: a key that must never be published or accepted as public. */
+export function holdsPrivateMembers(jwk: object): boolean {
+  return Object.keys(jwk).some((name) => PRIVATE_MEMBERS.has(name));
+}
+
+/** The protected header of the access tokens a key signs (RFC 9068 section 2.1: `typ` at+jwt). */
+export function signedHeader(key: { alg: SigningAlgorithm; kid: string }): JWTHeaderParameters {
+  return { alg: key.alg, kid: key.kid, typ: "at+jwt" };
+}
+
+/**
+ * The key a JWS header names: chosen by `kid` alone, and only for the algorithm it was configured
+ * with, so a token that names an ES256 key but says EdDSA or HS256 (algorithm confusion) finds no
+ * key. `jku`, `x5u` and `jwk` header parameters are never looked at.
+ */
+export function keyForHeader(
+  ring: KeyRing,
+  header: { kid?: unknown; alg?: unknown },
+): Verdict<{ key: VerificationKey }, Extract<AccessTokenReason, "unknown_kid" | "key_alg_mismatch">> {
+  const key = typeof header.kid === "string" ? ring.byKid.get(header.kid) : undefined;
+  if (!key) return { ok: false, reason: "unknown_kid" };
+  return key.alg === header.alg ? { ok: true, key } : { ok: false, reason: "key_alg_mismatch" };
+}
+
+/**
+ * The key whose tokens carry exactly this encoded protected header (jose serializes it with
+ * `JSON.stringify`): such a header names a known `kid` with its own algorithm and `typ: "at+jwt"`,
+ * and nothing else, so it needs no parsing. Undefined for any other header.
+ */
+export function keyOfSignedHeader(ring: KeyRing, encodedHeader: string): VerificationKey | undefined {
+  return ring.bySignedHeader.get(encodedHeader);
+}
+
+/**
+ * Checks a JWS signature with the key and its algorithm's WebCrypto parameters. False, as in jose,
+ * for a signature WebCrypto cannot even check (a wrong length, say).
+ */
+export async function verifySignature(key: VerificationKey, signature: Uint8Array, signingInput: Uint8Array): Promise<boolean> {
+  try {
+    return await crypto.subtle.verify(WEBCRYPTO_ALGORITHMS[key.alg], key.key, signature, signingInput);
+  } catch {
+    return false;
+  }
+}
 
 let cached: { raw: string; ring: Promise<KeyRing> } | null = null;
 
@@ -95,6 +150,7 @@ async function importKeyRing(raw: string): Promise<KeyRing> {
   return {
     signer: signer!,
     byKid,
+    bySignedHeader: new Map([...byKid.values()].map((key) => [base64url.encode(JSON.stringify(signedHeader(key))), key])),
     algorithms: [...new Set([...byKid.values()].map((entry) => entry.alg))],
     jwks: { keys: published },
   };

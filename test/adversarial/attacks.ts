@@ -2,7 +2,8 @@
 // payload text, any signer), and the assertions every attack ends with.
 import { env } from "cloudflare:workers";
 import { exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
-import { expect } from "vitest";
+import { expect, vi } from "vitest";
+import { ACCESS_REFUSALS } from "../../src/errors/refusals";
 import { accessTokenClaims, call, recordingOrigin, TEST_ORIGIN_URL, type RecordedRequest, type Vars } from "../helpers";
 
 // The recording origin (test/origin-server.mjs) of test/helpers.ts: "the origin never saw it" is
@@ -176,9 +177,26 @@ export async function expectRefusedEverywhere(init: RequestInit, refusal: Refusa
   await expectUnauthorized(await call(`/auth/sessions${query}`, withoutBody, vars), refusal, "GET /auth/sessions");
 }
 
-/** `expectRefusedEverywhere` for a Bearer token. */
-export function expectTokenRefused(token: string, vars: Vars = {}) {
-  return expectRefusedEverywhere({ headers: { Authorization: `Bearer ${token}` } }, "invalid_token", { vars });
+/**
+ * `expectRefusedEverywhere` for a Bearer token, which also holds the log to one line per refusal
+ * (the gateway's and the Bearer route's) that names a reason and holds no part of the token.
+ */
+export async function expectTokenRefused(token: string, vars: Vars = {}) {
+  const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+  let lines: string[];
+  try {
+    await expectRefusedEverywhere({ headers: { Authorization: `Bearer ${token}` } }, "invalid_token", { vars });
+  } finally {
+    lines = warn.mock.calls.map((args) => args.map(String).join(" "));
+    warn.mockRestore();
+  }
+  expect(lines, "one log line per refusal").toHaveLength(2);
+  // Parts too short to be told from chance (an empty signature, `e30`) are left out.
+  const parts = token.split(".").filter((part) => part.length >= 16);
+  for (const line of lines) {
+    expect(ACCESS_REFUSALS, line).toContain((JSON.parse(line) as { reason: string }).reason);
+    for (const part of parts) expect(line.includes(part), `the log line holds the token: ${line}`).toBe(false);
+  }
 }
 
 /** Asserts the gateway forwards `token` as `sub` (the baseline a forgery departs from). */

@@ -73,15 +73,30 @@ describe("property: a mutated access token never verifies", () => {
     // The baseline: the token itself goes through.
     expect((await call("/auth/sessions", { headers: bearer(access_token) })).status).toBe(200);
 
-    await fc.assert(
-      fc.asyncProperty(accessTokenMutations(access_token), async (mutated) => {
-        const headers = { Authorization: `Bearer ${mutated}` };
-        await expectUnauthorized(await call("/api/mutated", { headers }, { ORIGIN_URL: origin.url }), "invalid_token", mutated);
-        await expectUnauthorized(await call("/auth/sessions", { headers }), "invalid_token", mutated);
-      }),
-      { numRuns: NUM_RUNS },
-    );
+    // Each refusal is one log line; collected here to check what they say (and to keep 400 of them off the console).
+    const warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
+    let lines: string[] = [];
+    let refused = 0;
+    const presented = new Set<string>();
+    try {
+      await fc.assert(
+        fc.asyncProperty(accessTokenMutations(access_token), async (mutated) => {
+          const headers = { Authorization: `Bearer ${mutated}` };
+          await expectUnauthorized(await call("/api/mutated", { headers }, { ORIGIN_URL: origin.url }), "invalid_token", mutated);
+          await expectUnauthorized(await call("/auth/sessions", { headers }), "invalid_token", mutated);
+          refused += 2;
+          for (const part of mutated.split(/[ .]/)) if (part.length >= 16) presented.add(part);
+        }),
+        { numRuns: NUM_RUNS },
+      );
+    } finally {
+      lines = warnings.mock.calls.map((args) => args.map(String).join(" "));
+      warnings.mockRestore();
+    }
     expect(await origin.requests()).toEqual([]);
+    // One line per refusal, each naming why, and none holding a piece of what was presented.
+    expect(lines.map((line) => (JSON.parse(line) as { event: string }).event)).toEqual(Array(refused).fill("access_token_refused"));
+    for (const part of [...presented, ...access_token.split(".")]) expect(lines.filter((line) => line.includes(part)), part).toEqual([]);
   });
 });
 

@@ -1,4 +1,5 @@
 import { EmbeddedJWK, base64url, calculateJwkThumbprint, decodeProtectedHeader, jwtVerify, type JWK } from "jose";
+import type { ErrorBody, ErrorCode, TokenResponse } from "../../src/wire";
 
 /**
  * An in-memory stand-in for the gateway, for the client's unit tests (Node, no workerd): login,
@@ -99,11 +100,11 @@ export class FakeGateway {
 
   async #answer(method: string, path: string, authorization: string | null, body: string, cookie: string | null, proof: CheckedProof | "invalid" | null): Promise<Response> {
     const sessionRequest = method === "POST" && ["/auth/login", "/auth/refresh", "/auth/logout"].includes(path);
-    if (sessionRequest && proof === "invalid") return json(400, { error: "invalid_dpop_proof", error_description: "The DPoP proof is not valid." });
+    if (sessionRequest && proof === "invalid") return errorAnswer(400, "invalid_dpop_proof", "The DPoP proof is not valid.");
     const jkt = proof === null || proof === "invalid" ? null : proof.jkt;
     if (method === "POST" && path === "/auth/login") {
       const { password } = JSON.parse(body) as { password: string };
-      if (password !== "right") return json(401, { error: "invalid_credentials", error_description: "The username or password is wrong." });
+      if (password !== "right") return errorAnswer(401, "invalid_credentials", "The username or password is wrong.");
       const session: FakeSession = { id: `s${++this.#counter}`, generation: 0, rotatedAt: new Map(), revoked: false, jkt };
       this.sessions.set(session.id, session);
       return this.#pair(session, this.cookieMode);
@@ -112,13 +113,13 @@ export class FakeGateway {
     if (method === "POST" && path === "/auth/refresh") {
       if (this.unavailableRefreshes > 0) {
         this.unavailableRefreshes -= 1;
-        return json(503, { error: "temporarily_unavailable", error_description: "Try again." });
+        return errorAnswer(503, "temporarily_unavailable", "Try again.");
       }
       const presented = body ? (JSON.parse(body) as { refresh_token?: string }).refresh_token : cookie;
-      if (!presented) return json(400, { error: "invalid_request", error_description: "refresh_token is required." });
+      if (!presented) return errorAnswer(400, "invalid_request", "refresh_token is required.");
       const [, sessionId, generation] = presented.split(".");
       const session = this.sessions.get(sessionId ?? "");
-      const invalid = json(400, { error: "invalid_grant", error_description: "The refresh token is invalid, expired, revoked or already used." });
+      const invalid = errorAnswer(400, "invalid_grant", "The refresh token is invalid, expired, revoked or already used.");
       if (!session || session.revoked) return invalid;
       // Before the refresh rules: a thief without the key can neither rotate nor trigger reuse.
       if (session.jkt !== null && jkt !== session.jkt) {
@@ -144,7 +145,7 @@ export class FakeGateway {
     if (method === "POST" && path === "/auth/logout") {
       const presented = body ? (JSON.parse(body) as { refresh_token?: string }).refresh_token : cookie;
       const session = this.sessions.get(presented?.split(".")[1] ?? "");
-      if (!session) return json(401, { error: "invalid_token", error_description: "Not ours." });
+      if (!session) return errorAnswer(401, "invalid_token", "Not ours.");
       session.revoked = true;
       if (this.cookieMode) this.cookie = null;
       return new Response(null, { status: 204 });
@@ -173,7 +174,7 @@ export class FakeGateway {
     }
     if (method === "DELETE" && path.startsWith("/auth/sessions/")) {
       const session = this.sessions.get(decodeURIComponent(path.slice("/auth/sessions/".length)));
-      if (!session || session.revoked) return json(404, { error: "not_found", error_description: "No active session of yours has that id." });
+      if (!session || session.revoked) return errorAnswer(404, "not_found", "No active session of yours has that id.");
       session.revoked = true;
       return new Response(null, { status: 204 });
     }
@@ -189,7 +190,8 @@ export class FakeGateway {
     const refreshToken = `rt.${session.id}.${session.generation}`;
     if (setCookie) this.cookie = refreshToken;
     const tokenType = session.jkt === null ? "Bearer" : "DPoP";
-    return json(200, { access_token: accessToken, token_type: tokenType, expires_in: this.ttlSeconds, refresh_token: refreshToken, session_id: session.id });
+    const pair: TokenResponse = { access_token: accessToken, token_type: tokenType, expires_in: this.ttlSeconds, refresh_token: refreshToken, session_id: session.id };
+    return json(200, pair);
   }
 
   /** Checks a `DPoP` header as the gateway does (RFC 9449 section 4.3), on this gateway's clock. */
@@ -208,6 +210,11 @@ export class FakeGateway {
       return "invalid";
     }
   }
+}
+
+/** An error answer with the gateway's body. */
+function errorAnswer(status: number, error: ErrorCode, description: string): Response {
+  return json(status, { error, error_description: description } satisfies ErrorBody);
 }
 
 function json(status: number, body: unknown): Response {

@@ -1,8 +1,19 @@
 import type { Config } from "../config";
-import { eventOnTheWire } from "../db/events";
-import type { OutboxEntry } from "../durable/outbox";
-import type { EventMessage } from "./messages";
-import { canDeliverMessages, isWebhookSelected } from "./webhook-settings";
+import { eventOnTheWire, type AuditEvent } from "../db/events";
+import type { SessionRecord } from "../db/sessions";
+import type { EventMessage, UserMessage } from "../events/messages";
+import { canDeliverMessages, isWebhookSelected } from "../events/webhook-settings";
+
+/**
+ * What leaves a Durable Object, waiting in its outbox (src/durable/outbox.ts): a session's D1
+ * record, an audit event (for D1, and for the webhook receiver when `WEBHOOK_EVENTS` selects it),
+ * or a message to a user (a webhook only). Build a message with `userMessage`
+ * (src/events/messages.ts).
+ */
+export type OutboxEntry =
+  | { kind: "session"; record: SessionRecord }
+  | { kind: "event"; event: AuditEvent }
+  | { kind: "message"; message: UserMessage };
 
 /**
  * The queue messages of one outbox entry, by the settings of the object that sends it: a session
@@ -26,8 +37,7 @@ export function queueMessagesOf(entry: OutboxEntry, seq: number, config: Config)
     case "message": {
       const { message } = entry;
       if (!canDeliverMessages(config)) return [];
-      const data: Record<string, unknown> = { ...message.data };
-      return [{ kind: "webhook", webhook: { id: `msg_${message.id}`, type: message.type, timestamp: new Date(message.at).toISOString(), data } }];
+      return [{ kind: "webhook", webhook: { id: `msg_${message.id}`, type: message.type, timestamp: new Date(message.at).toISOString(), data: message.data } }];
     }
   }
 }

@@ -1,28 +1,10 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-
-/** The error codes that go on the wire (RFC 6749 section 5.2, RFC 6750 section 3.1, and ours). */
-export type ErrorCode =
-  | "invalid_request"
-  | "invalid_grant"
-  | "invalid_dpop_proof"
-  | "invalid_token"
-  | "invalid_credentials"
-  | "username_taken"
-  | "too_many_requests"
-  | "request_too_large"
-  | "unsupported_media_type"
-  | "forbidden_origin"
-  | "unauthorized"
-  | "not_found"
-  | "method_not_allowed"
-  | "temporarily_unavailable"
-  | "bad_gateway"
-  | "server_misconfigured"
-  | "server_error";
+import type { ErrorBody, ErrorCode } from "../wire";
 
 /**
  * The one error type of the gateway: an RFC-style code, an HTTP status and a description that is
- * safe to send to the client. `app.onError` turns it into the JSON body of the contract.
+ * safe to send to the client. `app.onError` turns it into the JSON body of the contract. Every
+ * layer throws it (the key ring, D1, the login limits, the routes); it imports nothing of them.
  *
  * @example
  * throw new AuthError("invalid_grant", 400, "The refresh token is not valid.");
@@ -51,10 +33,19 @@ export const invalidGrant = () =>
 export const misconfigured = (description: string) =>
   new AuthError("server_misconfigured", 503, description);
 
+/** 404 not_found. */
 export const notFound = (description = "Not found.") => new AuthError("not_found", 404, description);
 
+/** 400 invalid_dpop_proof (RFC 9449 section 5): the `DPoP` header is missing where required, or not a valid proof. */
+export const invalidDpopProof = (description: string) => new AuthError("invalid_dpop_proof", 400, description);
+
+/** 503 temporarily_unavailable with `Retry-After`: a store the request cannot do without is away. */
+export function temporarilyUnavailable(description: string, retryAfterSeconds: number) {
+  return new AuthError("temporarily_unavailable", 503, description, { "Retry-After": String(retryAfterSeconds) });
+}
+
 /** The JSON error body of the contract. */
-export function errorBody(error: AuthError) {
+export function errorBody(error: AuthError): ErrorBody {
   return { error: error.code, error_description: error.description };
 }
 

@@ -1,0 +1,175 @@
+/**
+ * The JSON the gateway sends, as types: one set for the worker that writes it (each route checks
+ * its answer with `satisfies`), the browser client that reads it, and the tests. It imports
+ * nothing, so that both builds take it as it is: the worker's and the client's
+ * (tsconfig.client.json emits it beside the client's declarations). Types only, but for the list
+ * of event types the admin route validates against. docs/api.md describes each.
+ */
+
+/** The error codes that go on the wire (RFC 6749 section 5.2, RFC 6750 section 3.1, and ours). */
+export type ErrorCode =
+  | "invalid_request"
+  | "invalid_grant"
+  | "invalid_dpop_proof"
+  | "invalid_token"
+  | "invalid_credentials"
+  | "username_taken"
+  | "too_many_requests"
+  | "request_too_large"
+  | "unsupported_media_type"
+  | "forbidden_origin"
+  | "unauthorized"
+  | "not_found"
+  | "method_not_allowed"
+  | "temporarily_unavailable"
+  | "bad_gateway"
+  | "server_misconfigured"
+  | "server_error";
+
+/** The body of every error answer. */
+export interface ErrorBody {
+  error: ErrorCode;
+  error_description: string;
+}
+
+/**
+ * What login, refresh and `POST /auth/admin/sessions` answer (RFC 6749 section 5.1, with the
+ * session's id). `token_type` is `DPoP` for a session bound to a DPoP key (RFC 9449 section 5).
+ */
+export interface TokenResponse {
+  access_token: string;
+  token_type: "Bearer" | "DPoP";
+  /** Seconds the access token lives. */
+  expires_in: number;
+  refresh_token: string;
+  session_id: string;
+}
+
+/** `POST /auth/register`: the new user's id, the `sub` of their tokens. Registering does not log in. */
+export interface RegisterResponse {
+  user_id: string;
+}
+
+/** One active session in `GET /auth/sessions`. Times are ISO 8601. */
+export interface SessionListItem {
+  id: string;
+  created_at: string;
+  last_used_at: string;
+  /** When the session ends at the latest; null when sessions do not expire. */
+  expires_at: string | null;
+  user_agent: string | null;
+  ip: string | null;
+  /** Whether this is the session of the access token that asked. */
+  current: boolean;
+}
+
+/** `GET /auth/sessions`. */
+export interface SessionList {
+  sessions: SessionListItem[];
+}
+
+/** The audit event types. */
+export const EVENT_TYPES = [
+  "login",
+  "login_failed",
+  "session_created",
+  "refresh",
+  "refresh_grace_replay",
+  "refresh_token_reuse",
+  "logout",
+  "logout_all",
+  "session_revoked",
+  "admin_revoke",
+  "session_expired",
+  "dpop_proof_failed",
+] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/**
+ * The audit types a webhook may carry (`WEBHOOK_EVENTS`): those recorded today (`EVENT_TYPES`), and
+ * those the account features (passkeys, TOTP, linked identities, e-mail, password change and reset,
+ * deletion) will record, so that a list written for them today is not refused as a bad value. The
+ * one list of those names until each is recorded and joins `EVENT_TYPES`.
+ */
+export const WEBHOOK_EVENT_TYPES = [
+  ...EVENT_TYPES,
+  "passkey_added",
+  "passkey_removed",
+  "passkey_counter_regressed",
+  "mfa_enabled",
+  "mfa_disabled",
+  "recovery_code_used",
+  "identity_linked",
+  "identity_unlinked",
+  "email_verified",
+  "password_changed",
+  "password_reset",
+  "account_deleted",
+] as const;
+
+/**
+ * The messages to users the gateway hands to the team's mailer as webhooks: a verification code,
+ * a reset link. They always go to the receiver (`WEBHOOK_EVENTS` does not select them) and are
+ * never written to D1.
+ */
+export const USER_MESSAGE_TYPES = ["message.email_verification", "message.password_reset"] as const;
+
+export type UserMessageType = (typeof USER_MESSAGE_TYPES)[number];
+
+/** A message's `data`: `code` (verification) or `token` (reset), secrets both. Times ISO 8601. */
+export interface UserMessageData {
+  to: string;
+  user_id: string;
+  code?: string;
+  token?: string;
+  expires_at: string;
+}
+
+/**
+ * The body of every webhook (Standard Webhooks): `type` is an audit type or a `message.*` type,
+ * `timestamp` when the event happened (ISO 8601), `data` the audit event (`AuditEventItem`) or
+ * the message (`UserMessageData`).
+ */
+export interface WebhookBody {
+  type: string;
+  timestamp: string;
+  data: AuditEventItem | UserMessageData;
+}
+
+/** One audit event in `GET /auth/admin/events`. `at` is ISO 8601. */
+export interface AuditEventItem {
+  type: EventType;
+  sub: string | null;
+  session_id: string | null;
+  at: string;
+  ip: string | null;
+  detail: Record<string, unknown> | null;
+}
+
+/** `GET /auth/admin/events`, newest first. */
+export interface EventList {
+  events: AuditEventItem[];
+}
+
+/** `GET /.well-known/oauth-authorization-server` (RFC 8414 section 2). */
+export interface AuthorizationServerMetadata {
+  issuer: string;
+  token_endpoint: string;
+  jwks_uri: string;
+  revocation_endpoint: string;
+  grant_types_supported: string[];
+  response_types_supported: string[];
+  token_endpoint_auth_methods_supported: string[];
+  revocation_endpoint_auth_methods_supported: string[];
+  dpop_signing_alg_values_supported: string[];
+}
+
+/** What the built-in echo origin answers when `ORIGIN_URL` is empty: the request it would have forwarded. */
+export interface EchoResponse {
+  method: string;
+  path: string;
+  /** Each key's value, or all its values in order when repeated. */
+  query: Record<string, string | string[]>;
+  headers: Record<string, string>;
+}
