@@ -75,8 +75,10 @@ const SETTINGS_PROJECTS: Record<string, Record<string, string>> = {
 
 /**
  * Test projects of their own that need more than variables: `webhooks` delivers to the project's
- * webhook receiver (test/webhook-receiver.mjs), `queue-batching` keeps the consumer's batching as
- * deployed (up to 100 messages or 5 s a batch), where D1 calls per refresh are counted.
+ * webhook receiver (test/webhook-receiver.mjs); `queue-batching`, where D1 calls per refresh are
+ * counted, batches as deployed (100 messages a batch) but waits up to 60 s (the Queues maximum)
+ * for a batch to fill instead of 5 s, so that how fast this machine refreshes cannot change the
+ * count: its tests send whole batches.
  */
 const WEBHOOKS_PROJECT = "webhooks";
 const BATCHING_PROJECT = "queue-batching";
@@ -86,15 +88,12 @@ const BATCHING_PROJECT = "queue-batching";
  * the local queue delivers at once (max_batch_timeout 0), so a test waits for nothing but the
  * work, and a message the consumer retries is dropped rather than delivered again after its
  * delay (30 s or more, in some later test): a test that needs the retry hands it to the consumer
- * itself (`redeliver` in test/queue-ledger.ts). `asDeployed` keeps batch size and wait.
+ * itself (`redeliver` in test/queue-ledger.ts). `wholeBatches` waits for full batches instead.
  */
-function testQueueConsumers(configPath: string, { asDeployed = false } = {}) {
+function testQueueConsumers(configPath: string, { wholeBatches = false } = {}) {
   const consumers = unstable_readConfig({ config: configPath }).queues.consumers ?? [];
   return Object.fromEntries(
-    consumers.map((consumer) => [
-      consumer.queue,
-      { maxBatchSize: consumer.max_batch_size, maxBatchTimeout: asDeployed ? consumer.max_batch_timeout : 0, maxRetries: 0 },
-    ]),
+    consumers.map((consumer) => [consumer.queue, { maxBatchSize: consumer.max_batch_size, maxBatchTimeout: wholeBatches ? 60 : 0, maxRetries: 0 }]),
   );
 }
 
@@ -179,7 +178,7 @@ export default defineConfig(async () => {
             TEST_WEBHOOK_RECEIVER: inject<string>("webhookUrl"),
             ...(name === WEBHOOKS_PROJECT ? { WEBHOOK_URL: `${inject<string>("webhookUrl")}/hook`, WEBHOOK_SECRET: inject<string>("webhookSecret") } : {}),
           },
-          queueConsumers: testQueueConsumers(configPath, { asDeployed: name === BATCHING_PROJECT }),
+          queueConsumers: testQueueConsumers(configPath, { wholeBatches: name === BATCHING_PROJECT }),
         },
       })),
     ],

@@ -4,7 +4,7 @@
 // `webhookSecret` (a fresh `whsec_` secret, for WEBHOOK_SECRET) to vitest.config.ts.
 //
 //   POST /hook                 a delivery: verified and recorded; answered 204, or as a rule says
-//   POST /hook/status/<code>   answered <code> with a 64 KiB body
+//   POST /hook/status/<code>   answered <code> with a 64 KiB body (and `?retry-after=` as Retry-After)
 //   POST /hook/redirect        answered 307 to /hook
 //   POST /hook/huge            answered 200 with a body of up to 256 MiB, written as it is read
 //   POST /hook/hang            never answered
@@ -79,7 +79,8 @@ export default async function startWebhookReceiver(project) {
     }
     const status = /^\/hook\/status\/(\d{3})$/.exec(url.pathname);
     if (status) {
-      response.writeHead(Number(status[1]), { "Content-Type": "text/plain" }).end("x".repeat(64 * 1024));
+      const retryAfter = url.searchParams.get("retry-after");
+      response.writeHead(Number(status[1]), { "Content-Type": "text/plain", ...(retryAfter ? { "Retry-After": retryAfter } : {}) }).end("x".repeat(64 * 1024));
       return;
     }
     if (url.pathname === "/hook/redirect") {
