@@ -7,6 +7,7 @@ const TARGETS = {
   refreshP50OverFloor: 1.3,
   statementsWithEvents: 1100,
   statementsWithoutEvents: 100,
+  d1CallsWithEvents: 50,
 };
 
 const fixed = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : "n/a");
@@ -31,6 +32,8 @@ export function report(results) {
     d1Table(results.refresh.d1, results.refreshWithoutEvents.d1),
     "",
     loginTable(results.login, s),
+    "",
+    eventsQueueTable(results.eventsQueue),
     "",
     buildLine(results.build),
     "",
@@ -113,6 +116,21 @@ function loginTable({ key, rounds, ratio, scenarios: [floor, login] }, s) {
   ].join("\n");
 }
 
+function eventsQueueTable({ d1, burst }) {
+  return [
+    "**The EVENTS queue**: the D1 calls the queue's consumer made of 10 users' refreshes (one `db.batch` per queue batch of up to 100 messages or 5 s), " +
+      "and a burst of reuse events, one per user, at the local webhook receiver (verified with `standardwebhooks`, de-duplicated by `webhook-id`):",
+    "",
+    "| refreshes | queue batches | D1 calls | D1 calls per 1,000 refreshes |",
+    "| ---: | ---: | ---: | ---: |",
+    `| ${d1.refreshes} | ${d1.batches} | ${d1.calls} | ${fixed(d1.callsPer1000, 1)} |`,
+    "",
+    "| users (reuse events) | refused 400 | webhooks received, unique | duplicates | not verified | all answered after | all received after |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    `| ${burst.users} | ${burst.refused} | ${burst.received} | ${burst.duplicates} | ${burst.unverified} | ${fixed(burst.answeredSeconds, 1)} s | ${fixed(burst.seconds, 1)} s |`,
+  ].join("\n");
+}
+
 function buildLine(build) {
   if (!build.ok) return `**Build**: not measured (${build.problem}).`;
   return `**Build** (\`wrangler check startup\`, offline): deploy bundle ${build.bundleKiB} KiB, ${build.gzipKiB} KiB gzipped; startup ${build.startupMs ?? "n/a"} ms of CPU in the local profile.`;
@@ -133,5 +151,9 @@ function targetsTable(results) {
   const off = results.refreshWithoutEvents.d1.statementsPer1000;
   rows.push([`D1 statements per 1,000 refreshes, events on: at most ${TARGETS.statementsWithEvents}`, fixed(on, 0), on <= TARGETS.statementsWithEvents]);
   rows.push([`D1 statements per 1,000 refreshes, events off: at most ${TARGETS.statementsWithoutEvents}`, fixed(off, 0), off <= TARGETS.statementsWithoutEvents]);
+  const { d1, burst } = results.eventsQueue;
+  rows.push([`D1 calls per 1,000 refreshes, events on: at most ${TARGETS.d1CallsWithEvents}`, fixed(d1.callsPer1000, 1), d1.callsPer1000 <= TARGETS.d1CallsWithEvents]);
+  const complete = burst.received === burst.users && burst.unverified === 0;
+  rows.push([`a burst of ${burst.users} reuse events: every webhook received, each verified`, `${burst.received} of ${burst.users} in ${fixed(burst.seconds, 1)} s`, complete]);
   return ["**Targets**", "", "| target | this run | |", "| --- | ---: | --- |", ...rows.map(([what, value, ok]) => `| ${what} | ${value} | ${met(ok)} |`)].join("\n");
 }

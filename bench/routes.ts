@@ -9,6 +9,7 @@ import { invalidRequest } from "../src/errors/auth-error";
 import { setsRefreshCookie } from "../src/http/refresh-cookie";
 import { tokenResponse } from "../src/http/token-response";
 import { loadKeyRing } from "../src/tokens/key-ring";
+import { queueMeter } from "./queue-meter";
 import type { RefreshFloor } from "./refresh-floor";
 import { timeVerifications } from "./verify-timing";
 
@@ -88,6 +89,15 @@ benchRoutes.get("/d1-writes", gatewayContext, requireAdmin, async function d1Wri
   ]);
   const versions = Object.fromEntries((records!.results as Array<{ id: string; version: number }>).map((row) => [row.id, row.version]));
   return c.json({ events: (events!.results[0] as { n: number }).n, versions, databaseBytes: records!.meta.size_after });
+});
+
+// What the EVENTS queue's consumer has done so far (bench/queue-meter.ts) and what waits in the
+// queue: the bench reads it to know when everything the objects sent has been handled, and to
+// count the D1 calls of the refreshes it sent.
+benchRoutes.get("/events-queue", gatewayContext, requireAdmin, async function eventsQueue(c) {
+  const { backlogCount } = await c.env.EVENTS.metrics();
+  c.header("Cache-Control", "no-store");
+  return c.json({ ...queueMeter(), backlog: backlogCount });
 });
 
 /** The request's JSON object; 400 for anything else, as the production routes answer. */

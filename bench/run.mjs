@@ -16,9 +16,12 @@
 //      10 users and its D1 statements;
 //   6. the production deploy bundle's size and `wrangler check startup`'s startup profile (offline);
 //   7. the gateway with a DPoP-bound access token (Authorization: DPoP plus a proof, RFC 9449) vs
-//      the same request with a plain Bearer token, at 8 connections.
+//      the same request with a plain Bearer token, at 8 connections;
+//   8. the EVENTS queue: the D1 calls of 1,000 refreshes with per-rotation events on (one per queue
+//      batch), and a burst of 1,000 reuse events reaching a local webhook receiver, complete and
+//      de-duplicable, with the time it took.
 // The scenarios are in bench/scenarios.mjs. Every one is bounded in requests and in seconds, the
-// run as a whole to 8 minutes; a run takes three to four. It prints the report, saves it in .bench/
+// run as a whole to 12 minutes; a run takes four to five on a quiet machine. It prints the report, saves it in .bench/
 // (gitignored) as Markdown and JSON, and stops wrangler.
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -29,6 +32,7 @@ import { ROOT } from "../scripts/lib/dev-vars.mjs";
 import { newSigningKey } from "../scripts/lib/signing-keys.mjs";
 import { freePort, localDevArgs, runWrangler, startWrangler, stopProcessGroup, waitUntilReady, wranglerOutput } from "../scripts/lib/wrangler.mjs";
 import { report } from "./report.mjs";
+import { startWebhookReceiver } from "./webhook-receiver.mjs";
 import { REFRESH_CASES, scenariosFor } from "./scenarios.mjs";
 
 // The bench worker's config; `wrangler check startup` (scenario 6) reads the production one.
@@ -45,6 +49,8 @@ const OPTIONS = {
   "verify-requests": ["4", "1", "requests to /bench/verify"],
   "verify-batches": ["5", "1", "timed batches per verifier, algorithm and request"],
   "verify-iterations": ["1000", "100", "verifications per batch"],
+  "queue-refreshes": ["1000", "20", "refreshes whose D1 calls scenario 8 counts"],
+  "burst-users": ["1000", "20", "users whose reuse events scenario 8 sends to the webhook receiver at once"],
 };
 const { values: options } = parseArgs({
   options: {
@@ -80,16 +86,19 @@ const WARMUP = number("warmup", 0, 10_000);
 const VERIFY_REQUESTS = number("verify-requests", 1, 20);
 const VERIFY_BATCHES = number("verify-batches", 1, 20);
 const VERIFY_ITERATIONS = number("verify-iterations", 10, 5_000);
-const settings = { REQUESTS, REFRESH_REQUESTS, LOGIN_REQUESTS, SECONDS, ROUNDS, WARMUP, VERIFY_REQUESTS, VERIFY_BATCHES, VERIFY_ITERATIONS };
+const QUEUE_REFRESHES = number("queue-refreshes", 10, 100_000);
+const BURST_USERS = number("burst-users", 1, 10_000);
+const settings = { REQUESTS, REFRESH_REQUESTS, LOGIN_REQUESTS, SECONDS, ROUNDS, WARMUP, VERIFY_REQUESTS, VERIFY_BATCHES, VERIFY_ITERATIONS, QUEUE_REFRESHES, BURST_USERS };
 
 // However the machine behaves, the run ends: past this, wrangler is stopped and the bench fails.
-const DEADLINE_SECONDS = 480;
+const DEADLINE_SECONDS = 720;
 
 const state = mkdtempSync(join(tmpdir(), "edge-auth-bench-"));
 const logPath = join(state, "wrangler.log");
 const adminToken = randomBytes(32).toString("hex");
 const run = randomBytes(4).toString("hex");
 let wrangler = null;
+let receiver = null;
 
 process.on("SIGINT", () => void stop().then(() => process.exit(130)));
 process.on("SIGTERM", () => void stop().then(() => process.exit(143)));
@@ -111,19 +120,22 @@ try {
   // Keys of the bench's own: an ES256 key that signs and an EdDSA key that verifies, so both
   // algorithms can be timed. With --env-file, wrangler reads this file instead of .dev.vars.
   const keys = { ES256: await newSigningKey({ alg: "ES256", kid: `bench-es256-${run}` }), EdDSA: await newSigningKey({ alg: "EdDSA", kid: `bench-eddsa-${run}` }) };
+  // The webhook receiver the first server delivers to (scenario 8); its secret goes with the others.
+  receiver = await startWebhookReceiver();
   const envFile = join(state, "bench.env");
-  writeFileSync(envFile, `SIGNING_KEYS='${JSON.stringify({ keys: [keys.ES256, keys.EdDSA] })}'\nADMIN_API_TOKEN=${adminToken}\n`, { mode: 0o600 });
+  writeFileSync(envFile, `SIGNING_KEYS='${JSON.stringify({ keys: [keys.ES256, keys.EdDSA] })}'\nADMIN_API_TOKEN=${adminToken}\nWEBHOOK_SECRET=${receiver.secret}\n`, { mode: 0o600 });
 
   log(`applying D1 migrations to ${state}`);
   const migrated = await runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state, "--config", BENCH_CONFIG], { quiet: true });
   if (migrated !== 0) throw new Error(`wrangler d1 migrations apply failed (exit ${migrated})`);
 
-  let bench = scenariosFor({ base: await startServer(envFile, []), run, adminToken, settings, log });
+  let bench = scenariosFor({ base: await startServer(envFile, ["--var", `WEBHOOK_URL:${receiver.url}`]), run, adminToken, settings, log });
   const verification = await bench.verifyTimings(keys);
   const gateway = await bench.gatewayComparisons();
   const dpop = await bench.dpopComparison();
   const refresh = await bench.refreshComparisons(REFRESH_CASES, `bench-refresh-${run}-on-`);
   const login = await bench.loginComparison();
+  const eventsQueue = await bench.eventsQueue(receiver);
   await stop({ keepState: true });
 
   // A second server of the same worker and state, with per-rotation audit events off.
@@ -142,6 +154,7 @@ try {
     refresh,
     refreshWithoutEvents,
     login,
+    eventsQueue,
     build,
   };
   const text = report(results);
@@ -202,12 +215,19 @@ async function startServer(envFile, extra) {
   return base;
 }
 
-/** Stops the wrangler process group this script started (wrangler and its workerd); then, unless told to keep it, removes its state. */
+/**
+ * Stops the wrangler process group this script started (wrangler and its workerd); then, unless
+ * told to keep it, removes its state and stops the webhook receiver.
+ */
 async function stop({ keepState = false } = {}) {
   const child = wrangler;
   wrangler = null;
   await stopProcessGroup(child);
-  if (!keepState) rmSync(state, { recursive: true, force: true });
+  if (!keepState) {
+    rmSync(state, { recursive: true, force: true });
+    await receiver?.close();
+    receiver = null;
+  }
 }
 
 function log(message) {

@@ -2,7 +2,7 @@
 // is measured, against which floor, with how many clients. bench/load.mjs sends the requests.
 import { createHash, randomBytes } from "node:crypto";
 import { exportJWK, generateKeyPair, importJWK, SignJWT } from "jose";
-import { interleaved, median } from "./load.mjs";
+import { interleaved, measure, median } from "./load.mjs";
 
 const GATEWAY_CONNECTIONS = [8, 32];
 /** The refresh cases of scenario 3 (scenario 5 runs the second one again). */
@@ -21,8 +21,8 @@ const REQUEST_TIMEOUT_MS = 30_000;
  * (bench/run.mjs) and `log` where progress goes.
  */
 export function scenariosFor({ base, run, adminToken, settings, log }) {
-  const { REQUESTS, REFRESH_REQUESTS, LOGIN_REQUESTS, SECONDS, ROUNDS, WARMUP, VERIFY_REQUESTS, VERIFY_BATCHES, VERIFY_ITERATIONS } = settings;
-  return { verifyTimings, gatewayComparisons, dpopComparison, refreshComparisons, loginComparison };
+  const { REQUESTS, REFRESH_REQUESTS, LOGIN_REQUESTS, SECONDS, ROUNDS, WARMUP, VERIFY_REQUESTS, VERIFY_BATCHES, VERIFY_ITERATIONS, QUEUE_REFRESHES, BURST_USERS } = settings;
+  return { verifyTimings, gatewayComparisons, dpopComparison, refreshComparisons, loginComparison, eventsQueue };
 
   /**
    * 1. Microseconds per verification inside workerd, per algorithm and verifier (medians over every
@@ -203,8 +203,94 @@ export function scenariosFor({ base, run, adminToken, settings, log }) {
       .sign(await importJWK(jwk, jwk.alg));
   }
 
-  /** What reached D1 from the users under `prefix`, once two reads a second apart agree (the outboxes have drained). */
+  /**
+   * 8. What the EVENTS queue changes. First the D1 calls of refreshes with per-rotation events on:
+   * 10 users refresh `QUEUE_REFRESHES` times in all, as fast as they can, and the bench worker's
+   * meter counts the calls the queue's consumer makes to D1 (one per queue batch). Then a burst:
+   * `BURST_USERS` users each present a refresh token two generations old at once, and each reuse
+   * event must reach the local webhook receiver (bench/webhook-receiver.mjs: verified with
+   * `standardwebhooks`, de-duplicated by `webhook-id`); the time is from the first reuse sent to
+   * the last webhook received.
+   */
+  async function eventsQueue(receiver) {
+    log(`events queue: D1 calls of ${QUEUE_REFRESHES} refreshes, 10 users`);
+    const tokens = [];
+    for (let user = 0; user < 10; user += 1) tokens.push((await openSession(`bench-queue-${run}-${user}`)).refresh_token);
+    const before = await settledQueue();
+    let refreshes = 0;
+    const refreshing = await measure(
+      async (client) => {
+        const response = await post(`${base}/auth/refresh`, { refresh_token: tokens[client] });
+        if (response.ok) {
+          tokens[client] = (await response.clone().json()).refresh_token;
+          refreshes += 1;
+        }
+        return response;
+      },
+      { concurrency: 10, limit: QUEUE_REFRESHES, seconds: 120 },
+    );
+    const after = await settledQueue();
+    const calls = after.d1Calls - before.d1Calls;
+    const d1 = { refreshes, calls, batches: after.batches - before.batches, callsPer1000: (calls / refreshes) * 1000, errors: refreshing.errors };
+
+    log(`events queue: a burst of ${BURST_USERS} reuse events to the webhook receiver`);
+    const firstTokens = [];
+    let opened = 0;
+    await measure(
+      async () => {
+        const user = opened++;
+        const first = await openSession(`bench-burst-${run}-${user}`);
+        firstTokens[user] = first.refresh_token;
+        let token = first.refresh_token;
+        for (let rotation = 0; rotation < 2; rotation += 1) token = (await json(await post(`${base}/auth/refresh`, { refresh_token: token }))).refresh_token;
+        return new Response(null, { status: 204 });
+      },
+      { concurrency: 50, limit: BURST_USERS, seconds: 300 },
+    );
+    await settledQueue();
+    const alreadyReceived = receiver.received("refresh_token_reuse");
+    const started = performance.now();
+    let next = 0;
+    const replays = await measure(() => post(`${base}/auth/refresh`, { refresh_token: firstTokens[next++] }).then((response) => new Response(null, { status: response.status === 400 ? 204 : 500 })), {
+      concurrency: 50,
+      limit: firstTokens.length,
+      seconds: 300,
+    });
+    const answeredSeconds = (performance.now() - started) / 1000;
+    const received = (await receiver.waitFor("refresh_token_reuse", alreadyReceived + firstTokens.length, 180_000)) - alreadyReceived;
+    const snapshot = receiver.snapshot("refresh_token_reuse");
+    await settledQueue();
+    const burst = {
+      users: firstTokens.length,
+      refused: replays.latencies.length - replays.errors,
+      received,
+      duplicates: receiver.snapshot("refresh_token_reuse").duplicates,
+      unverified: snapshot.unverified,
+      answeredSeconds,
+      seconds: (snapshot.lastAt - started) / 1000,
+    };
+    return { d1, burst };
+  }
+
+  /**
+   * What the bench worker's queue consumer has done, once nothing waits in the queue and no batch
+   * is being handled on two reads a second apart: everything the objects sent has been handled.
+   */
+  async function settledQueue() {
+    let last = null;
+    for (let attempt = 0; attempt < 60; attempt += 1) {
+      const current = await json(await get(`${base}/bench/events-queue`, admin()));
+      const idle = current.backlog === 0 && current.inFlight === 0;
+      if (idle && last !== null && last.batches === current.batches && last.messages === current.messages) return current;
+      last = idle ? current : null;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+    throw new Error("the events queue did not settle within 60 s");
+  }
+
+  /** What reached D1 from the users under `prefix`, once the queue has settled and two reads a second apart agree. */
   async function settledD1Writes(prefix) {
+    await settledQueue();
     let last = null;
     for (let attempt = 0; attempt < 30; attempt += 1) {
       const current = await json(await get(`${base}/bench/d1-writes?prefix=${encodeURIComponent(prefix)}`, admin()));

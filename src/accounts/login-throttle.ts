@@ -33,7 +33,7 @@ export type AttemptGrant = { allowed: true; attemptId: number } | { allowed: fal
  * window. One object per key keeps the count consistent across every edge location, and since it
  * runs one call at a time, checking the limit and counting the attempt are one step: a burst of
  * parallel guesses gets exactly as many tries as the limit allows. Audit events of failed logins
- * go to D1 through an outbox, as in UserAuth. Tables: see docs/storage.md.
+ * go to the EVENTS queue (and D1) through an outbox, as in UserAuth. Tables: see docs/storage.md.
  */
 export class LoginThrottle extends DurableObject<Env> {
   #outbox: Outbox;
@@ -79,11 +79,11 @@ export class LoginThrottle extends DurableObject<Env> {
 
   /**
    * Records that a reserved attempt failed (it stays counted) with its audit event, which is
-   * queued here and sent to D1; a D1 failure leaves it queued for the alarm to retry.
+   * queued here and sent to the EVENTS queue; a failed send leaves it queued for the alarm to retry.
    */
   fail(event: AuditEvent): void {
     this.#outbox.enqueue({ kind: "event", event });
-    // Answered once the count and the event are committed here; D1 gets the event after.
+    // Answered once the count and the event are committed here; the queue gets the event after.
     this.ctx.waitUntil(this.#outbox.flush());
   }
 
@@ -97,7 +97,7 @@ export class LoginThrottle extends DurableObject<Env> {
     this.ctx.storage.sql.exec("DELETE FROM attempts");
   }
 
-  /** Retries D1 writes that failed and drops attempts that left their window, so idle objects hold nothing. */
+  /** Retries outbox sends that failed and drops attempts that left their window, so idle objects hold nothing. */
   override async alarm(): Promise<void> {
     this.#alarm.fired();
     this.ctx.storage.sql.exec("DELETE FROM attempts WHERE expires_at <= ?", Date.now());

@@ -160,7 +160,7 @@ export class UserAuth extends DurableObject<Env> {
   }
 
   /**
-   * Retries D1 writes that failed, marks sessions that ran past their limits as expired, and
+   * Retries outbox sends that failed, marks sessions that ran past their limits as expired, and
    * deletes ended sessions once `SESSION_RETENTION_SECONDS` have passed.
    */
   override async alarm(): Promise<void> {
@@ -185,8 +185,9 @@ export class UserAuth extends DurableObject<Env> {
 
   /**
    * Hands back `result` once this object's storage has committed (the runtime holds the reply
-   * until it has), and drains the queued D1 writes after it, so no request waits on D1, which
-   * may be a continent away. A failed or interrupted drain is retried by the alarm the outbox set.
+   * until it has), and sends the outbox to the EVENTS queue after it, so no request waits on the
+   * queue or on D1 (which only the queue's consumer writes). A failed or interrupted send is
+   * retried by the alarm the outbox set.
    */
   #flushAfterCommit<T>(result: T): T {
     this.ctx.waitUntil(this.#outbox.flush());
