@@ -16,6 +16,7 @@ const ADMIN_ONLY = [
   ["/bench/password-floor", "POST"],
   ["/bench/verify", "POST"],
   ["/bench/d1-writes?prefix=x", "GET"],
+  ["/bench/events-queue", "GET"],
 ] as const;
 
 describe("the bench worker's configuration", () => {
@@ -27,6 +28,13 @@ describe("the bench worker's configuration", () => {
     expect(Object.keys(bench.vars).sort()).toEqual(Object.keys(production.vars).sort());
     const differing = Object.keys(production.vars).filter((name) => bench.vars[name] !== production.vars[name]);
     expect(Object.fromEntries(differing.map((name) => [name, bench.vars[name]]))).toEqual(BENCH_VARS);
+  });
+
+  it("has the production worker's queues, under names of its own: the EVENTS producer, the consumers' batching and retries", () => {
+    const { production, bench } = inject("workerConfigs");
+    expect(bench.queues.producers).toEqual(production.queues.producers);
+    const settings = (consumers: Array<Record<string, unknown>>) => consumers.map(({ dead_letter_queue: dlq, ...rest }) => ({ ...rest, dlq: dlq !== undefined }));
+    expect(settings(bench.queues.consumers)).toEqual(settings(production.queues.consumers));
   });
 });
 
@@ -139,5 +147,19 @@ describe("the bench worker", () => {
     expect(after.events).toBe(before.events + 1);
     expect(Object.keys(after.versions)).toEqual([session.session_id]);
     expect(after.databaseBytes).toBeGreaterThan(0);
+  });
+
+  it("reports what the EVENTS queue's consumer did: batches, messages, its D1 calls, and the backlog", async () => {
+    const sub = uniqueSub("bench-queue");
+    const session = await openSession(sub);
+    await drainEvents(sub);
+    const read = async () => (await (await call("/bench/events-queue", { headers: adminHeaders })).json()) as { batches: number; messages: number; d1Calls: number; inFlight: number; backlog: number };
+    const before = await read();
+    expect((await refresh(session.refresh_token)).status).toBe(200);
+    await drainEvents(sub);
+    const after = await read();
+    expect(after.messages - before.messages).toBe(1);
+    expect(after.d1Calls - before.d1Calls).toBe(after.batches - before.batches);
+    expect(after).toMatchObject({ inFlight: 0, backlog: 0 });
   });
 });
