@@ -1,12 +1,14 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { build } from "esbuild";
 import { exportJWK, generateKeyPair } from "jose";
 import { unstable_readConfig } from "wrangler";
 import type { TestCase, TestModule, TestSuite } from "vitest/node";
 import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 import { buildDemoScript } from "./scripts/lib/build-client.mjs";
 import { ExpectedOutput } from "./test/expected-output.ts";
+import { TEST_ORIGIN_SIGNING_SECRET } from "./test/origin-signing-secret.mjs";
 
 // Test-only secrets: a fresh ES256 signing key plus an older EdDSA key that still verifies
 // (key rotation), and an admin token.
@@ -120,6 +122,17 @@ function benchAndProductionConfigs() {
   return { production: pick("./wrangler.toml"), bench: pick("./bench/wrangler.toml") };
 }
 
+/**
+ * The Worker origin of the origin-binding project (test/origin-binding/origin-worker.ts, which
+ * verifies with the origin SDK), bundled as one module: Miniflare runs auxiliary workers as they
+ * are, without Vite.
+ */
+async function originWorkerScript(): Promise<string> {
+  const entry = path.join(import.meta.dirname, "test", "origin-binding", "origin-worker.ts");
+  const result = await build({ entryPoints: [entry], bundle: true, format: "esm", platform: "neutral", target: "es2022", write: false, logLevel: "error" });
+  return result.outputFiles[0]!.text;
+}
+
 // The lines tests cause on purpose (test/expected-output.ts) are hidden and counted, and one line
 // at the end says how many; SHOW_EXPECTED_OUTPUT=1 prints them.
 const expected = new ExpectedOutput(!process.env.SHOW_EXPECTED_OUTPUT);
@@ -159,7 +172,12 @@ export default defineConfig(async () => {
     include: string[],
     exclude: string[],
     vars: Record<string, string>,
-    { configPath = "./wrangler.toml", provide = {}, setupFiles = [] }: { configPath?: string; provide?: Record<string, unknown>; setupFiles?: string[] } = {},
+    {
+      configPath = "./wrangler.toml",
+      provide = {},
+      miniflare = {},
+      setupFiles = [],
+    }: { configPath?: string; provide?: Record<string, unknown>; miniflare?: Record<string, unknown>; setupFiles?: string[] } = {},
   ): TestProjectInlineConfiguration => ({
     extends: false,
     plugins: [
@@ -172,13 +190,17 @@ export default defineConfig(async () => {
             TEST_MIGRATIONS: migrations,
             SIGNING_KEYS: signingKeys,
             ADMIN_API_TOKEN: "test-admin-token",
-            // A real HTTP origin on 127.0.0.1 that records what the gateway forwards (test/origin-server.mjs).
+            // A real HTTP origin on 127.0.0.1 that records what the gateway forwards and checks
+            // its signature (test/origin-server.mjs): every forwarded request is signed.
             TEST_ORIGIN_URL: inject<string>("originUrl"),
+            ORIGIN_SIGNING_SECRET: TEST_ORIGIN_SIGNING_SECRET,
+            TEST_ORIGIN_SIGNING_SECRET,
             // The project's webhook receiver (test/webhook-receiver.mjs); only the webhooks project sends to it.
             TEST_WEBHOOK_RECEIVER: inject<string>("webhookUrl"),
             ...(name === WEBHOOKS_PROJECT ? { WEBHOOK_URL: `${inject<string>("webhookUrl")}/hook`, WEBHOOK_SECRET: inject<string>("webhookSecret") } : {}),
           },
           queueConsumers: testQueueConsumers(configPath, { wholeBatches: name === BATCHING_PROJECT }),
+          ...miniflare,
         },
       })),
     ],
@@ -204,7 +226,7 @@ export default defineConfig(async () => {
     },
   });
 
-  const ownProjectDirs = [...Object.keys(SETTINGS_PROJECTS), WEBHOOKS_PROJECT, BATCHING_PROJECT, "bench"].map((name) => `test/${name}/**`);
+  const ownProjectDirs = [...Object.keys(SETTINGS_PROJECTS), WEBHOOKS_PROJECT, BATCHING_PROJECT, "bench", "origin-binding", "origin"].map((name) => `test/${name}/**`);
   return {
     test: {
       onConsoleLog: (log, _type, entity) => !expected.isExpectedLog(log, sourceOf(entity)),
@@ -229,6 +251,25 @@ export default defineConfig(async () => {
           provide: { workerConfigs },
           setupFiles: ["./test/bench/queue-setup.ts"],
         }),
+        // A Worker origin behind the service binding ORIGIN: an auxiliary worker of the same
+        // workerd, with the signing secret of its own binding.
+        project("origin-binding", ["test/origin-binding/**/*.test.ts"], [], {}, {
+          miniflare: {
+            serviceBindings: { ORIGIN: "origin-worker" },
+            workers: [
+              {
+                name: "origin-worker",
+                modules: true,
+                script: await originWorkerScript(),
+                compatibilityDate: "2026-11-01",
+                bindings: { ORIGIN_SIGNING_SECRET: TEST_ORIGIN_SIGNING_SECRET },
+              },
+            ],
+          },
+        }),
+        // The origin SDK (src/origin, `edge-auth-gateway/origin`) in Node, as an Express or plain
+        // http origin runs it, against requests signed by the gateway's own signing code.
+        { extends: false, test: { name: "origin", include: ["test/origin/**/*.test.{ts,mjs}"], environment: "node" } },
         // The browser client's logic in plain Node, against a fake gateway and fake browser APIs.
         { extends: false, test: { name: "client", include: ["test/client/**/*.test.ts"], environment: "node" } },
         // The scripts behind npm run dev, keys and deploy (scripts/), in Node as they run.

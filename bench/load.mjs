@@ -60,33 +60,52 @@ export function median(numbers) {
 }
 
 /**
- * Runs the two sides of one comparison in turns: each round gives both their share of requests
- * and time, so a change in the machine's load hits them alike, and the ratios (second side over
- * first) are the medians of the rounds' own ratios, which a burst of load in one round cannot
+ * Runs the sides of one comparison in turns: each round gives every side its share of requests
+ * and time, so a change in the machine's load hits them alike, and the ratios (each side over
+ * the first) are the medians of the rounds' own ratios, which a burst of load in one round cannot
  * skew. A round carries at least two requests per client (fewer rounds when there are many
- * clients), so that every client is busy most of the round. Warms both sides up first.
+ * clients), so that every client is busy most of the round. Warms every side up first. On a
+ * machine too slow for its bounds, rounds stop once the comparison has had its time (every side's
+ * `seconds` and warm-up), after at least one: `rounds` says how many ran.
+ * `ratio` is the second side's over the first, `ratios[i]` side i's over the first (`ratioOf`).
  */
-export async function interleaved([first, second], { rounds: maxRounds, warmup, seconds }) {
-  const sides = [first, second];
+export async function interleaved(sides, { rounds: maxRounds, warmup, seconds }) {
+  const [first] = sides;
+  const started = performance.now();
+  // The warm-up gets a quarter of a side's time, so a slow machine spends it measuring.
   for (const side of sides) {
-    await measure(side.send, { concurrency: side.concurrency, limit: Math.max(warmup, side.concurrency), seconds });
+    await measure(side.send, { concurrency: side.concurrency, limit: Math.max(warmup, side.concurrency), seconds: seconds / 4 });
   }
-  const rounds = Math.max(1, Math.min(maxRounds, Math.floor(first.limit / (2 * first.concurrency))));
-  const samples = [[], []];
-  for (let round = 0; round < rounds; round += 1) {
-    // Alternate who goes first, so neither always runs right after the other.
-    for (const index of round % 2 === 0 ? [0, 1] : [1, 0]) {
+  const planned = Math.max(1, Math.min(maxRounds, Math.floor(first.limit / (2 * first.concurrency))));
+  const samples = sides.map(() => []);
+  const deadline = started + sides.length * seconds * 1.25 * 1000;
+  let rounds = 0;
+  for (let round = 0; round < planned && (round === 0 || performance.now() < deadline); round += 1) {
+    rounds += 1;
+    // Rotate who goes first, so no side always runs right after the same other one.
+    for (let turn = 0; turn < sides.length; turn += 1) {
+      const index = (turn + round) % sides.length;
       const side = sides[index];
-      samples[index].push(await measure(side.send, { concurrency: side.concurrency, limit: Math.ceil(side.limit / rounds), seconds: seconds / rounds }));
+      samples[index].push(await measure(side.send, { concurrency: side.concurrency, limit: Math.ceil(side.limit / planned), seconds: seconds / planned }));
     }
   }
-  const perRound = samples.map((sideSamples) => sideSamples.map((sample) => combine([sample])));
-  return {
-    rounds,
-    scenarios: sides.map((side, index) => ({ name: side.name, concurrency: side.concurrency, ...combine(samples[index]) })),
-    ratio: {
-      rps: median(perRound[1].map((sample, round) => sample.rps / perRound[0][round].rps)),
-      p50: median(perRound[1].map((sample, round) => sample.p50 / perRound[0][round].p50)),
-    },
-  };
+  const perRound = samples.map((sideSamples) => sideSamples.map((sample) => pick(combine([sample]), ["rps", "p50"])));
+  const scenarios = sides.map((side, index) => ({ name: side.name, concurrency: side.concurrency, ...combine(samples[index]) }));
+  const comparison = { rounds, scenarios, perRound };
+  const ratios = sides.map((_, index) => ratioOf(comparison, index, 0));
+  return { ...comparison, ratio: ratios[1], ratios };
+}
+
+/**
+ * Side `index` of an `interleaved` comparison over side `baseline`: req/s and p50 as the medians
+ * of the rounds' own ratios, p99 as the ratio of the p99s over all rounds (a round holds too few
+ * requests for its own p99).
+ */
+export function ratioOf({ scenarios, perRound }, index, baseline) {
+  const over = (field) => median(perRound[index].map((sample, round) => sample[field] / perRound[baseline][round][field]));
+  return { rps: over("rps"), p50: over("p50"), p99: scenarios[index].p99 / scenarios[baseline].p99 };
+}
+
+function pick(object, names) {
+  return Object.fromEntries(names.map((name) => [name, object[name]]));
 }

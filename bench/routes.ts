@@ -1,20 +1,32 @@
 import { Hono, type Context } from "hono";
 import { createMiddleware } from "hono/factory";
+import gatewayWorker from "../src/index";
+import { ipThrottleKey } from "../src/accounts/client-address";
+import { addressThrottle, usernameThrottle } from "../src/accounts/login-guard";
 import { hashPassword } from "../src/accounts/passwords";
 import { requireSettings } from "../src/config";
 import { ensureSchema } from "../src/db/schema";
+import { normalizeUsername } from "../src/db/users";
 import { requireAdmin } from "../src/http/admin-token";
 import { keyRing, type AppEnv } from "../src/http/context";
 import { invalidRequest } from "../src/errors/auth-error";
 import { setsRefreshCookie } from "../src/http/refresh-cookie";
 import { tokenResponse } from "../src/http/token-response";
 import { loadKeyRing } from "../src/tokens/key-ring";
+import type { LoginThrottle, UserAuth } from "./measured-objects";
 import { queueMeter } from "./queue-meter";
 import type { RefreshFloor } from "./refresh-floor";
 import { timeVerifications } from "./verify-timing";
 
-/** The bench worker's bindings (bench/wrangler.toml): the production worker's, and the refresh floor's objects. */
-export type BenchBindings = Env & { REFRESH_FLOOR: DurableObjectNamespace<RefreshFloor> };
+/**
+ * The bench worker's bindings (bench/wrangler.toml): the production worker's, with its objects'
+ * bench methods (bench/measured-objects.ts), and the refresh floor's objects.
+ */
+export type BenchBindings = Omit<Env, "USER_AUTH" | "LOGIN_THROTTLE"> & {
+  USER_AUTH: DurableObjectNamespace<UserAuth>;
+  LOGIN_THROTTLE: DurableObjectNamespace<LoginThrottle>;
+  REFRESH_FLOOR: DurableObjectNamespace<RefreshFloor>;
+};
 
 /**
  * The routes that exist only in the bench worker (bench/worker.ts), under `/bench/`: the floors
@@ -76,19 +88,105 @@ benchRoutes.post("/verify", gatewayContext, requireAdmin, async function verifyT
   return c.json({ results });
 });
 
-// What reached D1 from the users whose ids start with `prefix`: audit events, and the version of
-// each session record (it moves with every write of the record); and the database's size.
+// What reached D1 from the users whose ids start with `prefix`: audit events (in all and by type),
+// and the version of each session record (it moves with every write of the record); and the
+// database's size. A range on `sub` and `user_id`, so that the indexes serve it however big the
+// tables are.
 benchRoutes.get("/d1-writes", gatewayContext, requireAdmin, async function d1Writes(c) {
   const prefix = c.req.query("prefix");
   if (!prefix) throw invalidRequest("prefix is required.");
   await ensureSchema(c.env.DB);
-  const pattern = `${prefix.replace(/[\\%_]/g, "\\$&")}%`;
+  // User ids are printable ASCII: every one that starts with `prefix` sorts below this.
+  const end = `${prefix}\u{10FFFF}`;
   const [events, records] = await c.env.DB.batch([
-    c.env.DB.prepare("SELECT count(*) AS n FROM events WHERE sub LIKE ?1 ESCAPE '\\'").bind(pattern),
-    c.env.DB.prepare("SELECT id, version FROM sessions WHERE user_id LIKE ?1 ESCAPE '\\'").bind(pattern),
+    c.env.DB.prepare("SELECT type, count(*) AS n FROM events WHERE sub >= ?1 AND sub < ?2 GROUP BY type").bind(prefix, end),
+    c.env.DB.prepare("SELECT id, version FROM sessions WHERE user_id >= ?1 AND user_id < ?2").bind(prefix, end),
   ]);
+  const eventTypes = Object.fromEntries((events!.results as Array<{ type: string; n: number }>).map((row) => [row.type, row.n]));
   const versions = Object.fromEntries((records!.results as Array<{ id: string; version: number }>).map((row) => [row.id, row.version]));
-  return c.json({ events: (events!.results[0] as { n: number }).n, versions, databaseBytes: records!.meta.size_after });
+  const total = Object.values(eventTypes).reduce((sum, n) => sum + n, 0);
+  return c.json({ events: total, eventTypes, versions, databaseBytes: records!.meta.size_after });
+});
+
+// The size of a user's `UserAuth` object: what its SQLite database holds, in bytes.
+benchRoutes.get("/object-bytes", gatewayContext, requireAdmin, async function objectBytes(c) {
+  const user = c.req.query("user");
+  if (!user) throw invalidRequest("user is required.");
+  const objects = (c.env as unknown as BenchBindings).USER_AUTH;
+  return c.json({ bytes: await objects.get(objects.idFromName(user)).benchDatabaseBytes() });
+});
+
+const MAX_SEEDED_FAILURES = 10_000;
+
+// Fills the login-limit objects a login of `username` from `ip` counts in (its address's and its
+// username's, as src/accounts/login-guard.ts names them) with failed attempts made now, reserved
+// through the objects' own methods as that many failed logins would; answers the attempts added
+// to each and its size.
+benchRoutes.post("/login-failures", gatewayContext, requireAdmin, async function loginFailures(c) {
+  const { username, ip, perUsername, perAddress } = await jsonObject(c);
+  if (typeof username !== "string" || username === "" || typeof ip !== "string" || ip === "") throw invalidRequest("username and ip are required.");
+  if (!isCount(perUsername, MAX_SEEDED_FAILURES) || !isCount(perAddress, MAX_SEEDED_FAILURES)) {
+    throw invalidRequest(`perUsername and perAddress must be whole numbers from 0 to ${MAX_SEEDED_FAILURES}.`);
+  }
+  // The production lookups, typed with the bench methods of the bench worker's class.
+  type Stub = DurableObjectStub<LoginThrottle>;
+  const byUsername = usernameThrottle(c.env, normalizeUsername(username)) as unknown as Stub;
+  const byAddress = addressThrottle(c.env, ipThrottleKey(ip)) as unknown as Stub;
+  const [forUsername, forAddress] = await Promise.all([byUsername.benchAddFailures("username", perUsername), byAddress.benchAddFailures("address", perAddress)]);
+  return c.json({ perUsername: forUsername, perAddress: forAddress });
+});
+
+const MAX_AUDIT_ROWS = 250_000;
+/** Rows one INSERT of `/bench/audit-rows` generates; a request's statements go in one `db.batch`. */
+const AUDIT_ROWS_PER_STATEMENT = 50_000;
+/** The seeded users: a user's events are one in this many rows. */
+const AUDIT_USERS = 10_000;
+
+// Seeds `count` audit events into D1 in bulk, `due` of them older than AUDIT_RETENTION_SECONDS
+// (the daily purge deletes those), the others spread over the retention period; answers the
+// events D1 holds and the database's size. The rows look like the gateway's: a random id and
+// session id, mostly `refresh` events of `AUDIT_USERS` users named `bench-audit-<n>`, a detail.
+benchRoutes.post("/audit-rows", gatewayContext, requireAdmin, async function auditRows(c) {
+  const { count, due } = await jsonObject(c);
+  if (!isCount(count, MAX_AUDIT_ROWS) || !isCount(due, MAX_AUDIT_ROWS) || due > count) {
+    throw invalidRequest(`count (at most ${MAX_AUDIT_ROWS}) and due (at most count) must be whole numbers.`);
+  }
+  await ensureSchema(c.env.DB);
+  const now = Date.now();
+  const retentionMs = c.get("config").auditRetentionSeconds * 1000;
+  // Every parameter CAST: D1 binds a JS number as a REAL, which would make `bench-audit-7.0`.
+  const insert = c.env.DB.prepare(
+    `WITH RECURSIVE n(i) AS (SELECT CAST(?4 AS INTEGER) UNION ALL SELECT i + 1 FROM n WHERE i + 1 < CAST(?4 + ?1 AS INTEGER))
+     INSERT INTO events (id, type, sub, session_id, at, ip, detail)
+     SELECT lower(hex(randomblob(16))),
+            CASE i % 20 WHEN 0 THEN 'login' WHEN 1 THEN 'logout' ELSE 'refresh' END,
+            'bench-audit-' || (i % ${AUDIT_USERS}),
+            lower(hex(randomblob(16))),
+            CAST(?2 AS INTEGER) - (i * 7919) % CAST(?3 AS INTEGER),
+            '127.0.0.1',
+            '{"generation":' || (i % 1000) || '}'
+     FROM n`,
+  );
+  const statements: D1PreparedStatement[] = [];
+  const batches = (total: number, end: number, span: number) => {
+    for (let offset = 0; offset < total; offset += AUDIT_ROWS_PER_STATEMENT) {
+      statements.push(insert.bind(Math.min(AUDIT_ROWS_PER_STATEMENT, total - offset), end, span, offset));
+    }
+  };
+  // Recent rows over the retention period; due ones over the day before it began.
+  batches(count - due, now, retentionMs);
+  batches(due, now - retentionMs - 1, 86_400_000);
+  if (statements.length > 0) await c.env.DB.batch(statements);
+  const total = await c.env.DB.prepare("SELECT count(*) AS n FROM events").run<{ n: number }>();
+  return c.json({ events: total.results[0]!.n, databaseBytes: total.meta.size_after });
+});
+
+// The production worker's daily housekeeping (its `scheduled` handler, as the cron runs it): purges
+// the ended session records and the audit events past retention. 204 once it is done.
+benchRoutes.post("/housekeeping", gatewayContext, requireAdmin, async function housekeeping(c) {
+  const controller: ScheduledController = { scheduledTime: Date.now(), cron: "bench", noRetry() {} };
+  await gatewayWorker.scheduled(controller, c.env);
+  return c.body(null, 204);
 });
 
 // What the EVENTS queue's consumer has done so far (bench/queue-meter.ts) and what waits in the
@@ -105,6 +203,10 @@ async function jsonObject(c: Context<AppEnv>): Promise<Record<string, unknown>> 
   const body: unknown = await c.req.json().catch(() => null);
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw invalidRequest("The body must be a JSON object.");
   return body as Record<string, unknown>;
+}
+
+function isCount(value: unknown, max: number): value is number {
+  return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= max;
 }
 
 function isWhole(value: unknown, max: number): value is number {

@@ -1,60 +1,81 @@
 #!/usr/bin/env node
 // npm run bench [-- --help]
 //
-// Measures the gateway against floors from the same run, only over 127.0.0.1, with the bench
-// worker (bench/worker.ts: the production worker plus the bench routes, bench/wrangler.toml) under
-// `wrangler dev` on a free port with its own temporary state:
+// Measures the gateway against floors and peers from the same run, only over 127.0.0.1, with the
+// bench worker (bench/worker.ts: the production worker plus the bench routes, bench/wrangler.toml)
+// and the peers' workers (bench/peers/) under `wrangler dev`, each on a free port with its own
+// temporary state:
 //   1. access-token verification inside workerd, ES256 and EdDSA: a bare crypto.subtle.verify of
 //      the token's bytes (the floor) vs this gateway's verifier vs Hono's verifyWithJwks;
 //   2. the gateway (access token verified, echo origin) vs the same worker's pass-through path
 //      (a public path: no verification), at 8 and 32 connections;
 //   3. POST /auth/refresh vs its floor (one Durable Object RPC with one SQLite write, plus the
-//      access token), with 1, 10 and 100 users refreshing and 50 clients on one user, and the D1
-//      statements the refreshes caused;
+//      access token) and vs the refresh grant of each peer, with 1, 10 and 100 users refreshing,
+//      50 clients on one user (floor only), and the D1 statements the refreshes caused;
 //   4. POST /auth/login vs its floor (one PBKDF2-SHA256 at the production iteration count);
-//   5. again with AUDIT_REFRESH_EVENTS=false (a second wrangler dev, `--var`): refresh vs floor at
-//      10 users and its D1 statements;
+//   5. again with AUDIT_REFRESH_EVENTS=false and no reuse grace (a second wrangler dev, `--var`):
+//      refresh vs floor at 10 users and its D1 statements;
 //   6. the production deploy bundle's size and `wrangler check startup`'s startup profile (offline);
 //   7. the gateway with a DPoP-bound access token (Authorization: DPoP plus a proof, RFC 9449) vs
 //      the same request with a plain Bearer token, at 8 connections;
-//   8. the EVENTS queue: the D1 calls of 1,000 refreshes with per-rotation events on (one per queue
-//      batch), and a burst of 1,000 reuse events reaching a local webhook receiver, complete and
-//      de-duplicable, with the time it took.
-// The scenarios are in bench/scenarios.mjs. Every one is bounded in requests and in seconds, the
-// run as a whole to 12 minutes; a run takes four to five on a quiet machine. It prints the report, saves it in .bench/
-// (gitignored) as Markdown and JSON, and stops wrangler.
+//   8. the gateway signing what it forwards (ORIGIN_SIGNING_SECRET, `--var`) vs not: two more
+//      wrangler dev of the same worker, started together beside the first, at 8 connections;
+//   9. the race: one refresh token sent by 50 requests at once, to this gateway with its grace
+//      window (first server) and without (second server), and to each peer;
+//  10. the cost curves (bench/curves.mjs), written as data and SVG charts into docs/charts/;
+//  11. the EVENTS queue (bench/events-queue.mjs): the D1 calls of 1,000 refreshes with
+//      per-rotation events on (one per queue batch), and a burst of 1,000 reuse events reaching
+//      a webhook receiver on 127.0.0.1 (bench/webhook-receiver.mjs), complete and de-duplicable,
+//      with the time it took; the first server delivers its webhooks there throughout.
+// The scenarios are in bench/scenarios.mjs, bench/race.mjs, bench/curves.mjs and
+// bench/events-queue.mjs. Every one is bounded in requests and in seconds, the run as a whole to
+// 12 minutes. It prints the report,
+// saves it in .bench/ (gitignored) as Markdown and JSON, and stops every server it started.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ROOT } from "../scripts/lib/dev-vars.mjs";
 import { newSigningKey } from "../scripts/lib/signing-keys.mjs";
-import { freePort, localDevArgs, runWrangler, startWrangler, stopProcessGroup, waitUntilReady, wranglerOutput } from "../scripts/lib/wrangler.mjs";
+import { runWrangler, wranglerOutput } from "../scripts/lib/wrangler.mjs";
+import { writeCharts } from "./charts.mjs";
+import { curvesFor } from "./curves.mjs";
+import { PEERS, peerClient, peerConfig } from "./peers.mjs";
+import { eventsQueueScenario } from "./events-queue.mjs";
+import { raceGateway, raceOnOneToken } from "./race.mjs";
 import { report } from "./report.mjs";
-import { startWebhookReceiver } from "./webhook-receiver.mjs";
 import { REFRESH_CASES, scenariosFor } from "./scenarios.mjs";
+import { benchWorkerLimits, logTails, serverPaths, startServer, stopAll } from "./servers.mjs";
+import { startWebhookReceiver } from "./webhook-receiver.mjs";
 
 // The bench worker's config; `wrangler check startup` (scenario 6) reads the production one.
 const BENCH_CONFIG = join(ROOT, "bench", "wrangler.toml");
+const PARTS = ["build", "verify", "gateway", "signing", "dpop", "refresh", "race", "login", "curves", "events-queue", "events-off"];
 
 // Each option: its default, its value under --smoke, what it bounds.
 const OPTIONS = {
   requests: ["3000", "20", "requests per gateway and pass-through scenario"],
-  "refresh-requests": ["1000", "20", "requests per refresh and refresh-floor scenario"],
+  "refresh-requests": ["1000", "20", "requests per refresh, refresh-floor and peer scenario"],
   "login-requests": ["300", "10", "requests per login and PBKDF2 scenario"],
-  seconds: ["15", "2", "time bound of each scenario, split over the rounds"],
-  rounds: ["20", "1", "turns the two sides of each comparison take (at most; fewer with many clients)"],
+  seconds: ["6", "2", "time bound of each side of a comparison, split over the rounds (its warm-up: a quarter more)"],
+  rounds: ["20", "1", "turns the sides of each comparison take (at most; fewer with many clients)"],
   warmup: ["100", "0", "requests before each scenario, not measured"],
   "verify-requests": ["4", "1", "requests to /bench/verify"],
   "verify-batches": ["5", "1", "timed batches per verifier, algorithm and request"],
   "verify-iterations": ["1000", "100", "verifications per batch"],
-  "queue-refreshes": ["1000", "20", "refreshes whose D1 calls scenario 8 counts"],
-  "burst-users": ["1000", "20", "users whose reuse events scenario 8 sends to the webhook receiver at once"],
+  "curve-requests": ["150", "6", "requests per point of a latency curve (logins: a fifth)"],
+  "curve-rounds": ["2", "1", "turns the points of a latency curve take"],
+  "curve-seconds": ["12", "3", "time bound of each curve's measurements, split over its points and rounds"],
+  "audit-rows": ["1000000", "20000", "audit events the D1 curve seeds, at most"],
+  rotations: ["1000", "20", "generations the storage curve rotates one session through"],
+  "queue-refreshes": ["1000", "20", "refreshes whose D1 calls scenario 11 counts"],
+  "burst-users": ["1000", "20", "users whose reuse events scenario 11 sends to the webhook receiver at once"],
 };
 const { values: options } = parseArgs({
   options: {
     ...Object.fromEntries(Object.keys(OPTIONS).map((name) => [name, { type: "string" }])),
+    only: { type: "string" },
     smoke: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   },
@@ -63,11 +84,20 @@ if (options.help) {
   console.log(
     "Usage: npm run bench [-- options]\n" +
       `${Object.entries(OPTIONS).map(([name, [fallback, smoke, what]]) => `  --${name} ${fallback} (${smoke} with --smoke): ${what}`).join("\n")}\n` +
-      "  --smoke: every scenario once with tiny bounds (about a minute), to check that the bench runs; the figures mean nothing and are not saved",
+      `  --only PART[,PART...]: run only these parts (${PARTS.join(", ")}); the report holds what ran and is not saved (the charts are)\n` +
+      "  --smoke: every scenario once with tiny bounds (about two minutes), to check that the bench runs; the figures mean nothing and are not saved",
   );
   process.exit(0);
 }
 const SMOKE = options.smoke === true;
+const ONLY = options.only === undefined ? null : options.only.split(",").map((part) => part.trim());
+for (const part of ONLY ?? []) {
+  if (!PARTS.includes(part)) {
+    console.error(`bench: --only takes ${PARTS.join(", ")}; not ${part}.`);
+    process.exit(2);
+  }
+}
+const runs = (part) => ONLY === null || ONLY.includes(part);
 const number = (name, min, max) => {
   const [fallback, smoke] = OPTIONS[name];
   const value = Number(options[name] ?? (SMOKE ? smoke : fallback));
@@ -77,90 +107,163 @@ const number = (name, min, max) => {
   }
   return value;
 };
-const REQUESTS = number("requests", 10, 100_000);
-const REFRESH_REQUESTS = number("refresh-requests", 10, 100_000);
-const LOGIN_REQUESTS = number("login-requests", 10, 100_000);
-const SECONDS = number("seconds", 1, 120);
-const ROUNDS = number("rounds", 1, 20);
-const WARMUP = number("warmup", 0, 10_000);
-const VERIFY_REQUESTS = number("verify-requests", 1, 20);
-const VERIFY_BATCHES = number("verify-batches", 1, 20);
-const VERIFY_ITERATIONS = number("verify-iterations", 10, 5_000);
-const QUEUE_REFRESHES = number("queue-refreshes", 10, 100_000);
-const BURST_USERS = number("burst-users", 1, 10_000);
-const settings = { REQUESTS, REFRESH_REQUESTS, LOGIN_REQUESTS, SECONDS, ROUNDS, WARMUP, VERIFY_REQUESTS, VERIFY_BATCHES, VERIFY_ITERATIONS, QUEUE_REFRESHES, BURST_USERS };
+const settings = {
+  REQUESTS: number("requests", 10, 100_000),
+  REFRESH_REQUESTS: number("refresh-requests", 10, 100_000),
+  LOGIN_REQUESTS: number("login-requests", 10, 100_000),
+  SECONDS: number("seconds", 1, 120),
+  ROUNDS: number("rounds", 1, 20),
+  WARMUP: number("warmup", 0, 10_000),
+  VERIFY_REQUESTS: number("verify-requests", 1, 20),
+  VERIFY_BATCHES: number("verify-batches", 1, 20),
+  VERIFY_ITERATIONS: number("verify-iterations", 10, 5_000),
+  CURVE_REQUESTS: number("curve-requests", 1, 10_000),
+  CURVE_ROUNDS: number("curve-rounds", 1, 20),
+  CURVE_SECONDS: number("curve-seconds", 1, 300),
+  AUDIT_ROWS: number("audit-rows", 1_000, 5_000_000),
+  ROTATIONS: number("rotations", 10, 100_000),
+  QUEUE_REFRESHES: number("queue-refreshes", 10, 100_000),
+  BURST_USERS: number("burst-users", 1, 10_000),
+};
 
-// However the machine behaves, the run ends: past this, wrangler is stopped and the bench fails.
+// However the machine behaves, the run ends: past this, every server is stopped and the bench fails.
 const DEADLINE_SECONDS = 720;
 
 const state = mkdtempSync(join(tmpdir(), "edge-auth-bench-"));
 const logPath = join(state, "wrangler.log");
 const adminToken = randomBytes(32).toString("hex");
 const run = randomBytes(4).toString("hex");
-let wrangler = null;
-let receiver = null;
 
+let receiver = null;
+const stop = async () => {
+  await stopAll();
+  await receiver?.close();
+  rmSync(state, { recursive: true, force: true });
+};
 process.on("SIGINT", () => void stop().then(() => process.exit(130)));
 process.on("SIGTERM", () => void stop().then(() => process.exit(143)));
-// Orphaned (npm killed, its `sh -c` gone): stop the detached wrangler instead of leaving it running.
+// Orphaned (npm killed, its `sh -c` gone): stop the detached servers instead of leaving them running.
 const parent = process.ppid;
 setInterval(() => {
   if (process.ppid !== parent) void stop().then(() => process.exit(143));
 }, 1_000).unref();
-
+const results = { at: new Date().toISOString(), node: process.versions.node, loadAverage: { atStart: loadAverage(), atEnd: null }, settings, partSeconds: {} };
+const startedAt = performance.now();
 setTimeout(() => {
-  console.error(`bench: still running after ${DEADLINE_SECONDS} s; stopping.`);
+  // What was measured is still worth reading: which parts ran, how long each took.
+  console.error(`bench: still running after ${DEADLINE_SECONDS} s; stopping. What ran:`);
+  results.seconds = DEADLINE_SECONDS;
+  results.loadAverage.atEnd = loadAverage();
+  try {
+    console.log(report(results));
+  } catch {}
   void stop().then(() => process.exit(1));
 }, DEADLINE_SECONDS * 1000).unref();
 
 try {
-  const startedAt = performance.now();
-  const build = await startupProfile();
+  const timed = async (part, task) => {
+    const partStarted = performance.now();
+    const result = await task();
+    results.partSeconds[part] = Math.round((performance.now() - partStarted) / 1000);
+    return result;
+  };
+  const limitsRead = benchWorkerLimits(BENCH_CONFIG);
+  if (runs("build")) results.build = await timed("build", startupProfile);
 
   // Keys of the bench's own: an ES256 key that signs and an EdDSA key that verifies, so both
   // algorithms can be timed. With --env-file, wrangler reads this file instead of .dev.vars.
   const keys = { ES256: await newSigningKey({ alg: "ES256", kid: `bench-es256-${run}` }), EdDSA: await newSigningKey({ alg: "EdDSA", kid: `bench-eddsa-${run}` }) };
-  // The webhook receiver the first server delivers to (scenario 8); its secret goes with the others.
-  receiver = await startWebhookReceiver();
+  // Scenario 11's webhook receiver: the first server delivers to it, its secret goes with the others.
+  if (runs("events-queue")) receiver = await startWebhookReceiver();
   const envFile = join(state, "bench.env");
-  writeFileSync(envFile, `SIGNING_KEYS='${JSON.stringify({ keys: [keys.ES256, keys.EdDSA] })}'\nADMIN_API_TOKEN=${adminToken}\nWEBHOOK_SECRET=${receiver.secret}\n`, { mode: 0o600 });
+  const webhookSecret = receiver ? `WEBHOOK_SECRET=${receiver.secret}\n` : "";
+  writeFileSync(envFile, `SIGNING_KEYS='${JSON.stringify({ keys: [keys.ES256, keys.EdDSA] })}'\nADMIN_API_TOKEN=${adminToken}\n${webhookSecret}`, { mode: 0o600 });
 
   log(`applying D1 migrations to ${state}`);
   const migrated = await runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state, "--config", BENCH_CONFIG], { quiet: true });
   if (migrated !== 0) throw new Error(`wrangler d1 migrations apply failed (exit ${migrated})`);
 
-  let bench = scenariosFor({ base: await startServer(envFile, ["--var", `WEBHOOK_URL:${receiver.url}`]), run, adminToken, settings, log });
-  const verification = await bench.verifyTimings(keys);
-  const gateway = await bench.gatewayComparisons();
-  const dpop = await bench.dpopComparison();
-  const refresh = await bench.refreshComparisons(REFRESH_CASES, `bench-refresh-${run}-on-`);
-  const login = await bench.loginComparison();
-  const eventsQueue = await bench.eventsQueue(receiver);
-  await stop({ keepState: true });
-
-  // A second server of the same worker and state, with per-rotation audit events off.
-  bench = scenariosFor({ base: await startServer(envFile, ["--var", "AUDIT_REFRESH_EVENTS:false"]), run, adminToken, settings, log });
-  const refreshWithoutEvents = await bench.refreshComparisons([REFRESH_CASES[1]], `bench-refresh-${run}-off-`);
-  await stop({ keepState: true });
-
-  const results = {
-    at: new Date().toISOString(),
-    node: process.versions.node,
-    seconds: Math.round((performance.now() - startedAt) / 1000),
-    settings,
-    verification,
-    gateway,
-    dpop,
-    refresh,
-    refreshWithoutEvents,
-    login,
-    eventsQueue,
-    build,
+  const benchServer = (vars) => {
+    log(`starting wrangler dev with the bench worker${vars.length > 0 ? ` and ${vars.join(" ")}` : ""}`);
+    return startServer({
+      config: BENCH_CONFIG,
+      persistTo: state,
+      logPath,
+      readyPath: "/.well-known/jwks.json",
+      extra: () => ["--env-file", envFile, ...vars.flatMap((value) => ["--var", value])],
+    });
   };
+  const withPeers = runs("refresh") || runs("race");
+  // The peers start beside the first server, each from its own folder and state, and so do the
+  // two servers of scenario 8 (with a state of their own: it reads nothing stored), together, so
+  // that its sides differ in the secret alone, not in which process is older or holds more state.
+  const signingServer = (name, vars) =>
+    startServer({ ...serverPaths(state, name), config: BENCH_CONFIG, readyPath: "/.well-known/jwks.json", extra: () => ["--env-file", envFile, ...vars.flatMap((value) => ["--var", value])] });
+  const [first, signingServers, ...peerServers] = await Promise.all([
+    benchServer(receiver ? [`WEBHOOK_URL:${receiver.url}`] : []),
+    runs("signing") ? Promise.all([signingServer("signing-off", []), signingServer("signing-on", [`ORIGIN_SIGNING_SECRET:${randomBytes(32).toString("base64url")}`])]) : null,
+    ...(withPeers ? PEERS : []).map((peer) => {
+      log(`starting wrangler dev with the peer ${peer.package}`);
+      return startServer({
+        config: peerConfig(peer),
+        ...serverPaths(state, `peer-${peer.key}`),
+        readyPath: "/.well-known/oauth-authorization-server",
+        extra: (base) => (peer.needsIssuer ? ["--var", `ISSUER:${base}`] : []),
+      });
+    }),
+  ]);
+  const peers = peerServers.map((server, index) => peerClient(PEERS[index], server.base));
+  results.limits = await limitsRead;
+  const bench = scenariosFor({ base: first.base, run, adminToken, settings, log });
+  if (runs("verify")) results.verification = await timed("verify", () => bench.verifyTimings(keys));
+  if (runs("gateway")) results.gateway = await timed("gateway", () => bench.gatewayComparisons());
+  if (signingServers) {
+    const [off, on] = signingServers;
+    results.signing = await timed("signing", () => bench.signingComparison(off.base, on.base));
+    await Promise.all([off.stop(), on.stop()]);
+  }
+  if (runs("dpop")) results.dpop = await timed("dpop", () => bench.dpopComparison());
+  if (runs("refresh")) results.refresh = await timed("refresh", () => bench.refreshComparisons(REFRESH_CASES, `bench-refresh-${run}-on-`, peers));
+  if (runs("race")) {
+    results.race = [await raceGateway({ base: first.base, adminToken, name: "this gateway, REFRESH_REUSE_GRACE_SECONDS=10", sub: `bench-race-${run}-grace`, log })];
+    for (const peer of peers) {
+      log(`race: 50 refreshes of one token at once, ${peer.name}`);
+      const open = async () => {
+        const session = await peer.openSession(`bench-race-${run}`);
+        return { ...session, token: session.refreshToken };
+      };
+      results.race.push({ name: peer.name, ...(await raceOnOneToken({ open, refresh: (session, token) => peer.refreshWith(session, token) })) });
+    }
+  }
+  await Promise.all(peerServers.map((server) => server.stop()));
+  if (runs("login")) results.login = await timed("login", () => bench.loginComparison());
+  if (runs("curves")) results.curves = await timed("curves", () => curvesFor({ base: first.base, run, adminToken, settings: { ...settings, limits: results.limits }, log }).all());
+  if (receiver) results.eventsQueue = await timed("events-queue", () => eventsQueueScenario({ base: first.base, adminToken, run, settings, log, receiver }));
+  await first.stop();
+
+  if (runs("events-off") || runs("race")) {
+    // A second server of the same worker and state, with per-rotation audit events off and no
+    // reuse grace. Neither changes a rotation of the current token (rule 3), all the
+    // comparison sends; the race shows what no grace does.
+    const second = await benchServer(["AUDIT_REFRESH_EVENTS:false", "REFRESH_REUSE_GRACE_SECONDS:0"]);
+    const strict = scenariosFor({ base: second.base, run, adminToken, settings, log });
+    if (runs("events-off")) results.refreshWithoutEvents = await timed("events-off", () => strict.refreshComparisons([REFRESH_CASES[1]], `bench-refresh-${run}-off-`));
+    if (runs("race")) results.race.splice(1, 0, await raceGateway({ base: second.base, adminToken, name: "this gateway, REFRESH_REUSE_GRACE_SECONDS=0", sub: `bench-race-${run}-strict`, log }));
+    await second.stop();
+  }
+
+  results.seconds = Math.round((performance.now() - startedAt) / 1000);
+  results.loadAverage.atEnd = loadAverage();
   const text = report(results);
   console.log(`\n${text}`);
-  if (SMOKE) {
-    log(`smoke run: every scenario ran (${results.seconds} s in all); not saved`);
+  if (results.curves) {
+    // A smoke run's figures mean nothing: its charts only show that the drawing works.
+    const dir = SMOKE ? join(ROOT, ".bench", "charts") : join(ROOT, "docs", "charts");
+    writeCharts(results.curves.charts, dir);
+    log(`charts written to ${dir}`);
+  }
+  if (SMOKE || ONLY !== null) {
+    log(`${SMOKE ? "smoke" : "partial"} run: ${ONLY === null ? "every scenario" : ONLY.join(", ")} ran (${results.seconds} s in all); not saved`);
   } else {
     const dir = join(ROOT, ".bench");
     mkdirSync(dir, { recursive: true });
@@ -169,14 +272,13 @@ try {
     writeFileSync(join(dir, `bench-${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
     log(`saved to .bench/bench-${stamp}.md and .json (${results.seconds} s in all)`);
   }
-  const errors = [...gateway, dpop, ...refresh.comparisons, ...refreshWithoutEvents.comparisons, login].flatMap((pair) => pair.scenarios).filter((scenario) => scenario.errors > 0);
+  const comparisons = [...(results.gateway ?? []), results.signing, results.dpop, ...(results.refresh?.comparisons ?? []), ...(results.refreshWithoutEvents?.comparisons ?? []), results.login];
+  const errors = comparisons.filter(Boolean).flatMap((pair) => pair.scenarios).filter((scenario) => scenario.errors > 0);
   for (const scenario of errors) log(`${scenario.name}: ${scenario.errors} unexpected answers, e.g. ${scenario.firstError}`);
   if (errors.length > 0) process.exitCode = 1;
 } catch (error) {
   console.error(`bench: ${error.message}`);
-  try {
-    console.error(`--- last lines of the wrangler log ---\n${readFileSync(logPath, "utf8").split("\n").slice(-30).join("\n")}`);
-  } catch {}
+  console.error(logTails(state));
   process.exitCode = 1;
 } finally {
   await stop();
@@ -195,39 +297,9 @@ async function startupProfile() {
   return { ok: true, bundleKiB: Number(bundle[1]), gzipKiB: Number(bundle[2]), startupMs: active ? Number(active[1]) : null };
 }
 
-/** Starts `wrangler dev` with the bench worker on a free port; `extra` adds arguments (`--var`). */
-async function startServer(envFile, extra) {
-  const port = await freePort();
-  const inspectorPort = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  log(`starting wrangler dev on ${base}${extra.length > 0 ? ` with ${extra.filter((arg) => arg !== "--var").join(" ")}` : ""}`);
-  const output = openSync(logPath, "a");
-  wrangler = startWrangler(
-    [
-      ...localDevArgs({ port, inspectorPort, persistTo: state }),
-      "--config", BENCH_CONFIG,
-      "--env-file", envFile,
-      ...extra,
-    ],
-    { detached: true, stdio: ["ignore", output, output] },
-  );
-  await waitUntilReady(wrangler, `${base}/.well-known/jwks.json`, 90_000);
-  return base;
-}
-
-/**
- * Stops the wrangler process group this script started (wrangler and its workerd); then, unless
- * told to keep it, removes its state and stops the webhook receiver.
- */
-async function stop({ keepState = false } = {}) {
-  const child = wrangler;
-  wrangler = null;
-  await stopProcessGroup(child);
-  if (!keepState) {
-    rmSync(state, { recursive: true, force: true });
-    await receiver?.close();
-    receiver = null;
-  }
+/** The machine's load average over 1, 5 and 15 minutes: the bench shares the machine with whatever else runs. */
+function loadAverage() {
+  return loadavg().map((value) => Number(value.toFixed(2)));
 }
 
 function log(message) {

@@ -2,18 +2,21 @@
 // is measured, against which floor, with how many clients. bench/load.mjs sends the requests.
 import { createHash, randomBytes } from "node:crypto";
 import { exportJWK, generateKeyPair, importJWK, SignJWT } from "jose";
-import { interleaved, measure, median } from "./load.mjs";
+import { benchClient, REQUEST_TIMEOUT_MS } from "./http.mjs";
+import { interleaved, median } from "./load.mjs";
 
 const GATEWAY_CONNECTIONS = [8, 32];
-/** The refresh cases of scenario 3 (scenario 5 runs the second one again). */
+/**
+ * The refresh cases of scenario 3 (scenario 5 runs the second one again); the peers take their
+ * turns in the rounds of the cases marked `peers`.
+ */
 export const REFRESH_CASES = [
-  { key: "1 user", users: 1, clients: 1 },
-  { key: "10 users", users: 10, clients: 10 },
-  { key: "100 users", users: 100, clients: 100 },
-  { key: "50 clients, 1 user", users: 1, clients: 50 },
+  { key: "1 user", users: 1, clients: 1, peers: true },
+  { key: "10 users", users: 10, clients: 10, peers: true },
+  { key: "100 users", users: 100, clients: 100, peers: true },
+  { key: "50 clients, 1 user", users: 1, clients: 50, peers: false },
 ];
 const LOGIN_CLIENTS = 8;
-const REQUEST_TIMEOUT_MS = 30_000;
 
 /**
  * The scenarios against the bench worker at `base`. `run` makes this run's user ids and
@@ -21,8 +24,9 @@ const REQUEST_TIMEOUT_MS = 30_000;
  * (bench/run.mjs) and `log` where progress goes.
  */
 export function scenariosFor({ base, run, adminToken, settings, log }) {
-  const { REQUESTS, REFRESH_REQUESTS, LOGIN_REQUESTS, SECONDS, ROUNDS, WARMUP, VERIFY_REQUESTS, VERIFY_BATCHES, VERIFY_ITERATIONS, QUEUE_REFRESHES, BURST_USERS } = settings;
-  return { verifyTimings, gatewayComparisons, dpopComparison, refreshComparisons, loginComparison, eventsQueue };
+  const { admin, get, post, json, openSession, settledD1Writes } = benchClient({ base, adminToken });
+  const { REQUESTS, REFRESH_REQUESTS, LOGIN_REQUESTS, SECONDS, ROUNDS, WARMUP, VERIFY_REQUESTS, VERIFY_BATCHES, VERIFY_ITERATIONS } = settings;
+  return { verifyTimings, gatewayComparisons, signingComparison, dpopComparison, refreshComparisons, loginComparison };
 
   /**
    * 1. Microseconds per verification inside workerd, per algorithm and verifier (medians over every
@@ -70,6 +74,24 @@ export function scenariosFor({ base, run, adminToken, settings, log }) {
   }
 
   /**
+   * 8. What signing every forwarded request (ORIGIN_SIGNING_SECRET) costs: the same verified
+   * request to `unsignedBase` and `signedBase`, two servers of the same worker and keys started
+   * together, the second with the secret set (one HMAC-SHA256 per request), echo origin behind both.
+   */
+  async function signingComparison(unsignedBase, signedBase) {
+    const { access_token: token } = await openSession(`bench-signing-${run}`);
+    log("gateway: signing on vs off, 8 connections");
+    const comparison = await interleaved(
+      [
+        { name: "signing off", concurrency: 8, limit: REQUESTS, send: () => get(`${unsignedBase}/api/ping`, { Authorization: `Bearer ${token}` }) },
+        { name: "signing on", concurrency: 8, limit: REQUESTS, send: () => get(`${signedBase}/api/ping`, { Authorization: `Bearer ${token}` }) },
+      ],
+      { rounds: ROUNDS, warmup: WARMUP, seconds: SECONDS },
+    );
+    return { key: "8 connections", ...comparison };
+  }
+
+  /**
    * 7. What a DPoP-bound token costs the gateway: the proof's signature check and its claims, on
    * top of the access token's. The proof is made once and sent with every request (the gateway
    * keeps no proof ids, RFC 9449 section 11.1), so the client's signing is not measured; it is
@@ -109,24 +131,36 @@ export function scenariosFor({ base, run, adminToken, settings, log }) {
 
   /**
    * 3 and 5. Refresh chains (one session per client, each request presents the token the previous
-   * one returned) vs the refresh floor with the same clients and users; then the D1 statements all
-   * those refreshes caused, counted in D1 once the outboxes have drained.
+   * one returned) vs the refresh floor with the same clients and users, and in the cases marked
+   * `peers`, each of `peers` (bench/peers.mjs) with a session per client of its own taking its
+   * turn in the same rounds; then the D1 statements this gateway's refreshes caused, counted in
+   * D1 once the outboxes have drained.
    */
-  async function refreshComparisons(cases, prefix) {
+  async function refreshComparisons(cases, prefix, peers = []) {
     // Every session is opened before D1 is first counted, so only refreshes are counted.
     const chains = [];
+    const peerChains = [];
     for (const entry of cases) {
       const tokens = [];
       for (let client = 0; client < entry.clients; client += 1) {
         tokens.push((await openSession(`${prefix}${entry.users}-${client % entry.users}`)).refresh_token);
       }
       chains.push(tokens);
+      const measured = entry.peers ? peers : [];
+      peerChains.push(
+        await Promise.all(
+          measured.map(async (peer) => ({
+            peer,
+            sessions: await Promise.all(Array.from({ length: entry.clients }, (_, client) => peer.openSession(`${prefix}${entry.users}-${client}`))),
+          })),
+        ),
+      );
     }
     const before = await settledD1Writes(prefix);
     let refreshes = 0;
     const comparisons = [];
     for (const [index, entry] of cases.entries()) {
-      log(`refresh vs floor, ${entry.key}${prefix.endsWith("-off-") ? " (AUDIT_REFRESH_EVENTS=false)" : ""}`);
+      log(`refresh vs floor${peerChains[index].length > 0 ? " and peers" : ""}, ${entry.key}${prefix.endsWith("-off-") ? " (AUDIT_REFRESH_EVENTS=false)" : ""}`);
       const tokens = chains[index];
       const comparison = await interleaved(
         [
@@ -153,10 +187,16 @@ export function scenariosFor({ base, run, adminToken, settings, log }) {
               return response;
             },
           },
+          ...peerChains[index].map(({ peer, sessions }) => ({
+            name: peer.name,
+            concurrency: entry.clients,
+            limit: REFRESH_REQUESTS,
+            send: (client) => peer.refresh(sessions[client]),
+          })),
         ],
         { rounds: ROUNDS, warmup: WARMUP, seconds: SECONDS },
       );
-      comparisons.push({ key: entry.key, ...comparison });
+      comparisons.push({ key: entry.key, users: entry.users, peers: peerChains[index].map(({ peer }) => peer.name), ...comparison });
     }
     const after = await settledD1Writes(prefix);
     const events = after.events - before.events;
@@ -201,132 +241,5 @@ export function scenariosFor({ base, run, adminToken, settings, log }) {
       .setIssuedAt(now)
       .setExpirationTime(now + 300)
       .sign(await importJWK(jwk, jwk.alg));
-  }
-
-  /**
-   * 8. What the EVENTS queue changes. First the D1 calls of refreshes with per-rotation events on:
-   * 10 users refresh `QUEUE_REFRESHES` times in all, as fast as they can, and the bench worker's
-   * meter counts the calls the queue's consumer makes to D1 (one per queue batch). Then a burst:
-   * `BURST_USERS` users each present a refresh token two generations old at once, and each reuse
-   * event must reach the local webhook receiver (bench/webhook-receiver.mjs: verified with
-   * `standardwebhooks`, de-duplicated by `webhook-id`); the time is from the first reuse sent to
-   * the last webhook received.
-   */
-  async function eventsQueue(receiver) {
-    log(`events queue: D1 calls of ${QUEUE_REFRESHES} refreshes, 10 users`);
-    const tokens = [];
-    for (let user = 0; user < 10; user += 1) tokens.push((await openSession(`bench-queue-${run}-${user}`)).refresh_token);
-    const before = await settledQueue();
-    let refreshes = 0;
-    const refreshing = await measure(
-      async (client) => {
-        const response = await post(`${base}/auth/refresh`, { refresh_token: tokens[client] });
-        if (response.ok) {
-          tokens[client] = (await response.clone().json()).refresh_token;
-          refreshes += 1;
-        }
-        return response;
-      },
-      { concurrency: 10, limit: QUEUE_REFRESHES, seconds: 120 },
-    );
-    const after = await settledQueue();
-    const calls = after.d1Calls - before.d1Calls;
-    const d1 = { refreshes, calls, batches: after.batches - before.batches, callsPer1000: (calls / refreshes) * 1000, errors: refreshing.errors };
-
-    log(`events queue: a burst of ${BURST_USERS} reuse events to the webhook receiver`);
-    const firstTokens = [];
-    let opened = 0;
-    await measure(
-      async () => {
-        const user = opened++;
-        const first = await openSession(`bench-burst-${run}-${user}`);
-        firstTokens[user] = first.refresh_token;
-        let token = first.refresh_token;
-        for (let rotation = 0; rotation < 2; rotation += 1) token = (await json(await post(`${base}/auth/refresh`, { refresh_token: token }))).refresh_token;
-        return new Response(null, { status: 204 });
-      },
-      { concurrency: 50, limit: BURST_USERS, seconds: 300 },
-    );
-    await settledQueue();
-    const alreadyReceived = receiver.received("refresh_token_reuse");
-    const started = performance.now();
-    let next = 0;
-    const replays = await measure(() => post(`${base}/auth/refresh`, { refresh_token: firstTokens[next++] }).then((response) => new Response(null, { status: response.status === 400 ? 204 : 500 })), {
-      concurrency: 50,
-      limit: firstTokens.length,
-      seconds: 300,
-    });
-    const answeredSeconds = (performance.now() - started) / 1000;
-    const received = (await receiver.waitFor("refresh_token_reuse", alreadyReceived + firstTokens.length, 180_000)) - alreadyReceived;
-    const snapshot = receiver.snapshot("refresh_token_reuse");
-    await settledQueue();
-    const burst = {
-      users: firstTokens.length,
-      refused: replays.latencies.length - replays.errors,
-      received,
-      duplicates: receiver.snapshot("refresh_token_reuse").duplicates,
-      unverified: snapshot.unverified,
-      answeredSeconds,
-      seconds: (snapshot.lastAt - started) / 1000,
-    };
-    return { d1, burst };
-  }
-
-  /**
-   * What the bench worker's queue consumer has done, once nothing waits in the queue and no batch
-   * is being handled on two reads a second apart: everything the objects sent has been handled.
-   */
-  async function settledQueue() {
-    let last = null;
-    for (let attempt = 0; attempt < 60; attempt += 1) {
-      const current = await json(await get(`${base}/bench/events-queue`, admin()));
-      const idle = current.backlog === 0 && current.inFlight === 0;
-      if (idle && last !== null && last.batches === current.batches && last.messages === current.messages) return current;
-      last = idle ? current : null;
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-    }
-    throw new Error("the events queue did not settle within 60 s");
-  }
-
-  /** What reached D1 from the users under `prefix`, once the queue has settled and two reads a second apart agree. */
-  async function settledD1Writes(prefix) {
-    await settledQueue();
-    let last = null;
-    for (let attempt = 0; attempt < 30; attempt += 1) {
-      const current = await json(await get(`${base}/bench/d1-writes?prefix=${encodeURIComponent(prefix)}`, admin()));
-      if (last !== null && JSON.stringify(current) === JSON.stringify(last)) return current;
-      last = current;
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-    }
-    throw new Error("D1 writes did not settle within 30 s");
-  }
-
-  async function openSession(sub) {
-    const response = await post(`${base}/auth/admin/sessions`, { sub }, REQUEST_TIMEOUT_MS, admin());
-    if (response.status !== 201) throw new Error(`POST /auth/admin/sessions answered ${response.status}: ${await response.text()}`);
-    return response.json();
-  }
-
-  /** The admin token's header: the admin routes and the bench routes require it. */
-  function admin() {
-    return { Authorization: `Bearer ${adminToken}` };
-  }
-
-  function get(url, headers = {}) {
-    return fetch(url, { headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-  }
-
-  function post(url, body, timeoutMs = REQUEST_TIMEOUT_MS, headers = {}) {
-    return fetch(url, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", ...headers },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-  }
-
-  async function json(response) {
-    if (!response.ok) throw new Error(`${response.url} answered ${response.status}: ${await response.text()}`);
-    return response.json();
   }
 }

@@ -7,7 +7,8 @@
 // with temporary state, 5-second access tokens, the demo and the refresh cookie on, ISSUER set to
 // its own URL (so an OAuth client's discovery finds the issuer it asked for), and a second origin
 // (a small static server here, on another free port) in ALLOWED_ORIGINS. Everything is stopped at
-// the end, and the whole run is bounded (--timeout seconds, 480 by default).
+// the end, and the whole run is bounded (--timeout seconds, 480 by default). One test file,
+// test/e2e/origin-api.test.mjs, starts a gateway of its own in front of the example origin.
 //
 // Chromium: /usr/bin/chromium (CHROMIUM_PATH to use another), `apt-get install -y chromium` on
 // Debian; playwright never downloads a browser. The tests save a screenshot of the demo to
@@ -19,7 +20,7 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { buildClientPackage, buildDemoScript, CLIENT_DIST } from "./lib/build-client.mjs";
+import { buildClientPackage, buildDemoScript, buildOriginPackage, CLIENT_DIST } from "./lib/build-client.mjs";
 import { ensureDevVars, ROOT } from "./lib/dev-vars.mjs";
 import { devServerUrl, freePort, localDevArgs, localIssuerArgs, runWrangler, startWrangler, stopProcessGroup, waitUntilReady } from "./lib/wrangler.mjs";
 
@@ -58,6 +59,7 @@ try {
   await ensureDevVars(); // SIGNING_KEYS for wrangler dev
   await buildDemoScript();
   await buildClientPackage({ declarations: false }); // the second origin's page loads dist/client/index.js
+  await buildOriginPackage({ declarations: false }); // the example origin (test/e2e/origin-api.test.mjs) imports dist/origin
 
   const [port, inspectorPort, appPort] = [await freePort(), await freePort(), await freePort()];
   const devArgs = localDevArgs({ port, inspectorPort, persistTo: state });

@@ -1,8 +1,10 @@
+import type { Config } from "./config";
 import { accessCredential, authenticate } from "./http/authenticate";
 import { clientInfo, type AppContext } from "./http/context";
 import { isCorsResponseHeader } from "./http/cors";
-import { AuthError } from "./errors/auth-error";
+import { AuthError, misconfigured } from "./errors/auth-error";
 import { forwardedHeaders } from "./http/forwarded-headers";
+import { signForOrigin } from "./http/origin-signature";
 import { LEGACY_REFRESH_COOKIE_NAME, REFRESH_COOKIE_NAME } from "./http/refresh-cookie-name";
 import type { AccessClaims } from "./tokens/access";
 import type { EchoResponse } from "./wire";
@@ -11,12 +13,14 @@ import type { EchoResponse } from "./wire";
  * The gateway for every path that is not the gateway's own: verifies the access token (optional
  * on a public path, where one that does not verify is dropped), strips the client headers an
  * origin might take for identity, routing or the client's address (`forwardedHeaders`), adds
- * `X-Auth-User` and `X-Auth-Session`, and forwards the request to `ORIGIN_URL` with method, path,
- * query and body intact. Without `ORIGIN_URL`, a built-in echo origin answers with what it would
- * have forwarded.
+ * `X-Auth-User` and `X-Auth-Session`, signs the request with `ORIGIN_SIGNING_SECRET` when it is
+ * set, and forwards it to the service binding `ORIGIN` or else to `ORIGIN_URL`, with method, path,
+ * query and body intact. Without either, a built-in echo origin answers with what it would have
+ * forwarded.
  */
 export async function gateway(c: AppContext): Promise<Response> {
   const config = c.get("config");
+  const service = originService(c.env);
   const url = new URL(c.req.url);
   const headers = forwardedHeaders(c.req.raw.headers, url, clientInfo(c).ip);
 
@@ -40,7 +44,15 @@ export async function gateway(c: AppContext): Promise<Response> {
   headers.delete("Host");
   withoutRefreshCookie(headers);
 
-  if (config.originUrl === null) {
+  const target = originTarget(service, config, url);
+  // Signed last: the signature covers the identity headers set above and the path as forwarded.
+  if (config.originSigningSecret !== null) {
+    const forwarded = target ?? url;
+    const pathAndQuery = `${forwarded.pathname}${forwarded.search}`;
+    await signForOrigin(headers, config.originSigningSecret, { method: c.req.method, pathAndQuery }, Date.now() / 1000);
+  }
+
+  if (target === null) {
     return c.json({
       method: c.req.method,
       path: url.pathname,
@@ -49,6 +61,44 @@ export async function gateway(c: AppContext): Promise<Response> {
     } satisfies EchoResponse);
   }
 
+  const hasBody = c.req.method !== "GET" && c.req.method !== "HEAD";
+  const init: RequestInit = { method: c.req.method, headers, body: hasBody ? c.req.raw.body : null, redirect: "manual" };
+  let response: Response;
+  try {
+    response = await (service ? service.fetch(target, init) : fetch(target, init));
+  } catch (error) {
+    console.warn(`origin unreachable: ${(error as Error).message}`);
+    throw new AuthError("bad_gateway", 502, "The origin could not be reached.");
+  }
+  return originResponse(response);
+}
+
+/**
+ * The service binding `ORIGIN`, or null when there is none. A binding, not a variable, so it is
+ * no row of the settings table; a `[vars] ORIGIN = "..."` would otherwise be silently ignored.
+ */
+function originService(env: Env): Fetcher | null {
+  // Not in Env: wrangler.toml declares no `[[services]]` of its own, an operator adds it.
+  const binding = (env as { ORIGIN?: unknown }).ORIGIN;
+  if (binding === undefined || binding === null || binding === "") return null;
+  if (typeof binding !== "object" || typeof (binding as Partial<Fetcher>).fetch !== "function") {
+    throw misconfigured('ORIGIN must be a service binding ([[services]] binding = "ORIGIN" in wrangler.toml), not a variable.');
+  }
+  return binding as Fetcher;
+}
+
+/**
+ * Where a request for `url` goes: to the service binding `ORIGIN` at the client's own URL (it
+ * has no URL of its own), or to `ORIGIN_URL` with its base path in front of the request's path;
+ * null for the echo origin, when neither is set.
+ */
+function originTarget(service: Fetcher | null, config: Config, url: URL): URL | null {
+  if (service !== null) {
+    const target = new URL(url);
+    target.hash = "";
+    return target;
+  }
+  if (config.originUrl === null) return null;
   const basePath = config.originUrl.pathname.replace(/\/+$/, "");
   // Set on a copy of ORIGIN_URL, not resolved against it: a path like `//other.host/x` would
   // otherwise resolve as a scheme-relative URL and send the request to another host.
@@ -56,20 +106,7 @@ export async function gateway(c: AppContext): Promise<Response> {
   target.pathname = `${basePath}${url.pathname}`;
   target.search = url.search;
   target.hash = "";
-  const hasBody = c.req.method !== "GET" && c.req.method !== "HEAD";
-  let response: Response;
-  try {
-    response = await fetch(target, {
-      method: c.req.method,
-      headers,
-      body: hasBody ? c.req.raw.body : null,
-      redirect: "manual",
-    });
-  } catch (error) {
-    console.warn(`origin unreachable: ${(error as Error).message}`);
-    throw new AuthError("bad_gateway", 502, "The origin could not be reached.");
-  }
-  return originResponse(response);
+  return target;
 }
 
 // The refresh cookie is between the browser and the gateway, whether or not REFRESH_COOKIE is

@@ -2,12 +2,14 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { PASSWORD_ITERATIONS, hashPassword } from "../src/accounts/passwords";
 import {
+  attemptsIn,
   bearer,
   call,
   eventsFrom,
   eventsOf,
   expectError,
   fromIp,
+  letTimePass,
   login,
   PASSWORD,
   pbkdf2RunsDuring,
@@ -15,9 +17,11 @@ import {
   refresh,
   register,
   registerUser,
+  storedIn,
+  throttleOfAddress,
+  type TokenResponse,
   uniqueIp,
   uniqueUsername,
-  type TokenResponse,
   type Vars,
 } from "./helpers";
 
@@ -130,6 +134,20 @@ describe("POST /auth/register", () => {
 
     // Another address is not affected.
     expect((await registerFrom(uniqueUsername("other"), uniqueIp())).status).toBe(201);
+  });
+
+  it("counts registrations in the address's one login-limit object, which deletes itself once the hour has passed", async () => {
+    const ip = uniqueIp();
+    const throttle = throttleOfAddress(ip);
+    expect((await register(uniqueUsername("counted"), PASSWORD, fromIp(ip))).status).toBe(201);
+    expect((await login(uniqueUsername("ghost"), "wrong password", fromIp(ip))).status).toBe(401);
+    expect(await attemptsIn(throttle)).toBe(2);
+
+    // The failed login leaves the window (900 s) first; the registration counts for the hour.
+    await letTimePass(throttle, 900);
+    expect(await attemptsIn(throttle)).toBe(1);
+    await letTimePass(throttle, 2_700);
+    expect(await storedIn(throttle)).toMatchObject({ tables: [], alarm: null });
   });
 });
 

@@ -12,6 +12,7 @@ import {
   onlyEvent,
   openSession,
   outboxSize,
+  pairOf,
   postJson,
   queueMark,
   redeliverRetries,
@@ -113,10 +114,11 @@ describe("audit events of each action", () => {
     expect((await postJson("/auth/logout", { refresh_token: alreadyGone.refresh_token })).status).toBe(204);
 
     const rotatedAtFrom = Date.now();
-    const second = (await (await refresh(stolen.refresh_token)).json()) as TokenResponse;
+    const second = await pairOf(await refresh(stolen.refresh_token));
     const rotatedAtTo = Date.now();
-    const third = (await (await refresh(second.refresh_token)).json()) as TokenResponse;
-    expect(third.refresh_token).toBeDefined();
+    const third = await pairOf(await refresh(second.refresh_token));
+    expect(third.session_id).toBe(stolen.session_id);
+    expect(third.refresh_token).not.toBe(second.refresh_token);
 
     // Two generations back: reuse, whatever the grace window.
     const from = Date.now();

@@ -218,7 +218,7 @@ describe("parseConfig", () => {
   it("ships wrangler.toml [vars] that match the documented defaults", () => {
     const fromToml = configOf(env as unknown as Partial<Record<keyof Env, string>>);
     const defaults = configOf({});
-    expect({ ...fromToml, signingKeys: null, adminApiToken: null }).toEqual(defaults);
+    expect({ ...fromToml, signingKeys: null, adminApiToken: null, originSigningSecret: null }).toEqual(defaults);
   });
 
   it("reads every variable it is given", () => {

@@ -7,6 +7,7 @@ declare global {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
       TEST_ORIGIN_URL: string;
+      TEST_ORIGIN_SIGNING_SECRET: string;
       /** The project's webhook receiver (test/webhook-receiver.mjs), without a path. */
       TEST_WEBHOOK_RECEIVER: string;
     }

@@ -15,9 +15,25 @@
 // An `X-Test-Location` header makes it answer with that `Location` (to check redirects pass back),
 // `X-Test-Set-Cookie` (a JSON array of strings) adds those `Set-Cookie` headers after its own, and
 // `X-Test-Headers` (a JSON object) adds those response headers (e.g. CORS headers of its own).
+//
+// Like a real origin, it checks the gateway's signature of every request (X-Auth-Timestamp and
+// X-Auth-Signature, under TEST_ORIGIN_SIGNING_SECRET, which every workerd project binds as
+// ORIGIN_SIGNING_SECRET) with the origin SDK, over the method and the request-target exactly as
+// it arrived, base path included. The two headers are recorded apart from the others, under
+// `signature`, with the outcome: `verified` ({user, session}) or the error `code`. A request
+// with `X-Test-Verify-Python: 1` is checked by examples/verify_gateway.py as well (`python`:
+// {user, session}, {code}, or "unavailable" without python3).
+import { execFile } from "node:child_process";
 import { createServer } from "node:http";
+import { fileURLToPath } from "node:url";
+import { GatewayVerificationError, verifyNodeRequest } from "../src/origin/index.ts";
+import { TEST_ORIGIN_SIGNING_SECRET } from "./origin-signing-secret.mjs";
 
-/** @typedef {{ method: string, path: string, search: string, query: Record<string, string[]>, headers: Record<string, string>, body: string, bodyBase64: string }} Recorded */
+/**
+ * @typedef {{ user: string | null, session: string | null } | { code: string }} Outcome
+ * @typedef {{ timestamp: string | null, value: string | null, outcome: Outcome, python?: Outcome | "unavailable" }} Signature
+ * @typedef {{ method: string, path: string, search: string, query: Record<string, string[]>, headers: Record<string, string>, body: string, bodyBase64: string, signature: Signature }} Recorded
+ */
 
 /** @param {import("vitest/node").TestProject} project */
 export default async function startOrigin(project) {
@@ -47,6 +63,7 @@ export default async function startOrigin(project) {
     }
 
     const scoped = /^\/scope\/([^/]+)(\/.*)?$/.exec(url.pathname);
+    const { "x-auth-timestamp": timestamp, "x-auth-signature": value, ...others } = request.headers;
     /** @type {Recorded} */
     const entry = {
       method: request.method ?? "",
@@ -54,11 +71,13 @@ export default async function startOrigin(project) {
       search: url.search,
       query: groupQuery(url.searchParams),
       headers: /** @type {Record<string, string>} */ (Object.fromEntries(
-        Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(", ") : (value ?? "")]),
+        Object.entries(others).map(([name, value]) => [name, Array.isArray(value) ? value.join(", ") : (value ?? "")]),
       )),
       body: body.toString("utf8"),
       bodyBase64: body.toString("base64"),
+      signature: { timestamp: headerText(timestamp), value: headerText(value), outcome: await outcomeOf(() => verifyNodeRequest(request, { secret: TEST_ORIGIN_SIGNING_SECRET })) },
     };
+    if (request.headers["x-test-verify-python"] === "1") entry.signature.python = await verifiedByPython(request);
     if (scoped) {
       const id = /** @type {string} */ (scoped[1]);
       scopes.set(id, [...(scopes.get(id) ?? []), entry]);
@@ -88,6 +107,58 @@ export default async function startOrigin(project) {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(() => resolve(undefined)));
   };
+}
+
+/** @param {string | string[] | undefined} value */
+function headerText(value) {
+  return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
+}
+
+/**
+ * What a verification came to: the identity, or the error code.
+ * @param {() => Promise<{ user: string | null, session: string | null }>} verify
+ * @returns {Promise<Outcome>}
+ */
+async function outcomeOf(verify) {
+  try {
+    const { user, session } = await verify();
+    return { user, session };
+  } catch (error) {
+    if (error instanceof GatewayVerificationError) return { code: error.code };
+    throw error;
+  }
+}
+
+// Runs examples/verify_gateway.py's function on the request as received: method, request-target,
+// headers with lower-case names (as Node gives them).
+const PYTHON_DRIVER = `
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from verify_gateway import GatewayVerificationError, verify_gateway_request
+request = json.load(sys.stdin)
+try:
+    user, session = verify_gateway_request(request["method"], request["target"], request["headers"], request["secret"])
+    print(json.dumps({"user": user, "session": session}))
+except GatewayVerificationError as error:
+    print(json.dumps({"code": error.code}))
+`;
+
+/**
+ * @param {import("node:http").IncomingMessage} request
+ * @returns {Promise<Outcome | "unavailable">}
+ */
+function verifiedByPython(request) {
+  const input = JSON.stringify({ method: request.method, target: request.url, headers: request.headers, secret: TEST_ORIGIN_SIGNING_SECRET });
+  const examples = fileURLToPath(new URL("../examples", import.meta.url));
+  return new Promise((resolve) => {
+    const child = execFile("python3", ["-c", PYTHON_DRIVER, examples], { timeout: 10_000 }, (error, stdout, stderr) => {
+      if (error && /** @type {NodeJS.ErrnoException} */ (error).code === "ENOENT") return resolve("unavailable");
+      // Recorded, so that the test that asked shows it.
+      if (error) return resolve({ code: `python3 failed: ${stderr || error.message}` });
+      resolve(JSON.parse(stdout));
+    });
+    child.stdin?.end(input);
+  });
 }
 
 /** @param {URLSearchParams} params */

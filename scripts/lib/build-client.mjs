@@ -10,6 +10,8 @@ const DEMO_ENTRY = join(ROOT, "src", "demo", "app.js");
 /** The demo page's script as a module the worker imports (gitignored; src/demo/app-script.d.ts types it). */
 export const DEMO_SCRIPT_MODULE = join(ROOT, "src", "demo", "app-script.js");
 export const CLIENT_DIST = join(ROOT, "dist", "client");
+const ORIGIN_ENTRY = join(ROOT, "src", "origin", "index.ts");
+export const ORIGIN_DIST = join(ROOT, "dist", "origin");
 
 // What browsers since early 2022 run natively (Web Locks, BroadcastChannel, private fields).
 const TARGET = "es2022";
@@ -37,6 +39,19 @@ export async function buildClientPackage({ declarations = true } = {}) {
   await build({ entryPoints: [CLIENT_ENTRY], bundle: true, format: "esm", target: TARGET, outfile: join(CLIENT_DIST, "index.js"), logLevel: "error" });
   if (declarations) await run(join(ROOT, "node_modules", ".bin", "tsc"), ["-p", join(ROOT, "tsconfig.client.json")]);
   return clientSize();
+}
+
+/**
+ * The package's `./origin` export, the SDK an origin verifies forwarded requests with:
+ * dist/origin/index.js (one ES module, readable, platform-neutral: Node, Bun, Deno, Workers) and
+ * its declarations (tsc with tsconfig.origin.json). Returns its size in bytes.
+ */
+export async function buildOriginPackage({ declarations = true } = {}) {
+  mkdirSync(ORIGIN_DIST, { recursive: true });
+  const outfile = join(ORIGIN_DIST, "index.js");
+  await build({ entryPoints: [ORIGIN_ENTRY], bundle: true, format: "esm", platform: "neutral", target: TARGET, outfile, logLevel: "error" });
+  if (declarations) await run(join(ROOT, "node_modules", ".bin", "tsc"), ["-p", join(ROOT, "tsconfig.origin.json")]);
+  return readFileSync(outfile).length;
 }
 
 /** Bytes of the client minified, and gzipped (what a page downloads). */

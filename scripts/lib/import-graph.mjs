@@ -7,10 +7,11 @@ import { ROOT } from "./dev-vars.mjs";
  * own, never one beside or above it: the key ring, D1 and the login limits throw errors without
  * knowing of HTTP, and nothing below the routes can reach a route. `client` is the browser
  * client, bundled on its own: it imports only itself and the wire types (src/wire.ts, the JSON
- * of the contract, which imports nothing).
+ * of the contract, which imports nothing). `origin` is the origin SDK, a package of its own with
+ * no dependencies: it imports only itself, and the gateway imports the signed string from it.
  */
 export const LAYERS = [
-  ["wire.ts", "client"],
+  ["wire.ts", "client", "origin"],
   ["errors", "log-once.ts"],
   ["config"],
   ["config.ts"],

@@ -1,59 +1,75 @@
 import type { AuditEvent } from "../db/events";
 import { tooManyRequests } from "../errors/auth-error";
 import { ipThrottleKey } from "./client-address";
-import type { LoginThrottle, ThrottleKind } from "./login-throttle";
+import { evenedOut } from "./first-use-timing";
+import type { AttemptGrant, LoginThrottle } from "./login-throttle";
 
-/** One counter of a login: its object and the attempt reserved there. */
-interface Counter {
-  kind: ThrottleKind;
-  stub: DurableObjectStub<LoginThrottle>;
-  attempt: number | null;
+type Throttle = DurableObjectStub<LoginThrottle>;
+
+/** The LoginThrottle object of a client address (`ip:<per-IP key>`), which counts its login failures and registrations. */
+export function addressThrottle(env: Env, addressKey: string): Throttle {
+  return env.LOGIN_THROTTLE.get(env.LOGIN_THROTTLE.idFromName(`ip:${addressKey}`));
+}
+
+/** The LoginThrottle object of a username (`user:<normalized username>`), which counts its failures per address and in all. */
+export function usernameThrottle(env: Env, usernameNormalized: string): Throttle {
+  return env.LOGIN_THROTTLE.get(env.LOGIN_THROTTLE.idFromName(`user:${usernameNormalized}`));
 }
 
 /**
  * The brute-force limits of one login, checked and counted before the password is looked at:
- * failures of this username from this address (low: one attacker's address cannot lock the user
- * out from everywhere else), of this username from every address (high: it only stops a guesser
- * spread over many addresses), and from this address for any username. Without
- * `CF-Connecting-IP` only the per-username limit applies.
+ * failures from this address for any username, then failures of this username from this address
+ * (low: one attacker's address cannot lock the user out from everywhere else) and from every
+ * address (high: it only stops a guesser spread over many addresses). Without `CF-Connecting-IP`
+ * only the per-username limit applies.
+ *
+ * The address comes first, so an address over its limit never reaches (or creates) a username's
+ * object. A login is one call into each object and at most one more out of each: three calls
+ * when it fails (the last records the event), four when it succeeds.
  */
 export class LoginGuard {
-  readonly #counters: Counter[];
+  readonly #address: { key: string; throttle: Throttle } | null;
+  readonly #username: Throttle;
+  #addressAttempt: number | null = null;
+  #usernameAttempt: number | null = null;
 
   constructor(env: Env, usernameNormalized: string, ip: string | null) {
-    const counter = (kind: ThrottleKind, name: string): Counter => ({
-      kind,
-      stub: env.LOGIN_THROTTLE.get(env.LOGIN_THROTTLE.idFromName(name)),
-      attempt: null,
-    });
-    const address = ip === null ? null : ipThrottleKey(ip);
-    this.#counters = [
-      counter("username", `user:${usernameNormalized}`),
-      ...(address === null
-        ? []
-        : [counter("username_and_ip", `user-ip:${usernameNormalized}|${address}`), counter("ip", `ip:${address}`)]),
-    ];
+    const key = ip === null ? null : ipThrottleKey(ip);
+    this.#address = key === null ? null : { key, throttle: addressThrottle(env, key) };
+    this.#username = usernameThrottle(env, usernameNormalized);
   }
 
   /** Counts this attempt, or throws 429 `too_many_requests` with `Retry-After` when a limit is reached. */
   async begin(): Promise<void> {
-    const grants = await Promise.all(this.#counters.map((counter) => counter.stub.begin(counter.kind)));
-    grants.forEach((grant, index) => {
-      if (grant.allowed) this.#counters[index]!.attempt = grant.attemptId;
-    });
-    const refusals = grants.flatMap((grant) => (grant.allowed ? [] : [grant.retryAfterSeconds]));
-    if (refusals.length === 0) return;
-    // Refused: the password is not checked, so the other counters must not keep this attempt.
-    await this.abandon();
-    throw tooManyRequests("Too many failed logins.", Math.max(...refusals));
+    if (this.#address !== null) {
+      const grant = await this.#address.throttle.reserveFromAddress();
+      if (!grant.allowed) throw tooManyRequests("Too many failed logins.", grant.retryAfterSeconds);
+      this.#addressAttempt = grant.attemptId;
+    }
+    let grant: AttemptGrant;
+    try {
+      // A first use of the username's object costs more than a later one: evened out, so the
+      // answer's timing does not tell whether someone else tried this username recently.
+      const address = this.#address?.key ?? null;
+      grant = await evenedOut<AttemptGrant>(() => this.#username.reserveForUsername(address), (grant) => (grant.allowed ? grant.firstUse : null));
+    } catch (error) {
+      await this.abandon();
+      throw error;
+    }
+    if (!grant.allowed) {
+      // Refused: the password is not checked, so the address must not keep this attempt.
+      await this.abandon();
+      throw tooManyRequests("Too many failed logins.", grant.retryAfterSeconds);
+    }
+    this.#usernameAttempt = grant.attemptId;
   }
 
   /**
-   * The password was wrong or the user unknown: the attempt stays counted everywhere, and the
-   * event is recorded by the per-username object, in the same commit as its count.
+   * The password was wrong or the user unknown: the attempt stays counted in both objects, and
+   * the event is kept by the username's object, which counted it.
    */
   async failed(event: AuditEvent): Promise<void> {
-    await this.#counter("username").stub.fail(event);
+    await this.#username.recordFailure(event);
   }
 
   /**
@@ -61,25 +77,23 @@ export class LoginGuard {
    * attempt leaves the per-username and per-address counts. Failures from other addresses stay.
    */
   async succeeded(): Promise<void> {
-    await Promise.all(
-      this.#counters.map((counter) =>
-        counter.kind === "username_and_ip" ? counter.stub.reset() : counter.attempt === null ? null : counter.stub.release(counter.attempt),
-      ),
-    );
+    const addressAttempt = this.#addressAttempt;
+    const usernameAttempt = this.#usernameAttempt;
+    this.#addressAttempt = this.#usernameAttempt = null;
+    await Promise.all([
+      usernameAttempt === null ? null : this.#username.recordSuccess(usernameAttempt, this.#address?.key ?? null),
+      addressAttempt === null ? null : this.#address!.throttle.release(addressAttempt),
+    ]);
   }
 
-  /** The attempt got no verdict (refused by another limit, or an internal error): uncount it. */
+  /** The attempt got no verdict (refused by a limit, or an internal error): uncount it. */
   async abandon(): Promise<void> {
-    await Promise.all(
-      this.#counters.map((counter) => {
-        const attempt = counter.attempt;
-        counter.attempt = null;
-        return attempt === null ? null : counter.stub.release(attempt);
-      }),
-    );
-  }
-
-  #counter(kind: ThrottleKind): Counter {
-    return this.#counters.find((counter) => counter.kind === kind)!;
+    const addressAttempt = this.#addressAttempt;
+    const usernameAttempt = this.#usernameAttempt;
+    this.#addressAttempt = this.#usernameAttempt = null;
+    await Promise.all([
+      usernameAttempt === null ? null : this.#username.release(usernameAttempt),
+      addressAttempt === null ? null : this.#address!.throttle.release(addressAttempt),
+    ]);
   }
 }

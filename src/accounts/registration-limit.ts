@@ -1,15 +1,16 @@
 import { tooManyRequests } from "../errors/auth-error";
 import { ipThrottleKey } from "./client-address";
+import { addressThrottle } from "./login-guard";
 
 /**
  * Counts a registration from the client's address and throws 429 `too_many_requests` once
  * `REGISTRATIONS_PER_IP_PER_HOUR` were made in the last hour: each one costs a password hash, and
  * mass sign-ups are abuse. Every attempt counts, taken usernames included, so `409` cannot be
- * used to enumerate accounts at speed. Without `CF-Connecting-IP` no limit applies.
+ * used to enumerate accounts at speed. The count lives in the address's LoginThrottle object,
+ * beside its login failures. Without `CF-Connecting-IP` no limit applies.
  */
 export async function countRegistration(env: Env, ip: string | null): Promise<void> {
   if (ip === null) return;
-  const throttle = env.LOGIN_THROTTLE.get(env.LOGIN_THROTTLE.idFromName(`register:${ipThrottleKey(ip)}`));
-  const grant = await throttle.begin("registration");
+  const grant = await addressThrottle(env, ipThrottleKey(ip)).countRegistration();
   if (!grant.allowed) throw tooManyRequests("Too many registrations from this address.", grant.retryAfterSeconds);
 }

@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { MIN_SECRET_LENGTH, parseSigningSecrets } from "../origin/signature-base";
 
 /**
  * How one variable's value is read. `parse` gets the value trimmed, with an unset or empty
@@ -96,6 +97,25 @@ export function secret({ minLength = 1 } = {}): Parser<string | null> {
     },
   };
 }
+
+/**
+ * The secret that signs forwarded requests: one of at least 32 characters, or two separated by a
+ * comma during a rotation, of which the first (returned) signs; empty means unset. The rule is
+ * the origin SDK's (`parseSigningSecrets`), so the gateway never signs with what an origin refuses.
+ */
+export const signingSecrets: Parser<string | null> = {
+  accepts: `text of ${MIN_SECRET_LENGTH} characters or more; two, comma-separated, during a rotation`,
+  parse(raw) {
+    if (raw === "") return null;
+    const secrets = parseSigningSecrets(raw);
+    if (secrets === null) {
+      throw new BadValue(
+        `must be one secret of at least ${MIN_SECRET_LENGTH} characters, or two separated by a comma during a rotation (the first signs); make one with \`openssl rand -base64 32\`.`,
+      );
+    }
+    return secrets[0];
+  },
+};
 
 /**
  * A comma-separated list, each non-empty entry trimmed and read by `entry` (which throws

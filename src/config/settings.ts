@@ -1,5 +1,5 @@
+import { count, flag, httpUrl, oneOf, origins, pathPrefixes, seconds, secret, signingSecrets, text, type Parser } from "./parsers";
 import { DEFAULT_WEBHOOK_EVENTS, webhookEvents, webhookSecret } from "./webhook-parsers";
-import { count, flag, httpUrl, oneOf, origins, pathPrefixes, seconds, secret, text, type Parser } from "./parsers";
 
 /**
  * One variable of the worker, declared once. `Config` (its typed value), the 503 for a bad value,
@@ -181,6 +181,14 @@ export const SETTINGS = {
     secret: true,
     shownDefault: "unset: admin routes answer 401",
   }),
+  /** The secret that signs forwarded requests (the first of the pair during a rotation); null: unsigned. */
+  originSigningSecret: setting(
+    "ORIGIN_SIGNING_SECRET",
+    signingSecrets,
+    "",
+    "signs every forwarded request, public or not (`X-Auth-Timestamp`, `X-Auth-Signature`: [Forwarded requests](#forwarded-requests), [docs/origin.md](origin.md)); during a rotation `new,old`, the first signs",
+    { secret: true, shownDefault: "unset: forwarded requests are not signed" },
+  ),
 } as const satisfies SettingsTree;
 
 /** Every row of `tree`, in table order. */

@@ -44,16 +44,21 @@ export interface EventQuery {
   limit: number;
 }
 
-/** Events matching the filters, newest first. */
+/**
+ * Events matching the filters, newest first. The WHERE clause names only the filters given: a
+ * catch-all `(?1 IS NULL OR sub = ?1)` cannot use an index, so SQLite walked `events_by_time`
+ * and a user's events took a scan of the whole table (about a second at a million rows).
+ */
 export async function queryEvents(db: D1Database, query: EventQuery): Promise<AuditEvent[]> {
+  const filters = [
+    ...(query.sub === undefined ? [] : [{ sql: "sub = ?", value: query.sub }]),
+    ...(query.type === undefined ? [] : [{ sql: "type = ?", value: query.type }]),
+  ];
+  const where = filters.length === 0 ? "" : `WHERE ${filters.map((filter) => filter.sql).join(" AND ")}`;
   const { results } = await requireD1("query events", () =>
     db
-      .prepare(
-        `SELECT id, type, sub, session_id, at, ip, detail FROM events
-         WHERE (?1 IS NULL OR sub = ?1) AND (?2 IS NULL OR type = ?2)
-         ORDER BY at DESC, rowid DESC LIMIT ?3`,
-      )
-      .bind(query.sub ?? null, query.type ?? null, query.limit)
+      .prepare(`SELECT id, type, sub, session_id, at, ip, detail FROM events ${where} ORDER BY at DESC, rowid DESC LIMIT ?`)
+      .bind(...filters.map((filter) => filter.value), query.limit)
       .all<Omit<AuditEvent, "detail"> & { detail: string | null }>(),
   );
   return results.map((row) => ({ ...row, detail: row.detail === null ? null : (JSON.parse(row.detail) as Record<string, unknown>) }));

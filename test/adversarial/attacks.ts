@@ -1,12 +1,11 @@
 // Shared pieces of the adversarial suite: the recording origin, raw JWS forging (exact header and
 // payload text, any signer), and the assertions every attack ends with.
-import { env } from "cloudflare:workers";
-import { exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
+import { exportJWK, generateKeyPair, importJWK } from "jose";
 import { expect, vi } from "vitest";
 import { ACCESS_REFUSALS } from "../../src/errors/refusals";
-import { accessTokenClaims, call, recordingOrigin, TEST_ORIGIN_URL, type RecordedRequest, type Vars } from "../helpers";
+import { accessTokenClaims, base64url, bytesOf, call, recordingOrigin, TEST_ORIGIN_URL, TEST_SIGNING_KEYS, type RecordedRequest, type Vars } from "../helpers";
 
-// The recording origin (test/origin-server.mjs) of test/helpers.ts: "the origin never saw it" is
+// The recording origin (test/origin-server.mjs) of test/helpers/origin.ts: "the origin never saw it" is
 // a fact, not a guess.
 export { recordingOrigin, TEST_ORIGIN_URL as ORIGIN };
 export type { RecordedRequest as Recorded };
@@ -31,46 +30,8 @@ export function forwardingHeaders(headers: Record<string, string>): Record<strin
 // ---------------------------------------------------------------------------------------------
 // Keys
 
-/** The test signing keys (private JWKs) from the SIGNING_KEYS test binding. */
-export const signingKeys = (JSON.parse(env.SIGNING_KEYS!) as { keys: JWK[] }).keys;
-export const es256Jwk = signingKeys.find((key) => key.kid === "test-es256")!;
-export const eddsaJwk = signingKeys.find((key) => key.kid === "test-eddsa")!;
-export const publicHalf = ({ d: _d, ...rest }: JWK): JWK => rest;
-
-// ---------------------------------------------------------------------------------------------
-// Encoding
-
-const encoder = new TextEncoder();
-
-export function bytesOf(data: Uint8Array | string): Uint8Array {
-  return typeof data === "string" ? encoder.encode(data) : data;
-}
-
-export function base64(data: Uint8Array | string): string {
-  const bytes = bytesOf(data);
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}
-
-export function base64url(data: Uint8Array | string): string {
-  return base64(data).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-export function fromBase64url(text: string): Uint8Array {
-  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  return Uint8Array.from(binary, (char) => char.charCodeAt(0));
-}
-
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((length, part) => length + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
+export const es256Jwk = TEST_SIGNING_KEYS.find((key) => key.kid === "test-es256")!;
+export const eddsaJwk = TEST_SIGNING_KEYS.find((key) => key.kid === "test-eddsa")!;
 
 // ---------------------------------------------------------------------------------------------
 // Forging
@@ -130,7 +91,7 @@ export async function compactJws(header: object | string, payload: object | stri
   const headerPart = base64url(typeof header === "string" ? header : JSON.stringify(header));
   const payloadPart = base64url(payload instanceof Uint8Array || typeof payload === "string" ? payload : JSON.stringify(payload));
   const input = `${headerPart}.${payloadPart}`;
-  return `${input}.${base64url(await signer(encoder.encode(input)))}`;
+  return `${input}.${base64url(await signer(bytesOf(input)))}`;
 }
 
 export const ES256_HEADER = { alg: "ES256", kid: "test-es256", typ: "at+jwt" } as const;
@@ -138,11 +99,9 @@ export const EDDSA_HEADER = { alg: "EdDSA", kid: "test-eddsa", typ: "at+jwt" } a
 
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-export const accessClaims = accessTokenClaims;
-
 /** A token the gateway accepts, signed with the real ES256 key. */
 export async function genuineToken(overrides: Record<string, unknown> = {}): Promise<string> {
-  return compactJws(ES256_HEADER, accessClaims(overrides), await realKey.es256());
+  return compactJws(ES256_HEADER, accessTokenClaims(overrides), await realKey.es256());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -208,17 +167,4 @@ export async function expectTokenAccepted(token: string, sub: unknown) {
   expect(reached).toHaveLength(1);
   expect(reached[0]!.headers["x-auth-user"]).toBe(sub);
   expect((await call("/auth/sessions", { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
-}
-
-/** A body without a Content-Length: streamed in chunks, as a chunked upload arrives. */
-export function streamed(text: string, chunkBytes = 1000): ReadableStream<Uint8Array> {
-  const bytes = encoder.encode(text);
-  let offset = 0;
-  return new ReadableStream({
-    pull(controller) {
-      if (offset >= bytes.length) return controller.close();
-      controller.enqueue(bytes.slice(offset, offset + chunkBytes));
-      offset += chunkBytes;
-    },
-  });
 }

@@ -5,8 +5,8 @@
 // every one without a 5xx, without reaching the origin, and without touching the real session.
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
-import { bearer, call, eventsOf, openSession, postJson, refresh, uniqueSub } from "../helpers";
-import { base64url, expectUnauthorized, fromBase64url, recordingOrigin } from "./attacks";
+import { base64url, bearer, call, eventsOf, fromBase64url, openSession, postJson, refresh, uniqueSub } from "../helpers";
+import { expectUnauthorized, recordingOrigin } from "./attacks";
 
 const NUM_RUNS = 200;
 

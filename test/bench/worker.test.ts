@@ -1,6 +1,22 @@
 import { SignJWT, importJWK } from "jose";
 import { describe, expect, inject, it } from "vitest";
-import { adminHeaders, bearer, call, drainEvents, openSession, postJson, refresh, TEST_SIGNING_KEYS, uniqueSub } from "../helpers";
+import {
+  adminHeaders,
+  bearer,
+  call,
+  drainEvents,
+  expectError,
+  fromIp,
+  login,
+  openSession,
+  PASSWORD,
+  postJson,
+  refresh,
+  registerUser,
+  TEST_SIGNING_KEYS,
+  uniqueIp,
+  uniqueSub,
+} from "../helpers";
 
 // The bench worker (bench/worker.ts, bench/wrangler.toml): the production worker plus the routes
 // `npm run bench` measures against. Here `exports.default` is the bench worker.
@@ -16,6 +32,10 @@ const ADMIN_ONLY = [
   ["/bench/password-floor", "POST"],
   ["/bench/verify", "POST"],
   ["/bench/d1-writes?prefix=x", "GET"],
+  ["/bench/object-bytes?user=x", "GET"],
+  ["/bench/login-failures", "POST"],
+  ["/bench/audit-rows", "POST"],
+  ["/bench/housekeeping", "POST"],
   ["/bench/events-queue", "GET"],
 ] as const;
 
@@ -79,6 +99,13 @@ describe("the bench worker", () => {
       ["/bench/verify", `{"tokens":[1],"batches":1,"iterations":10}`],
       ["/bench/verify", `{"tokens":[],"batches":21,"iterations":10}`],
       ["/bench/verify", `{"tokens":[],"batches":1,"iterations":5001}`],
+      ["/bench/login-failures", "{}"],
+      ["/bench/login-failures", `{"username":"a.b","ip":"10.0.0.1","perUsername":10001,"perAddress":0}`],
+      ["/bench/login-failures", `{"username":"a.b","ip":"10.0.0.1","perUsername":-1,"perAddress":0}`],
+      ["/bench/login-failures", `{"username":"","ip":"10.0.0.1","perUsername":1,"perAddress":1}`],
+      ["/bench/audit-rows", `{"count":250001,"due":0}`],
+      ["/bench/audit-rows", `{"count":10,"due":11}`],
+      ["/bench/audit-rows", `{"count":1.5,"due":0}`],
     ];
     for (const [path, body] of cases) {
       const response = await call(path, { method: "POST", headers: { ...adminHeaders, "Content-Type": "application/json" }, body });
@@ -87,6 +114,8 @@ describe("the bench worker", () => {
     }
     const noPrefix = await call("/bench/d1-writes", { headers: adminHeaders });
     expect(noPrefix.status).toBe(400);
+    const noUser = await call("/bench/object-bytes", { headers: adminHeaders });
+    expect(noUser.status).toBe(400);
   });
 
   it("answers the refresh floor with a token response whose access token the gateway accepts, one generation per call", async () => {
@@ -137,7 +166,7 @@ describe("the bench worker", () => {
     const neighbour = `${prefix.slice(0, -1)}x0`;
     await openSession(neighbour);
     await drainEvents(sub, neighbour);
-    const read = async () => (await (await call(`/bench/d1-writes?prefix=${encodeURIComponent(prefix)}`, { headers: adminHeaders })).json()) as { events: number; versions: Record<string, number>; databaseBytes: number };
+    const read = async () => (await (await call(`/bench/d1-writes?prefix=${encodeURIComponent(prefix)}`, { headers: adminHeaders })).json()) as { events: number; eventTypes: Record<string, number>; versions: Record<string, number>; databaseBytes: number };
     const before = await read();
     expect(Object.keys(before.versions)).toEqual([session.session_id]);
 
@@ -145,6 +174,7 @@ describe("the bench worker", () => {
     await drainEvents(sub);
     const after = await read();
     expect(after.events).toBe(before.events + 1);
+    expect(after.eventTypes).toEqual({ session_created: 1, refresh: 1 });
     expect(Object.keys(after.versions)).toEqual([session.session_id]);
     expect(after.databaseBytes).toBeGreaterThan(0);
   });
@@ -161,5 +191,56 @@ describe("the bench worker", () => {
     expect(after.messages - before.messages).toBe(1);
     expect(after.d1Calls - before.d1Calls).toBe(after.batches - before.batches);
     expect(after).toMatchObject({ inFlight: 0, backlog: 0 });
+  });
+
+  it("reports the size of a user's object: the same after rotations, larger with more sessions", async () => {
+    const sub = uniqueSub("bytes");
+    const bytes = async () => ((await (await call(`/bench/object-bytes?user=${sub}`, { headers: adminHeaders })).json()) as { bytes: number }).bytes;
+    let token = (await openSession(sub)).refresh_token;
+    await drainEvents(sub);
+    const oneSession = await bytes();
+    expect(oneSession).toBeGreaterThan(0);
+    for (let rotation = 0; rotation < 30; rotation += 1) {
+      const response = await refresh(token);
+      expect(response.status).toBe(200);
+      token = ((await response.json()) as { refresh_token: string }).refresh_token;
+    }
+    await drainEvents(sub);
+    expect(await bytes()).toBe(oneSession);
+    for (let session = 0; session < 60; session += 1) await openSession(sub);
+    await drainEvents(sub);
+    expect(await bytes()).toBeGreaterThan(oneSession);
+  });
+
+  it("fills the login limits a login counts in, as that many failed logins would: the next login is refused", async () => {
+    // bench/wrangler.toml: 100 failures per username, 1,000 per address.
+    const byName = await registerUser();
+    const seeded = await postJson("/bench/login-failures", { username: byName.username.toUpperCase(), ip: uniqueIp(), perUsername: 100, perAddress: 0 }, adminHeaders);
+    expect(seeded.status).toBe(200);
+    expect(await seeded.json()).toMatchObject({ perUsername: { added: 100 }, perAddress: { added: 0 } });
+    await expectError(await login(byName.username, PASSWORD, fromIp(uniqueIp())), 429, "too_many_requests");
+
+    const byAddress = await registerUser();
+    const ip = uniqueIp();
+    const filled = await postJson("/bench/login-failures", { username: uniqueSub("nobody"), ip, perUsername: 0, perAddress: 1000 }, adminHeaders);
+    expect(await filled.json()).toMatchObject({ perAddress: { added: 1000 } });
+    await expectError(await login(byAddress.username, PASSWORD, fromIp(ip)), 429, "too_many_requests");
+    expect((await login(byAddress.username, PASSWORD, fromIp(uniqueIp()))).status).toBe(200);
+  });
+
+  it("seeds audit events in bulk, and the daily housekeeping purges the ones past retention", async () => {
+    const read = async () => ((await (await call("/bench/d1-writes?prefix=bench-audit-", { headers: adminHeaders })).json()) as { events: number; eventTypes: Record<string, number> }).events;
+    const before = await read();
+    const seeded = await postJson("/bench/audit-rows", { count: 2000, due: 500 }, adminHeaders);
+    expect(seeded.status).toBe(200);
+    expect(await seeded.json()).toMatchObject({ events: expect.any(Number), databaseBytes: expect.any(Number) });
+    expect(await read()).toBe(before + 2000);
+    const listed = await call("/auth/admin/events?sub=bench-audit-7&limit=1000", { headers: adminHeaders });
+    const { events } = (await listed.json()) as { events: Array<{ type: string; sub: string }> };
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.every((event) => event.sub === "bench-audit-7" && ["login", "logout", "refresh"].includes(event.type))).toBe(true);
+
+    expect((await postJson("/bench/housekeeping", {}, adminHeaders)).status).toBe(204);
+    expect(await read()).toBe(before + 1500);
   });
 });

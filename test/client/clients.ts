@@ -1,6 +1,6 @@
 import { IDBFactory } from "fake-indexeddb";
 import { AuthClient, type AuthClientOptions } from "../../src/client";
-import { FakeGateway, FakeLocks, FakeStorage, fakeBroadcastChannel } from "./fake-gateway";
+import { channelMessagesDelivered, FakeGateway, FakeLocks, FakeStorage, fakeBroadcastChannel } from "./fake-gateway";
 
 export const GATEWAY = "https://auth.example.com";
 
@@ -20,8 +20,8 @@ export function origin() {
   return { localStorage: new FakeStorage(), indexedDB: new IDBFactory(), locks: new FakeLocks(), BroadcastChannel: fakeBroadcastChannel() };
 }
 
-/** Lets queued channel messages arrive. */
-export const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+/** Lets every queued channel message arrive (and what their listeners did at once). */
+export const settle = channelMessagesDelivered;
 
 export async function loggedIn(gateway: FakeGateway, options: Partial<AuthClientOptions> = {}, environment: AuthClientOptions["environment"] = {}) {
   const client = clientFor(gateway, options, environment);

@@ -254,6 +254,14 @@ export class FakeLocks {
   }
 }
 
+/** Messages posted on any fake channel and not yet delivered. */
+const inTransit = new Set<Promise<void>>();
+
+/** Resolves once every message posted on a fake channel has been delivered, those its delivery posted included. */
+export async function channelMessagesDelivered(): Promise<void> {
+  while (inTransit.size > 0) await Promise.all(inTransit);
+}
+
 /** BroadcastChannel of one origin: delivers to every other channel of the name, asynchronously like a browser. */
 export function fakeBroadcastChannel() {
   const channels = new Set<FakeChannel>();
@@ -265,7 +273,13 @@ export function fakeBroadcastChannel() {
     postMessage(data: unknown): void {
       const copy = structuredClone(data);
       for (const channel of channels) {
-        if (channel !== this && channel.name === this.name) setTimeout(() => channel.#deliver(copy), 0);
+        if (channel !== this && channel.name === this.name) {
+          const delivery: Promise<void> = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(() => {
+            inTransit.delete(delivery);
+            channel.#deliver(copy);
+          });
+          inTransit.add(delivery);
+        }
       }
     }
     addEventListener(_type: "message", listener: (event: { data: unknown }) => void): void {

@@ -1,7 +1,5 @@
-import { runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { expectError, fromIp, login, PASSWORD, registerUser, uniqueIp, uniqueUsername } from "../helpers";
+import { attemptsIn, backdateAttempts, expectError, fromIp, letTimePass, login, PASSWORD, registerUser, storedIn, storesAnything, throttleOfAddress, throttleOfUsername, uniqueIp, uniqueUsername } from "../helpers";
 
 // This project's limits (vitest.config.ts, "login-limits"): 3 failures of one username from one
 // address, 6 of one username from all addresses, 8 from one address, in 900 s.
@@ -15,24 +13,6 @@ async function registered(): Promise<string> {
 function loginFrom(ip: string | null, username: string, password: string) {
   return login(username, password, ip === null ? {} : fromIp(ip));
 }
-
-function throttleOf(key: string) {
-  return env.LOGIN_THROTTLE.get(env.LOGIN_THROTTLE.idFromName(key));
-}
-
-/** Moves every counted attempt of a throttle `seconds` into the past, as if that time had gone by. */
-function backdate(key: string, seconds: number) {
-  return runInDurableObject(throttleOf(key), (_instance, state) => {
-    state.storage.sql.exec("UPDATE attempts SET at = at - ?1, expires_at = expires_at - ?1", Math.round(seconds * 1000));
-  });
-}
-
-/** How many attempts a throttle counts now. */
-function attemptsOf(key: string) {
-  return runInDurableObject(throttleOf(key), (_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM attempts").one().n);
-}
-
-const userIpKey = (username: string, ip: string) => `user-ip:${username.toLowerCase()}|${ip}`;
 
 describe("failed logins of one username from one address", () => {
   it("answer 429 with Retry-After after the limit, even to the right password, from that address only", async () => {
@@ -69,12 +49,12 @@ describe("failed logins of one username from one address", () => {
     for (let i = 0; i < 3; i++) await loginFrom(ip, username, WRONG);
     expect((await loginFrom(ip, username, PASSWORD)).status).toBe(429);
 
-    await backdate(userIpKey(username, ip), 600);
+    await backdateAttempts(throttleOfUsername(username), 600);
     const stillBlocked = await loginFrom(ip, username, PASSWORD);
     expect(stillBlocked.status).toBe(429);
     expect(Number(stillBlocked.headers.get("Retry-After"))).toBeLessThanOrEqual(300);
 
-    await backdate(userIpKey(username, ip), 300);
+    await backdateAttempts(throttleOfUsername(username), 300);
     expect((await loginFrom(ip, username, PASSWORD)).status).toBe(200);
   });
 
@@ -93,8 +73,9 @@ describe("failed logins of one username from one address", () => {
     const ip = uniqueIp();
     for (let i = 0; i < 3; i++) await loginFrom(ip, username, WRONG);
     for (let i = 0; i < 5; i++) expect((await loginFrom(ip, username, WRONG)).status).toBe(429);
-    expect(await attemptsOf(userIpKey(username, ip))).toBe(3);
-    expect(await attemptsOf(`user:${username.toLowerCase()}`)).toBe(3);
+    expect(await attemptsIn(throttleOfUsername(username), ip)).toBe(3);
+    expect(await attemptsIn(throttleOfUsername(username))).toBe(3);
+    expect(await attemptsIn(throttleOfAddress(ip))).toBe(3);
   });
 
   it("give a burst of parallel guesses exactly as many tries as the limit", async () => {
@@ -106,6 +87,13 @@ describe("failed logins of one username from one address", () => {
 });
 
 describe("failed logins of one username from all addresses", () => {
+  it("give a burst of parallel guesses from many addresses exactly as many tries as the per-username limit", async () => {
+    const username = await registered();
+    const burst = await Promise.all(Array.from({ length: 12 }, () => loginFrom(uniqueIp(), username, WRONG)));
+    expect(burst.map((response) => response.status).sort()).toEqual([...Array(6).fill(401), ...Array(6).fill(429)]);
+    expect(await attemptsIn(throttleOfUsername(username))).toBe(6);
+  });
+
   it("answer 429 everywhere once a guesser spread over many addresses reached the limit", async () => {
     const username = await registered();
     for (let i = 0; i < 6; i++) expect((await loginFrom(uniqueIp(), username, WRONG)).status).toBe(401);
@@ -141,7 +129,7 @@ describe("failed logins from one address", () => {
     for (let i = 0; i < 8; i++) await loginFrom(ip, uniqueUsername("spray"), WRONG);
     const username = await registered();
     expect((await loginFrom(ip, username, PASSWORD)).status).toBe(429);
-    await backdate(`ip:${ip}`, 900);
+    await backdateAttempts(throttleOfAddress(ip), 900);
     expect((await loginFrom(ip, username, PASSWORD)).status).toBe(200);
   });
 
@@ -158,8 +146,8 @@ describe("failed logins from one address", () => {
     for (let i = 0; i < 8; i++) await loginFrom(ip, uniqueUsername("spray"), WRONG);
     const username = await registered();
     for (let i = 0; i < 4; i++) expect((await loginFrom(ip, username, PASSWORD)).status).toBe(429);
-    expect(await attemptsOf(`user:${username.toLowerCase()}`)).toBe(0);
-    expect(await attemptsOf(userIpKey(username, ip))).toBe(0);
+    expect(await storesAnything(throttleOfUsername(username))).toBe(false);
+    expect(await attemptsIn(throttleOfAddress(ip))).toBe(8);
   });
 
   it("count IPv6 clients by their /64, so stepping through one prefix does not reset the limit", async () => {
@@ -168,5 +156,63 @@ describe("failed logins from one address", () => {
     const username = await registered();
     expect((await loginFrom(`${prefix}:ffff:ffff:ffff:ffff`, username, PASSWORD)).status).toBe(429);
     expect((await loginFrom(`${prefix.replace(/:1$/, ":2")}::1`, username, PASSWORD)).status).toBe(200);
+  });
+});
+
+describe("what logins from one address make the gateway store", () => {
+  it("stops at the address limit: an address over it reaches no username's object, so it creates none", async () => {
+    const ip = uniqueIp();
+    const counted = Array.from({ length: 8 }, () => uniqueUsername("spray"));
+    for (const username of counted) expect((await loginFrom(ip, username, WRONG)).status).toBe(401);
+    const refused = Array.from({ length: 12 }, () => uniqueUsername("spray"));
+    for (const username of refused) await expectError(await loginFrom(ip, username, WRONG), 429, "too_many_requests");
+
+    for (const username of counted) expect(await attemptsIn(throttleOfUsername(username)), username).toBe(1);
+    for (const username of refused) expect(await storesAnything(throttleOfUsername(username)), username).toBe(false);
+    expect(await attemptsIn(throttleOfAddress(ip))).toBe(8);
+  });
+
+  it("give a burst of parallel guesses at random usernames exactly the address limit, and only those reach a username's object", async () => {
+    const ip = uniqueIp();
+    const usernames = Array.from({ length: 20 }, () => uniqueUsername("burst"));
+    const statuses = (await Promise.all(usernames.map((username) => loginFrom(ip, username, WRONG)))).map((response) => response.status);
+    expect([...statuses].sort()).toEqual([...Array(8).fill(401), ...Array(12).fill(429)]);
+
+    const stored = await Promise.all(usernames.map((username) => storesAnything(throttleOfUsername(username))));
+    expect(stored).toEqual(statuses.map((status) => status === 401));
+    expect(await attemptsIn(throttleOfAddress(ip))).toBe(8);
+  });
+
+  it("delete everything, tables and alarm, once the last attempt left the window, and count afresh after", async () => {
+    const ip = uniqueIp();
+    const username = uniqueUsername("expiring");
+    expect((await loginFrom(ip, username, WRONG)).status).toBe(401);
+    for (const throttle of [throttleOfAddress(ip), throttleOfUsername(username)]) {
+      expect((await storedIn(throttle)).tables).toContain("attempts");
+      // Not yet: the attempt is one second short of the window's end, and the alarm is set again for it.
+      await letTimePass(throttle, 899);
+      expect(await attemptsIn(throttle)).toBe(1);
+      expect((await storedIn(throttle)).alarm).not.toBeNull();
+
+      await letTimePass(throttle, 1);
+      expect(await storedIn(throttle)).toMatchObject({ tables: [], rows: 0, alarm: null });
+    }
+
+    // An object that deleted itself counts from nothing again, under the same limits.
+    for (let i = 0; i < 3; i++) expect((await loginFrom(ip, username, WRONG)).status).toBe(401);
+    await expectError(await loginFrom(ip, username, WRONG), 429, "too_many_requests");
+    expect(await attemptsIn(throttleOfUsername(username))).toBe(3);
+  });
+
+  it("leave nothing counted after a successful login, and the objects still delete themselves", async () => {
+    const ip = uniqueIp();
+    const username = await registered();
+    expect((await loginFrom(ip, username, PASSWORD)).status).toBe(200);
+    expect(await attemptsIn(throttleOfAddress(ip))).toBe(0);
+    expect(await attemptsIn(throttleOfUsername(username))).toBe(0);
+    for (const throttle of [throttleOfAddress(ip), throttleOfUsername(username)]) {
+      await letTimePass(throttle, 0);
+      expect(await storedIn(throttle)).toMatchObject({ tables: [], alarm: null });
+    }
   });
 });
