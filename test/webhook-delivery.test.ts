@@ -1,7 +1,6 @@
 import { describe, expect, inject, it } from "vitest";
 import type { Webhook } from "../src/events/messages";
-import { importWebhookKey } from "../src/events/signature";
-import { deliverWebhook, WEBHOOK_TIMEOUT_MS } from "../src/events/webhook-delivery";
+import { deliverWebhook, importWebhookKey, WEBHOOK_TIMEOUT_MS } from "../src/events/webhook-delivery";
 import { deliveriesAbout, hugeAnswerWritten, receiverUrl } from "./webhook-receiver-client";
 
 // One delivery attempt (src/events/webhook-delivery.ts) against this project's receiver

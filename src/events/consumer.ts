@@ -7,8 +7,7 @@ import { firstTimeFilter } from "../log-once";
 import { USER_MESSAGE_TYPES } from "../wire";
 import type { EventMessage, Webhook } from "./messages";
 import { DEAD_LETTER_RETRY_SECONDS, retryDelaySeconds } from "./retry-schedule";
-import { importWebhookKey } from "./signature";
-import { deliverWebhook } from "./webhook-delivery";
+import { deliverWebhook, importWebhookKey } from "./webhook-delivery";
 import { webhookTarget } from "./webhook-settings";
 
 type Delivery = Message<EventMessage>;
