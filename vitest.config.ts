@@ -9,6 +9,7 @@ import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config
 import { buildDemoScript } from "./scripts/lib/build-client.mjs";
 import { ExpectedOutput } from "./test/expected-output.ts";
 import { TEST_ORIGIN_SIGNING_SECRET } from "./test/origin-signing-secret.mjs";
+import { federationVars } from "./test/federation/settings.ts";
 
 // Test-only secrets: a fresh ES256 signing key plus an older EdDSA key that still verifies
 // (key rotation), and an admin token.
@@ -171,13 +172,14 @@ export default defineConfig(async () => {
     name: string,
     include: string[],
     exclude: string[],
-    vars: Record<string, string>,
+    vars: Record<string, string> | ((inject: <T>(key: string) => T) => Record<string, string>),
     {
       configPath = "./wrangler.toml",
       provide = {},
       miniflare = {},
       setupFiles = [],
-    }: { configPath?: string; provide?: Record<string, unknown>; miniflare?: Record<string, unknown>; setupFiles?: string[] } = {},
+      globalSetup = [],
+    }: { configPath?: string; provide?: Record<string, unknown>; miniflare?: Record<string, unknown>; setupFiles?: string[]; globalSetup?: string[] } = {},
   ): TestProjectInlineConfiguration => ({
     extends: false,
     plugins: [
@@ -186,7 +188,7 @@ export default defineConfig(async () => {
         miniflare: {
           bindings: {
             ...blankedDevVars(),
-            ...vars,
+            ...(typeof vars === "function" ? vars(inject as <T>(key: string) => T) : vars),
             TEST_MIGRATIONS: migrations,
             SIGNING_KEYS: signingKeys,
             ADMIN_API_TOKEN: "test-admin-token",
@@ -209,7 +211,7 @@ export default defineConfig(async () => {
       include,
       exclude,
       provide,
-      globalSetup: ["./test/origin-server.mjs", "./test/webhook-receiver.mjs"],
+      globalSetup: ["./test/origin-server.mjs", "./test/webhook-receiver.mjs", ...globalSetup],
       setupFiles: ["./test/apply-migrations.ts", "./test/queue-setup.ts", ...setupFiles],
       testTimeout: 30_000,
       // Each Vitest worker is a workerd (Miniflare) with its own in-memory D1 and Durable Objects.
@@ -226,7 +228,7 @@ export default defineConfig(async () => {
     },
   });
 
-  const ownProjectDirs = [...Object.keys(SETTINGS_PROJECTS), WEBHOOKS_PROJECT, BATCHING_PROJECT, "bench", "origin-binding", "origin"].map((name) => `test/${name}/**`);
+  const ownProjectDirs = [...Object.keys(SETTINGS_PROJECTS), WEBHOOKS_PROJECT, BATCHING_PROJECT, "bench", "origin-binding", "origin", "federation"].map((name) => `test/${name}/**`);
   return {
     test: {
       onConsoleLog: (log, _type, entity) => !expected.isExpectedLog(log, sourceOf(entity)),
@@ -244,6 +246,9 @@ export default defineConfig(async () => {
         project("default", ["test/**/*.test.ts"], [...ownProjectDirs, "test/client/**", "test/e2e/**", "test/scripts/**"], {}, { provide: { workerConfigs } }),
         ...Object.entries(SETTINGS_PROJECTS).map(([name, vars]) => project(name, [`test/${name}/**/*.test.ts`], [], vars)),
         ...[WEBHOOKS_PROJECT, BATCHING_PROJECT].map((name) => project(name, [`test/${name}/**/*.test.ts`], [], {})),
+        // Sign-in through upstream OpenID providers started on 127.0.0.1 (test/idp-servers.mjs): a
+        // real one and a misbehaving one, and the gateway's own OAuth clients (test/federation/settings.ts).
+        project("federation", ["test/federation/**/*.test.ts"], [], federationVars, { globalSetup: ["./test/idp-servers.mjs"] }),
         // The bench worker (bench/worker.ts, bench/wrangler.toml): the production worker plus the
         // routes `npm run bench` measures against.
         project("bench", ["test/bench/**/*.test.ts"], [], {}, {

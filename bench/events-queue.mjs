@@ -1,4 +1,4 @@
-// Scenario 8 of `npm run bench` (bench/run.mjs): what the EVENTS queue changes. The D1 calls of
+// Scenario 12 of `npm run bench` (bench/run.mjs): what the EVENTS queue changes. The D1 calls of
 // refreshes with per-rotation events on, counted by the bench worker as its queue consumer makes
 // them (bench/queue-meter.ts), and a burst of reuse events at a webhook receiver on 127.0.0.1
 // (bench/webhook-receiver.mjs: verified with `standardwebhooks`, de-duplicated by `webhook-id`).

@@ -13,6 +13,7 @@ const TARGETS = {
   statementsWithEvents: 1100,
   statementsWithoutEvents: 100,
   d1CallsWithEvents: 50,
+  federationP50OverFloor: 1.5,
 };
 
 const fixed = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : "n/a");
@@ -36,6 +37,7 @@ export function report(results) {
     results.race && raceTable(results.race),
     results.refresh && results.refreshWithoutEvents && d1Table(results.refresh.d1, results.refreshWithoutEvents.d1),
     results.login && loginTable(results.login, s),
+    results.federation && federationTable(results.federation),
     results.curves && curvesSection(results.curves),
     results.eventsQueue && eventsQueueTable(results.eventsQueue),
     results.build && buildLine(results.build),
@@ -144,6 +146,19 @@ function eventsQueueTable({ d1, burst }) {
   ].join("\n");
 }
 
+function federationTable({ rounds, ratio, upstream, scenarios: [floor, gateway] }) {
+  return [
+    `**Sign-in through an upstream OpenID provider** (the local oidc-provider, a returning user; the trip to its login form not timed), ${gateway.signIns} sign-ins per side in ${rounds} rounds, one at a time:`,
+    "",
+    "| side | p50 ms | p99 ms |",
+    "| --- | ---: | ---: |",
+    `| ${floor.name} | ${fixed(floor.p50, 1)} | ${fixed(floor.p99, 1)} |`,
+    `| ${gateway.name} | ${fixed(gateway.p50, 1)} | ${fixed(gateway.p99, 1)} |`,
+    "",
+    `p50 over the floor: ${fixed(ratio.p50)}x (target at most ${TARGETS.federationP50OverFloor}x). The provider served ${upstream.discovery} discovery and ${upstream.jwks} JWKS documents during the ${upstream.tokenRequests} token requests (target: none).`,
+  ].join("\n");
+}
+
 function buildLine(build) {
   if (!build.ok) return `**Build**: not measured (${build.problem}).`;
   return `**Build** (\`wrangler check startup\`, offline): deploy bundle ${build.bundleKiB} KiB, ${build.gzipKiB} KiB gzipped; startup ${build.startupMs ?? "n/a"} ms of CPU in the local profile.`;
@@ -196,6 +211,12 @@ function targetsTable(results) {
     rows.push([`a burst of ${burst.users} reuse events: every webhook received, each verified`, `${burst.received} of ${burst.users} in ${fixed(burst.seconds, 1)} s`, complete]);
   }
   if (rows.length === 0) return null;
+  if (results.federation) {
+    const { ratio, upstream } = results.federation;
+    rows.push([`federated sign-in p50: at most ${TARGETS.federationP50OverFloor}x the floor`, `${fixed(ratio.p50)}x`, ratio.p50 <= TARGETS.federationP50OverFloor]);
+    const fetched = upstream.discovery + upstream.jwks;
+    rows.push(["federated sign-in: no discovery or JWKS fetch per sign-in", `${fetched} in ${upstream.tokenRequests} sign-ins`, fetched === 0]);
+  }
   return ["**Targets**", "", "| target | this run | |", "| --- | ---: | --- |", ...rows.map(([what, value, ok]) => `| ${what} | ${value} | ${met(ok)} |`)].join("\n");
 }
 

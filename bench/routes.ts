@@ -17,6 +17,7 @@ import type { LoginThrottle, UserAuth } from "./measured-objects";
 import { queueMeter } from "./queue-meter";
 import type { RefreshFloor } from "./refresh-floor";
 import { timeVerifications } from "./verify-timing";
+import { federationCallbackFloor, federationSessionFloor } from "./federation-floor";
 
 /**
  * The bench worker's bindings (bench/wrangler.toml): the production worker's, with its objects'
@@ -62,6 +63,11 @@ benchRoutes.post("/refresh-floor", gatewayContext, setsRefreshCookie, requireAdm
   const issued = { sub: user, sessionId: user, refreshToken: `floor.${user}.${generation}`, claims: {}, jkt: null, amr: ["pwd" as const], authTime: Date.now() };
   return tokenResponse(c, issued);
 });
+
+// The floor of a federated sign-in (bench/federation-floor.ts), in the protocol's two requests: one
+// token request to the provider and one ID token verification, then one session opening.
+benchRoutes.post("/federation-floor/callback", gatewayContext, requireAdmin, federationCallbackFloor);
+benchRoutes.post("/federation-floor/session", gatewayContext, setsRefreshCookie, requireAdmin, federationSessionFloor);
 
 // The floor of a login: one PBKDF2-SHA256 derivation at the production iteration count, as the
 // password check of a login does.

@@ -23,13 +23,14 @@
 //   9. the race: one refresh token sent by 50 requests at once, to this gateway with its grace
 //      window (first server) and without (second server), and to each peer;
 //  10. the cost curves (bench/curves.mjs), written as data and SVG charts into docs/charts/;
-//  11. the EVENTS queue (bench/events-queue.mjs): the D1 calls of 1,000 refreshes with
+//  11. a sign-in through the local oidc-provider, started here: callback + /auth/token vs its floor;
+//  12. the EVENTS queue (bench/events-queue.mjs): the D1 calls of 1,000 refreshes with
 //      per-rotation events on (one per queue batch), and a burst of 1,000 reuse events reaching
 //      a webhook receiver on 127.0.0.1 (bench/webhook-receiver.mjs), complete and de-duplicable,
 //      with the time it took; the first server delivers its webhooks there throughout.
-// The scenarios are in bench/scenarios.mjs, bench/race.mjs, bench/curves.mjs and
-// bench/events-queue.mjs. Every one is bounded in requests and in seconds, the run as a whole to
-// 12 minutes. It prints the report,
+// The scenarios are in bench/scenarios.mjs, bench/race.mjs, bench/curves.mjs,
+// bench/scenarios/federation.mjs and bench/events-queue.mjs. Every one is bounded in requests and
+// in seconds, the run as a whole to 12 minutes. It prints the report,
 // saves it in .bench/ (gitignored) as Markdown and JSON, and stops every server it started.
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -46,12 +47,13 @@ import { eventsQueueScenario } from "./events-queue.mjs";
 import { raceGateway, raceOnOneToken } from "./race.mjs";
 import { report } from "./report.mjs";
 import { REFRESH_CASES, scenariosFor } from "./scenarios.mjs";
+import { federationComparison, federationVars, startLocalIdp } from "./scenarios/federation.mjs";
 import { benchWorkerLimits, logTails, serverPaths, startServer, stopAll } from "./servers.mjs";
 import { startWebhookReceiver } from "./webhook-receiver.mjs";
 
 // The bench worker's config; `wrangler check startup` (scenario 6) reads the production one.
 const BENCH_CONFIG = join(ROOT, "bench", "wrangler.toml");
-const PARTS = ["build", "verify", "gateway", "signing", "dpop", "refresh", "race", "login", "curves", "events-queue", "events-off"];
+const PARTS = ["build", "verify", "gateway", "signing", "dpop", "refresh", "race", "login", "curves", "events-off", "federation", "events-queue"];
 
 // Each option: its default, its value under --smoke, what it bounds.
 const OPTIONS = {
@@ -69,8 +71,9 @@ const OPTIONS = {
   "curve-seconds": ["12", "3", "time bound of each curve's measurements, split over its points and rounds"],
   "audit-rows": ["1000000", "20000", "audit events the D1 curve seeds, at most"],
   rotations: ["1000", "20", "generations the storage curve rotates one session through"],
-  "queue-refreshes": ["1000", "20", "refreshes whose D1 calls scenario 11 counts"],
-  "burst-users": ["1000", "20", "users whose reuse events scenario 11 sends to the webhook receiver at once"],
+  "sign-ins": ["200", "4", "federated sign-ins per side of scenario 11"],
+  "queue-refreshes": ["1000", "20", "refreshes whose D1 calls scenario 12 counts"],
+  "burst-users": ["1000", "20", "users whose reuse events scenario 12 sends to the webhook receiver at once"],
 };
 const { values: options } = parseArgs({
   options: {
@@ -122,6 +125,7 @@ const settings = {
   CURVE_SECONDS: number("curve-seconds", 1, 300),
   AUDIT_ROWS: number("audit-rows", 1_000, 5_000_000),
   ROTATIONS: number("rotations", 10, 100_000),
+  SIGN_INS: number("sign-ins", 2, 5_000),
   QUEUE_REFRESHES: number("queue-refreshes", 10, 100_000),
   BURST_USERS: number("burst-users", 1, 10_000),
 };
@@ -134,10 +138,11 @@ const logPath = join(state, "wrangler.log");
 const adminToken = randomBytes(32).toString("hex");
 const run = randomBytes(4).toString("hex");
 
+/** Scenario 11's upstream provider and scenario 12's webhook receiver, when they run. */
+let idp = null;
 let receiver = null;
 const stop = async () => {
-  await stopAll();
-  await receiver?.close();
+  await Promise.all([stopAll(), idp?.stop(), receiver?.close()]);
   rmSync(state, { recursive: true, force: true });
 };
 process.on("SIGINT", () => void stop().then(() => process.exit(130)));
@@ -173,7 +178,7 @@ try {
   // Keys of the bench's own: an ES256 key that signs and an EdDSA key that verifies, so both
   // algorithms can be timed. With --env-file, wrangler reads this file instead of .dev.vars.
   const keys = { ES256: await newSigningKey({ alg: "ES256", kid: `bench-es256-${run}` }), EdDSA: await newSigningKey({ alg: "EdDSA", kid: `bench-eddsa-${run}` }) };
-  // Scenario 11's webhook receiver: the first server delivers to it, its secret goes with the others.
+  // Scenario 12's webhook receiver: the first server delivers to it, its secret goes with the others.
   if (runs("events-queue")) receiver = await startWebhookReceiver();
   const envFile = join(state, "bench.env");
   const webhookSecret = receiver ? `WEBHOOK_SECRET=${receiver.secret}\n` : "";
@@ -199,8 +204,9 @@ try {
   // that its sides differ in the secret alone, not in which process is older or holds more state.
   const signingServer = (name, vars) =>
     startServer({ ...serverPaths(state, name), config: BENCH_CONFIG, readyPath: "/.well-known/jwks.json", extra: () => ["--env-file", envFile, ...vars.flatMap((value) => ["--var", value])] });
+  idp = runs("federation") ? await startLocalIdp() : null;
   const [first, signingServers, ...peerServers] = await Promise.all([
-    benchServer(receiver ? [`WEBHOOK_URL:${receiver.url}`] : []),
+    benchServer([...(idp ? federationVars(idp.issuer) : []), ...(receiver ? [`WEBHOOK_URL:${receiver.url}`] : [])]),
     runs("signing") ? Promise.all([signingServer("signing-off", []), signingServer("signing-on", [`ORIGIN_SIGNING_SECRET:${randomBytes(32).toString("base64url")}`])]) : null,
     ...(withPeers ? PEERS : []).map((peer) => {
       log(`starting wrangler dev with the peer ${peer.package}`);
@@ -237,6 +243,7 @@ try {
   }
   await Promise.all(peerServers.map((server) => server.stop()));
   if (runs("login")) results.login = await timed("login", () => bench.loginComparison());
+  if (idp) results.federation = await timed("federation", () => federationComparison({ base: first.base, idp: idp.issuer, adminToken, run, settings, log }));
   if (runs("curves")) results.curves = await timed("curves", () => curvesFor({ base: first.base, run, adminToken, settings: { ...settings, limits: results.limits }, log }).all());
   if (receiver) results.eventsQueue = await timed("events-queue", () => eventsQueueScenario({ base: first.base, adminToken, run, settings, log, receiver }));
   await first.stop();

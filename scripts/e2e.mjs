@@ -7,7 +7,9 @@
 // with temporary state, 5-second access tokens, the demo and the refresh cookie on, ISSUER set to
 // its own URL (so an OAuth client's discovery finds the issuer it asked for), and a second origin
 // (a small static server here, on another free port) in ALLOWED_ORIGINS. Everything is stopped at
-// the end, and the whole run is bounded (--timeout seconds, 480 by default). One test file,
+// the end, and the whole run is bounded (--timeout seconds, 480 by default). The gateway signs in
+// through the local OpenID provider (scripts/lib/local-idp.mjs, provider "local"), started here on
+// another free port as `npm run idp` starts it. One test file,
 // test/e2e/origin-api.test.mjs, starts a gateway of its own in front of the example origin.
 //
 // Chromium: /usr/bin/chromium (CHROMIUM_PATH to use another), `apt-get install -y chromium` on
@@ -22,6 +24,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { buildClientPackage, buildDemoScript, buildOriginPackage, CLIENT_DIST } from "./lib/build-client.mjs";
 import { ensureDevVars, ROOT } from "./lib/dev-vars.mjs";
+import { PUBLIC_CLIENT, startLocalIdp } from "./lib/local-idp.mjs";
 import { devServerUrl, freePort, localDevArgs, localIssuerArgs, runWrangler, startWrangler, stopProcessGroup, waitUntilReady } from "./lib/wrangler.mjs";
 
 const { values: options, positionals: testFiles } = parseArgs({
@@ -44,6 +47,7 @@ const logPath = join(state, "wrangler.log");
 const adminToken = randomBytes(32).toString("hex");
 let wrangler = null;
 let appServer = null;
+let idp = null;
 let tests = null;
 
 const deadline = setTimeout(() => {
@@ -67,6 +71,8 @@ try {
   const gateway = devServerUrl(devArgs);
   const appOrigin = `http://127.0.0.1:${appPort}`;
   appServer = await serveAppOrigin(appPort);
+  // An upstream OpenID provider for "Sign in with local" (test/e2e/federation.test.mjs), as `npm run idp` starts it.
+  idp = await startLocalIdp();
 
   log(`applying D1 migrations to ${state}`);
   const migrated = await runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { quiet: true });
@@ -85,6 +91,7 @@ try {
       "--var", `ADMIN_API_TOKEN:${adminToken}`,
       // Every test registers from 127.0.0.1.
       "--var", "REGISTRATIONS_PER_IP_PER_HOUR:1000",
+      "--var", `OIDC_PROVIDERS:${JSON.stringify([{ id: "local", issuer: idp.issuer, client_id: PUBLIC_CLIENT }])}`,
     ],
     { detached: true, stdio: ["ignore", output, output] },
   );
@@ -96,6 +103,7 @@ try {
   status = await runTests({
     E2E_GATEWAY: gateway,
     E2E_APP_ORIGIN: appOrigin,
+    E2E_IDP: idp.issuer,
     E2E_ADMIN_TOKEN: adminToken,
     E2E_ACCESS_TOKEN_TTL_SECONDS: String(ACCESS_TOKEN_TTL_SECONDS),
     E2E_SCREENSHOT: join(screenshotDir, "demo.png"),
@@ -150,6 +158,8 @@ async function stop() {
   await stopProcessGroup(child);
   appServer?.close();
   appServer = null;
+  await idp?.stop();
+  idp = null;
   rmSync(state, { recursive: true, force: true });
 }
 

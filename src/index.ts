@@ -20,6 +20,10 @@ import { accountRoutes } from "./routes/accounts";
 import { adminRoutes } from "./routes/admin";
 import { wellKnownRoutes } from "./routes/well-known";
 import { sessionRoutes } from "./routes/sessions";
+import { authorizeRoutes } from "./routes/authorize";
+import { callbackRoutes } from "./routes/oidc-callback";
+import { identityRoutes } from "./routes/identities";
+import { tokenRoutes } from "./routes/token";
 
 export { UserAuth } from "./sessions/user-auth";
 export { LoginThrottle } from "./accounts/login-throttle";
@@ -59,7 +63,7 @@ app.use(
 // The D1 tables exist before a route reads D1: once per isolate, a no-op after that
 // (src/db/schema.ts). Only the routes that read D1 wait for it; the queue consumer and the cron
 // check for themselves, and the Durable Objects never touch D1, so a refresh or logout never waits on it.
-for (const path of ["/auth/register", "/auth/login", "/auth/admin/events"]) {
+for (const path of ["/auth/register", "/auth/login", "/auth/admin/events", "/auth/oidc/callback", "/auth/identities", "/auth/identities/*"]) {
   app.use(path, async function schemaReady(c, next) {
     await ensureSchema(c.env.DB);
     await next();
@@ -68,6 +72,10 @@ for (const path of ["/auth/register", "/auth/login", "/auth/admin/events"]) {
 
 app.route("/auth", accountRoutes);
 app.route("/auth", sessionRoutes);
+app.route("/auth", authorizeRoutes);
+app.route("/auth", callbackRoutes);
+app.route("/auth", tokenRoutes);
+app.route("/auth", identityRoutes);
 app.route("/auth/admin", adminRoutes);
 app.route("/.well-known", wellKnownRoutes);
 app.all("/auth/*", function unservedAuthRoute(c) {

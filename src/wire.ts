@@ -24,7 +24,11 @@ export type ErrorCode =
   | "temporarily_unavailable"
   | "bad_gateway"
   | "server_misconfigured"
-  | "server_error";
+  | "server_error"
+  | "invalid_client"
+  | "unsupported_grant_type"
+  | "identity_taken"
+  | "last_sign_in_method";
 
 /** The body of every error answer. */
 export interface ErrorBody {
@@ -82,6 +86,8 @@ export const EVENT_TYPES = [
   "admin_revoke",
   "session_expired",
   "dpop_proof_failed",
+  "identity_linked",
+  "identity_unlinked",
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -152,9 +158,22 @@ export interface EventList {
   events: AuditEventItem[];
 }
 
+/** `POST /auth/identities`: the one-time URL (10 minutes) whose flow links an upstream identity to the caller. */
+export interface IdentityLinkResponse {
+  authorize_url: string;
+}
+
+/** An upstream identity of the caller, as `GET /auth/account` lists it. */
+export interface LinkedIdentity {
+  provider: string;
+  /** The address the provider gave at the first sign-in or link, as it gave it; null without one. Never used to link. */
+  email: string | null;
+}
+
 /** `GET /.well-known/oauth-authorization-server` (RFC 8414 section 2). */
 export interface AuthorizationServerMetadata {
   issuer: string;
+  authorization_endpoint: string;
   token_endpoint: string;
   jwks_uri: string;
   revocation_endpoint: string;
@@ -163,6 +182,9 @@ export interface AuthorizationServerMetadata {
   token_endpoint_auth_methods_supported: string[];
   revocation_endpoint_auth_methods_supported: string[];
   dpop_signing_alg_values_supported: string[];
+  code_challenge_methods_supported: string[];
+  /** RFC 9207: every authorization response carries `iss`. */
+  authorization_response_iss_parameter_supported: boolean;
 }
 
 /** What the built-in echo origin answers when `ORIGIN_URL` is empty: the request it would have forwarded. */

@@ -51,6 +51,24 @@ const BAD_VALUES: Array<[keyof Env, string]> = [
   ["ALLOWED_ORIGINS", "https://user@app.example.com"],
   ["ALLOWED_ORIGINS", "https:app.example.com"],
   ["ALLOWED_ORIGINS", "https://"],
+  ["OIDC_PROVIDERS", "{not json"],
+  ["OIDC_PROVIDERS", JSON.stringify({ id: "google" })],
+  ["OIDC_PROVIDERS", JSON.stringify([{ id: "Google", issuer: "https://accounts.google.com", client_id: "c" }])],
+  ["OIDC_PROVIDERS", JSON.stringify([{ id: "x".repeat(33), issuer: "https://accounts.google.com", client_id: "c" }])],
+  ["OIDC_PROVIDERS", JSON.stringify([{ id: "google", issuer: "http://accounts.google.com", client_id: "c" }])],
+  ["OIDC_PROVIDERS", JSON.stringify([{ id: "google", issuer: "https://accounts.google.com?x=1", client_id: "c" }])],
+  ["OIDC_PROVIDERS", JSON.stringify([{ id: "google", issuer: "https://accounts.google.com" }])],
+  ["OIDC_PROVIDERS", JSON.stringify([{ id: "a", issuer: "https://a.example", client_id: "c" }, { id: "a", issuer: "https://b.example", client_id: "c" }])],
+  ["OIDC_CLIENT_SECRETS", "not json"],
+  ["OIDC_CLIENT_SECRETS", JSON.stringify({ "Not An Id": "secret" })],
+  ["OIDC_CLIENT_SECRETS", JSON.stringify({ google: 42 })],
+  ["OAUTH_CLIENTS", JSON.stringify([{ client_id: "web", redirect_uris: [] }])],
+  ["OAUTH_CLIENTS", JSON.stringify([{ client_id: "web", redirect_uris: ["javascript:alert(1)"] }])],
+  ["OAUTH_CLIENTS", JSON.stringify([{ client_id: "web", redirect_uris: ["https://app.example.com/cb#x"] }])],
+  ["OAUTH_CLIENTS", JSON.stringify([{ client_id: "web", redirect_uris: ["http://app.example.com/cb"] }])],
+  ["OAUTH_CLIENTS", JSON.stringify([{ client_id: "web", redirect_uris: ["/callback"] }])],
+  ["OAUTH_CLIENTS", JSON.stringify([{ client_id: "web", redirect_uris: ["https://a.example/cb"] }, { client_id: "web", redirect_uris: ["https://b.example/cb"] }])],
+  ["OIDC_LINK_RETURN_URL", "not a url"],
   ["SIGNING_KEYS", "{not json"],
   ["SIGNING_KEYS", JSON.stringify({ keys: [publicHalf(testKeys[0]!), testKeys[1]] })],
   ["SIGNING_KEYS", JSON.stringify({ keys: [] })],
@@ -89,6 +107,31 @@ describe("a bad configuration value", () => {
     const text = await response.text();
     expect(text).not.toContain(testKeys[0]!.x!);
     expect(text).not.toContain(testKeys[0]!.d!);
+  });
+});
+
+describe("the federation settings", () => {
+  it("read providers (openid always in their scope), client secrets and OAuth clients", () => {
+    const config = configOf({
+      OIDC_PROVIDERS: JSON.stringify([
+        { id: "google", issuer: "https://accounts.google.com", client_id: "c1" },
+        { id: "local", issuer: "http://127.0.0.1:9400", client_id: "c2", scope: "email" },
+      ]),
+      OIDC_CLIENT_SECRETS: JSON.stringify({ google: "s" }),
+      OAUTH_CLIENTS: JSON.stringify([{ client_id: "web", redirect_uris: ["https://app.example.com/cb", "com.example.app:/cb", "http://localhost:3000/cb"] }]),
+    });
+    expect(config.federation.providers).toEqual([
+      { id: "google", issuer: "https://accounts.google.com", client_id: "c1", scope: "openid email profile" },
+      { id: "local", issuer: "http://127.0.0.1:9400", client_id: "c2", scope: "openid email" },
+    ]);
+    expect(config.federation.clientSecrets).toEqual({ google: "s" });
+    expect(config.federation.oauthClients[0]!.redirect_uris).toHaveLength(3);
+  });
+
+  it("never repeat a client secret in the 503", async () => {
+    const response = await call("/.well-known/jwks.json", {}, { OIDC_CLIENT_SECRETS: JSON.stringify({ google: "GOCSPX-very-secret", Bad: "x" }) });
+    expect(response.status).toBe(503);
+    expect(await response.text()).not.toContain("GOCSPX");
   });
 });
 

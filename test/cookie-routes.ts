@@ -35,7 +35,7 @@ export interface RouteFixture {
 }
 
 export interface CookieSettingRoute {
-  path: "/auth/login" | "/auth/refresh" | "/auth/logout" | "/auth/logout-all";
+  path: "/auth/login" | "/auth/refresh" | "/auth/token" | "/auth/logout" | "/auth/logout-all";
   /** What the ordinary request answers, and what it does to the cookie, when it is let through. */
   success: { status: 200 | 204; cookie: "set" | "cleared" };
   setUp(): Promise<RouteFixture>;
@@ -83,6 +83,20 @@ export const COOKIE_SETTING_ROUTES: CookieSettingRoute[] = [
     async setUp() {
       const { pair, unchanged } = await openedSession();
       return { init: (headers = {}) => json({ refresh_token: pair.refresh_token }, headers), refreshToken: pair.refresh_token, unchanged };
+    },
+  },
+  {
+    // The token endpoint's refresh grant; its code grant opens a session and sets the cookie the
+    // same way (test/federation/token.test.ts signs in through a provider for it).
+    path: "/auth/token",
+    success: { status: 200, cookie: "set" },
+    async setUp() {
+      const { pair, unchanged } = await openedSession();
+      return {
+        init: (headers = {}) => json({ grant_type: "refresh_token", refresh_token: pair.refresh_token }, headers),
+        refreshToken: pair.refresh_token,
+        unchanged,
+      };
     },
   },
   {

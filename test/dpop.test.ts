@@ -356,19 +356,22 @@ describe("POST /auth/revoke (RFC 7009)", () => {
 });
 
 describe("GET /.well-known/oauth-authorization-server (RFC 8414)", () => {
-  it("publishes the issuer, the endpoints, the grant and DPoP algorithms", async () => {
+  it("publishes the issuer, the endpoints, the grants, PKCE, RFC 9207 and DPoP algorithms", async () => {
     const response = await call("/.well-known/oauth-authorization-server");
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({
       issuer: "http://127.0.0.1:8787",
-      token_endpoint: "http://127.0.0.1:8787/auth/refresh",
+      authorization_endpoint: "http://127.0.0.1:8787/auth/authorize",
+      token_endpoint: "http://127.0.0.1:8787/auth/token",
       jwks_uri: "http://127.0.0.1:8787/.well-known/jwks.json",
       revocation_endpoint: "http://127.0.0.1:8787/auth/revoke",
-      grant_types_supported: ["refresh_token"],
-      response_types_supported: [],
+      grant_types_supported: ["authorization_code", "refresh_token"],
+      response_types_supported: ["code"],
       token_endpoint_auth_methods_supported: ["none"],
       revocation_endpoint_auth_methods_supported: ["none"],
       dpop_signing_alg_values_supported: ["ES256", "EdDSA"],
+      code_challenge_methods_supported: ["S256"],
+      authorization_response_iss_parameter_supported: true,
     } satisfies AuthorizationServerMetadata);
   });
 });

@@ -8,6 +8,9 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       TEST_ORIGIN_URL: string;
       TEST_ORIGIN_SIGNING_SECRET: string;
+      /** The federation project's upstream providers (test/idp-servers.mjs). */
+      TEST_IDP_URL: string;
+      TEST_FAKE_IDP_URL: string;
       /** The project's webhook receiver (test/webhook-receiver.mjs), without a path. */
       TEST_WEBHOOK_RECEIVER: string;
     }

@@ -32,7 +32,7 @@ async function openSessionBoundTo(keyPair: CryptoKeyPair, sub: string): Promise<
 describe("oauth4webapi as the client", () => {
   it("discovers the gateway, refreshes with DPoP, calls the API, and revokes", async () => {
     const as = await oauth.processDiscoveryResponse(ISSUER, await oauth.discoveryRequest(ISSUER, { ...options, algorithm: "oauth2" }));
-    expect(as.token_endpoint).toBe("http://127.0.0.1:8787/auth/refresh");
+    expect(as.token_endpoint).toBe("http://127.0.0.1:8787/auth/token");
     expect(as.dpop_signing_alg_values_supported).toContain("ES256");
 
     // A non-extractable private key, as a browser would keep it.

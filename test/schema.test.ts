@@ -13,13 +13,14 @@ describe("bundled D1 migrations", () => {
       env.DB.prepare("DROP TABLE sessions"),
       env.DB.prepare("DROP TABLE events"),
       env.DB.prepare("DROP TABLE users"),
+      env.DB.prepare("DROP TABLE identities"),
       env.DB.prepare("DROP TABLE d1_migrations"),
     ]);
     expect(await tables()).not.toContain("sessions");
 
     await applyMissingMigrations(env.DB);
 
-    expect(await tables()).toEqual(expect.arrayContaining(["d1_migrations", "events", "sessions", "users"]));
+    expect(await tables()).toEqual(expect.arrayContaining(["d1_migrations", "events", "identities", "sessions", "users"]));
     const { results } = await env.DB.prepare("SELECT name FROM d1_migrations").all<{ name: string }>();
     expect(results.map((row) => row.name)).toEqual(env.TEST_MIGRATIONS.map((migration) => migration.name));
   });

@@ -27,6 +27,16 @@ describe("sessionOpening", () => {
     });
   });
 
+  it("opens a federated sign-in's session with amr fed, the provider as the idp claim, and a login event naming the method and provider", () => {
+    expect(sessionOpening({ method: "oidc", sub: "u1", provider: "google" }, NOW)).toEqual({
+      sub: "u1",
+      claims: { idp: "google" },
+      amr: ["fed"],
+      authTime: NOW,
+      event: { type: "login", detail: { method: "oidc", provider: "google" } },
+    });
+  });
+
   it("takes the admin body's own amr when it gives one", () => {
     expect(sessionOpening({ method: "admin", sub: "u1", claims: {}, amr: ["hwk", "user"] }, NOW).amr).toEqual(["hwk", "user"]);
   });

@@ -18,7 +18,7 @@ export const LAYERS = [
   ["tokens", "db"],
   ["events"],
   ["durable"],
-  ["accounts", "sessions"],
+  ["accounts", "sessions", "federation"],
   ["http"],
   ["routes", "gateway.ts", "demo"],
   ["index.ts"],

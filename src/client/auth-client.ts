@@ -2,6 +2,8 @@ import type { ClientContext } from "./context.js";
 import type { DpopKey } from "./dpop.js";
 import { DpopKeyStore } from "./dpop-key-store.js";
 import { AuthClientError } from "./errors.js";
+import * as federationMethods from "./methods/federation.js";
+import type { SignInApp } from "./methods/federation.js";
 import * as passwordMethods from "./methods/password.js";
 import * as sessionMethods from "./methods/sessions.js";
 import { browserEnvironment, type AuthClientOptions, type AuthEvent, type SessionInfo, type SessionRecord } from "./options.js";
@@ -66,6 +68,30 @@ export class AuthClient {
   /** `POST /auth/login`: opens a session and keeps it where `storage` says. */
   login(username: string, password: string): Promise<SessionInfo> {
     return passwordMethods.login(this.#client, username, password);
+  }
+
+  /**
+   * The URL to send the browser to for signing in through an upstream provider (the gateway's
+   * `/auth/authorize`, PKCE and `state` kept in this tab); without `provider`, the gateway's page
+   * of providers. The browser comes back to `app.redirectUri`, where `completeSignIn` finishes.
+   */
+  signInUrl(app: SignInApp, provider: string | null = null): Promise<string> {
+    return federationMethods.signInUrl(this.#client, app, provider);
+  }
+
+  /** On the redirect URI's page: turns the gateway's answer in `url` into a session (null when `url` carries none). */
+  completeSignIn(url: string): Promise<SessionInfo | null> {
+    return federationMethods.completeSignIn(this.#client, url);
+  }
+
+  /** `POST /auth/identities`: a one-time URL whose trip through `provider` links its identity to this user. */
+  linkIdentityUrl(provider: string): Promise<string> {
+    return federationMethods.linkIdentityUrl(this.#client, provider);
+  }
+
+  /** `DELETE /auth/identities/:provider`. */
+  unlinkIdentity(provider: string): Promise<void> {
+    return federationMethods.unlinkIdentity(this.#client, provider);
   }
 
   /**

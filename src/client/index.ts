@@ -10,6 +10,7 @@ export { AuthClient } from "./auth-client.js";
 export type { AuthClientOptions, AuthEvent, ClientEnvironment, ProofHook, SessionInfo, SessionRecord } from "./options.js";
 export { AuthClientError, type AuthClientErrorCode } from "./errors.js";
 export type { DpopKey } from "./dpop.js";
+export type { SignInApp } from "./methods/federation.js";
 export type { IndexedDbLike } from "./dpop-key-store.js";
 export type { ChannelLike, LockManagerLike, LogoutReason } from "./tab-sync.js";
 export type { StorageLike, StorageMode } from "./token-store.js";

@@ -14,6 +14,8 @@ export type ProofHook = (request: { method: string; url: string; accessToken: st
 /** The browser APIs the client uses; every one can be replaced (tests, runtimes without them). */
 export interface ClientEnvironment {
   localStorage: StorageLike | undefined;
+  /** Where a sign-in through a provider keeps its PKCE verifier until the redirect comes back (this tab only). */
+  sessionStorage: StorageLike | undefined;
   locks: LockManagerLike | undefined;
   BroadcastChannel: (new (name: string) => ChannelLike) | undefined;
   /** Where `dpop` keeps its key in `localStorage` and `cookie` modes. */
@@ -88,20 +90,24 @@ export type SessionRecord = SessionListItem;
 export function browserEnvironment(): ClientEnvironment {
   const scope = globalThis as unknown as {
     localStorage?: StorageLike;
+    sessionStorage?: StorageLike;
     navigator?: { locks?: LockManagerLike };
     BroadcastChannel?: new (name: string) => ChannelLike;
     indexedDB?: IndexedDbLike;
   };
   let localStorage: StorageLike | undefined;
+  let sessionStorage: StorageLike | undefined;
   let indexedDB: IndexedDbLike | undefined;
   try {
     indexedDB = scope.indexedDB;
     localStorage = scope.localStorage;
+    sessionStorage = scope.sessionStorage;
   } catch {
     // A sandboxed frame or blocked storage throws on access.
   }
   return {
     localStorage,
+    sessionStorage,
     locks: scope.navigator?.locks,
     BroadcastChannel: scope.BroadcastChannel,
     indexedDB,

@@ -13,7 +13,7 @@ export class Transport {
   readonly #options: AuthClientOptions;
   readonly #env: ClientEnvironment;
   /** The gateway's origin: the only one requests go to. */
-  readonly #origin: string;
+  readonly origin: string;
   /** The page is on another origin than the gateway, whose CORS answer may refuse it. */
   readonly #crossOrigin: boolean;
   /** DPoP mode: where the key is; null otherwise. */
@@ -23,7 +23,7 @@ export class Transport {
   constructor(options: AuthClientOptions, env: ClientEnvironment, origin: string, crossOrigin: boolean, dpop: DpopKeyStore | null) {
     this.#options = options;
     this.#env = env;
-    this.#origin = origin;
+    this.origin = origin;
     this.#crossOrigin = crossOrigin;
     this.#dpop = dpop;
     const globalFetch = globalThis.fetch?.bind(globalThis);
@@ -35,7 +35,7 @@ export class Transport {
    * refresh or logout), cookies in cookie mode, network errors as `network_error`.
    */
   async post(path: string, body?: unknown, signed = true): Promise<Response> {
-    const url = new URL(path, this.#origin).href;
+    const url = new URL(path, this.origin).href;
     const headers = new Headers(await this.#proofHeaders("POST", url, null, signed));
     if (body !== undefined) headers.set("Content-Type", "application/json");
     // `credentials` is the browser's (Workers' types leave it out): the refresh cookie rides along

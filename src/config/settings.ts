@@ -1,3 +1,4 @@
+import { oauthClients, oidcClientSecrets, oidcProviders } from "./federation";
 import { count, flag, httpUrl, oneOf, origins, pathPrefixes, seconds, secret, signingSecrets, text, type Parser } from "./parsers";
 import { DEFAULT_WEBHOOK_EVENTS, webhookEvents, webhookSecret } from "./webhook-parsers";
 
@@ -136,6 +137,38 @@ export const SETTINGS = {
     maxFailuresPerIp: setting("LOGIN_MAX_FAILURES_PER_IP", count, "50", "failed logins per client address within the window"),
     failureWindowSeconds: setting("LOGIN_FAILURE_WINDOW_SECONDS", seconds({ min: 1 }), "900", "the window of the three login limits"),
     registrationsPerIpPerHour: setting("REGISTRATIONS_PER_IP_PER_HOUR", count, "20", "registration attempts per client address per hour"),
+  },
+
+  /** Sign-in through upstream OpenID providers, and the gateway as an OAuth server for the team's own apps (docs/federation.md). */
+  federation: {
+    providers: setting(
+      "OIDC_PROVIDERS",
+      oidcProviders,
+      "",
+      "the upstream OpenID providers users sign in through: `id` (1 to 32 of `a-z 0-9 -`: the `provider` of [`GET /auth/authorize`](#get-authauthorize) and the `idp` claim), `issuer` (`https://`, or `http://127.0.0.1` / `http://localhost` for a local provider), `client_id`, `scope` (default `openid email profile`); register `<ISSUER>/auth/oidc/callback` with each ([docs/federation.md](federation.md))",
+      { accepts: 'JSON array of `{"id","issuer","client_id","scope"?}`' },
+    ),
+    clientSecrets: setting(
+      "OIDC_CLIENT_SECRETS",
+      oidcClientSecrets,
+      "",
+      "the gateway's client secret at each upstream provider, by provider id; a provider without one is a public client (PKCE only)",
+      { secret: true, shownDefault: "empty: every provider a public client", accepts: "JSON object, provider id to secret" },
+    ),
+    oauthClients: setting(
+      "OAUTH_CLIENTS",
+      oauthClients,
+      "",
+      "the team's own apps (web, mobile) that sign users in through [`/auth/authorize`](#get-authauthorize) and [`/auth/token`](#post-authtoken): public clients with PKCE, their redirect URIs compared exactly",
+      { accepts: 'JSON array of `{"client_id","redirect_uris":[...]}`' },
+    ),
+    linkReturnUrl: setting(
+      "OIDC_LINK_RETURN_URL",
+      httpUrl,
+      "",
+      "where the browser goes after linking an identity ([`POST /auth/identities`](#post-authidentities)), with `linked=<provider>` or `error=...`",
+      { shownDefault: "`<ISSUER>/demo` when `DEMO` is on, else unset: linking answers 503" },
+    ),
   },
 
   auditRetentionSeconds: setting("AUDIT_RETENTION_SECONDS", seconds(), "7776000", "how long audit events are kept (daily cleanup)"),

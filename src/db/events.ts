@@ -38,6 +38,21 @@ export function insertEvent(db: D1Database, event: AuditEvent): D1PreparedStatem
     .bind(event.id, event.type, event.sub, event.session_id, event.at, event.ip, event.detail === null ? null : JSON.stringify(event.detail));
 }
 
+/**
+ * Records an event only when the statement just before it, in the same batch, changed a row
+ * (SQLite's `changes()`): a change and its event in one transaction, the event only if the change
+ * happened.
+ */
+export function insertEventIfChanged(db: D1Database, event: AuditEvent): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO events (id, type, sub, session_id, at, ip, detail)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE changes() = 1
+       ON CONFLICT (id) DO NOTHING`,
+    )
+    .bind(event.id, event.type, event.sub, event.session_id, event.at, event.ip, event.detail === null ? null : JSON.stringify(event.detail));
+}
+
 export interface EventQuery {
   sub?: string;
   type?: EventType;

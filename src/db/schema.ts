@@ -1,5 +1,6 @@
 import sessionsAndEvents from "../../migrations/0001_sessions_and_events.sql";
 import users from "../../migrations/0002_users.sql";
+import identities from "../../migrations/0003_identities.sql";
 
 /**
  * The D1 migrations, bundled (wrangler imports `.sql` files as text), in order. `ensureSchema`
@@ -9,6 +10,7 @@ import users from "../../migrations/0002_users.sql";
 const MIGRATIONS: Array<{ name: string; sql: string }> = [
   { name: "0001_sessions_and_events.sql", sql: sessionsAndEvents },
   { name: "0002_users.sql", sql: users },
+  { name: "0003_identities.sql", sql: identities },
 ];
 
 let ready: Promise<void> | null = null;

@@ -12,10 +12,11 @@ import { createView } from "./app/view.js";
 import { mountAccount } from "./sections/account.js";
 import { mountApi } from "./sections/api.js";
 import { mountDpopReplay } from "./sections/dpop-replay.js";
+import { mountFederation } from "./sections/federation.js";
 import { mountSessions } from "./sections/sessions.js";
 import { mountStolenToken } from "./sections/stolen-token.js";
 
-const SECTIONS = [mountAccount, mountApi, mountSessions, mountStolenToken, mountDpopReplay];
+const SECTIONS = [mountAccount, mountFederation, mountApi, mountSessions, mountStolenToken, mountDpopReplay];
 
 const auth = createAuthClient({
   storage,

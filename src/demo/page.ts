@@ -2,7 +2,7 @@
  * The demo's HTML, with what the page needs to know of the gateway's settings on `<body>`; its
  * script is /demo/app.js and its style /demo/demo.css (so the page runs under a strict CSP).
  */
-export function demoPage(settings: { refreshCookie: boolean; accessTokenTtlSeconds: number }): string {
+export function demoPage(settings: { refreshCookie: boolean; accessTokenTtlSeconds: number; issuer: string; providers: string[] }): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -12,7 +12,7 @@ export function demoPage(settings: { refreshCookie: boolean; accessTokenTtlSecon
 <link rel="stylesheet" href="/demo/demo.css">
 <script type="module" src="/demo/app.js"></script>
 </head>
-<body data-refresh-cookie="${settings.refreshCookie}" data-access-ttl="${settings.accessTokenTtlSeconds}" data-state="logged-out">
+<body data-refresh-cookie="${settings.refreshCookie}" data-access-ttl="${settings.accessTokenTtlSeconds}" data-issuer="${escapeAttribute(settings.issuer)}" data-providers="${escapeAttribute(settings.providers.join(","))}" data-state="logged-out">
 <header>
   <h1>edge-auth-gateway <small>demo</small></h1>
   <nav><span id="modes">Refresh token in <a data-storage="localStorage">localStorage</a> <a data-storage="memory">memory</a> <a data-storage="cookie">a cookie</a></span>
@@ -28,6 +28,7 @@ export function demoPage(settings: { refreshCookie: boolean; accessTokenTtlSecon
       <button id="login" type="submit">Log in</button>
       <button id="register" type="button">Register</button>
     </form>
+    <p class="buttons" id="federation"></p>
     <p id="status" data-state="logged-out">Logged out.</p>
     <p class="buttons"><button id="logout">Log out</button> <button id="logout-all">Log out everywhere</button> <a id="second-tab" target="_blank" rel="opener">Open a second tab</a></p>
   </section>
@@ -80,6 +81,10 @@ export function demoPage(settings: { refreshCookie: boolean; accessTokenTtlSecon
 `;
 }
 
+function escapeAttribute(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+
 export const DEMO_CSS = `:root { color-scheme: light; font: 15px/1.45 system-ui, sans-serif; --accent: #1f6feb; --bad: #c0392b; --good: #1a7f37; }
 body { margin: 0 auto; max-width: 1100px; padding: 1rem 1.5rem 3rem; background: #f6f8fa; color: #1f2328; }
 header { display: flex; align-items: baseline; justify-content: space-between; flex-wrap: wrap; gap: 1rem; }
@@ -94,6 +99,7 @@ button { padding: .35rem .8rem; border: 1px solid #d0d7de; border-radius: 6px; b
 button[type=submit], #call { background: var(--accent); color: #fff; border-color: var(--accent); }
 #steal, #replay { background: var(--bad); color: #fff; border-color: var(--bad); } button:disabled { opacity: .45; cursor: not-allowed; }
 form { display: grid; grid-template-columns: 1fr 1fr; gap: .4rem; } form input { grid-column: 1 / -1; }
+body[data-state=logged-out] .when-logged-in { display: none; }
 #status { font-weight: 600; } #status[data-state=logged-in] { color: var(--good); } #status[data-state=logged-out] { color: var(--bad); }
 dl { display: grid; grid-template-columns: auto 1fr; gap: .2rem .8rem; margin: 0 0 .6rem; } dt { color: #656d76; } dd { margin: 0; font-variant-numeric: tabular-nums; }
 .meter { height: 8px; background: #eaeef2; border-radius: 4px; overflow: hidden; } #meter-bar { height: 100%; width: 0; background: var(--good); transition: width .2s linear; } #meter-bar.low { background: #d29922; }

@@ -23,7 +23,16 @@ export async function demo(c: AppContext, next: Next): Promise<Response | void> 
   switch (c.req.path) {
     case "/demo":
     case "/demo/":
-      return c.html(demoPage({ refreshCookie: config.refreshCookie, accessTokenTtlSeconds: config.accessTokenTtlSeconds }), 200, SECURITY_HEADERS);
+      return c.html(
+        demoPage({
+          refreshCookie: config.refreshCookie,
+          accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+          issuer: config.issuer.replace(/\/+$/, ""),
+          providers: config.federation.providers.map((provider) => provider.id),
+        }),
+        200,
+        SECURITY_HEADERS,
+      );
     case "/demo/app.js":
       return c.body(DEMO_SCRIPT, 200, { ...SECURITY_HEADERS, "Content-Type": "text/javascript; charset=utf-8" });
     case "/demo/demo.css":

@@ -158,3 +158,70 @@ export function dpopRefusal(reason: DpopRefusal): AuthError {
 function quoted(value: string) {
   return value.replace(/[\\"]/g, "\\$&");
 }
+
+/**
+ * Why the upstream half of a sign-in failed, as the callback names it (src/federation/): the
+ * authorization response, reaching the provider, its answers, and the checks of its ID token.
+ */
+export const UPSTREAM_REASONS = [
+  // The authorization response (RFC 6749 section 4.1.2, RFC 9207).
+  "state_mismatch", // no `state`, two, or not the one this browser's transaction holds
+  "wrong_iss_parameter", // `iss` names another issuer: a mix-up (RFC 9207 section 2.4)
+  "missing_iss_parameter", // the provider says it sends `iss`, and did not
+  "provider_error", // the provider answered `error` (the user declined, say)
+  "bad_authorization_response",
+  // Reaching the provider: discovery, JWKS, the token endpoint.
+  "unreachable",
+  "timeout",
+  "provider_failed", // a 5xx from the provider
+  "too_large", // an answer over the size the gateway reads
+  "not_json",
+  "bad_metadata", // discovery that is not the issuer's, or not usable
+  "bad_response", // a token or JWKS answer that is not what the protocol says
+  "token_error", // the token endpoint refused the code
+  // The ID token (OpenID Connect Core section 3.1.3.7).
+  "no_id_token",
+  "malformed",
+  "alg_not_allowed",
+  "bad_signature",
+  "unknown_key", // no key of the provider's JWKS matches its header
+  "wrong_issuer",
+  "wrong_audience",
+  "wrong_azp",
+  "expired",
+  "not_yet_valid",
+  "wrong_nonce",
+  "missing_claim",
+  "bad_claim",
+] as const;
+export type UpstreamReason = (typeof UPSTREAM_REASONS)[number];
+
+/** Why a callback did not end in a code or a link: the upstream reasons, and the gateway's own. */
+export const CALLBACK_REFUSALS = [
+  ...UPSTREAM_REASONS,
+  "unknown_provider", // the transaction's provider is no longer configured
+  "users_unavailable", // D1, where identities live, did not answer
+  "too_many_sign_ups", // REGISTRATIONS_PER_IP_PER_HOUR: first sign-ins create users
+  "identity_taken", // a link to an identity that belongs to another user
+] as const;
+export type CallbackRefusal = (typeof CALLBACK_REFUSALS)[number];
+
+/** The `error` of an authorization response (RFC 6749 section 4.1.2.1) that a callback redirects with. */
+export type AuthorizationErrorCode = "access_denied" | "server_error" | "temporarily_unavailable" | "identity_taken";
+
+// The provider or this gateway may be back in a moment: the app may offer to try again. An answer
+// that breaks the protocol is the provider's fault, not the user's. Everything else is a refusal.
+const RETRY_LATER = new Set<CallbackRefusal>(["unreachable", "timeout", "provider_failed", "users_unavailable", "too_many_sign_ups"]);
+const BROKEN = new Set<CallbackRefusal>(["too_large", "not_json", "bad_metadata", "bad_response", "unknown_provider"]);
+
+/**
+ * What the app is told of a callback that failed: `temporarily_unavailable` when trying again
+ * later may work, `server_error` when a provider broke the protocol, `identity_taken` for a link
+ * to another user's identity, `access_denied` for every refusal (state, issuer, ID token, the
+ * provider's own `error`). The reason itself goes only to the log.
+ */
+export function callbackAnswer(reason: CallbackRefusal): AuthorizationErrorCode {
+  if (reason === "identity_taken") return "identity_taken";
+  if (RETRY_LATER.has(reason)) return "temporarily_unavailable";
+  return BROKEN.has(reason) ? "server_error" : "access_denied";
+}

@@ -36,6 +36,7 @@ export async function tokenResponse(c: AppContext, issued: IssuedSession, { stat
 const SIGN_IN_ANSWERS: Record<SignInMethod, { status: 200 | 201; cookie: boolean }> = {
   password: { status: 200, cookie: true },
   admin: { status: 201, cookie: false },
+  oidc: { status: 200, cookie: true },
 };
 
 /**

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import * as z from "zod/mini";
 import { accessCredential, authenticate, requireAccessToken } from "../http/authenticate";
 import { bodyOf, bodyWithoutFields } from "../http/body";
-import { clientInfo, keyRing, type AppEnv } from "../http/context";
+import { clientInfo, keyRing, type AppContext, type AppEnv } from "../http/context";
 import { AuthError, invalidGrant, invalidRequest, notFound } from "../errors/auth-error";
 import { dpopRefusal } from "../errors/refusals";
 import { logRefusal } from "../errors/verdict";
@@ -31,8 +31,16 @@ const refreshBody = bodyOf(
 );
 
 sessionRoutes.post("/refresh", setsRefreshCookie, dpopProof({ issuesTokens: true }), refreshBody, async function refresh(c) {
-  const body = c.req.valid("json");
-  const presented = body.refresh_token ?? refreshTokenFromCookie(c);
+  return refreshResponse(c, c.req.valid("json").refresh_token);
+});
+
+/**
+ * The refresh of `POST /auth/refresh`, and of `POST /auth/token` with `grant_type=refresh_token`
+ * (the same in every respect): the body's refresh token, or in cookie mode the cookie's, through
+ * the refresh rules of the user's object. The route declares `setsRefreshCookie` and `dpopProof`.
+ */
+export async function refreshResponse(c: AppContext, fromBody: string | undefined) {
+  const presented = fromBody ?? refreshTokenFromCookie(c);
   if (!presented) throw invalidRequest("refresh_token is required.");
   // Keys first: a refresh whose new access token cannot be signed must not spend the refresh token.
   keyRing(c);
@@ -51,7 +59,7 @@ sessionRoutes.post("/refresh", setsRefreshCookie, dpopProof({ issuesTokens: true
     throw invalidGrant();
   }
   return tokenResponse(c, outcome.session);
-});
+}
 
 const logoutBody = bodyOf(z.object({ refresh_token: z.optional(RefreshToken) }));
 

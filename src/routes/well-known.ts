@@ -19,21 +19,26 @@ wellKnownRoutes.get("/jwks.json", async function publishKeys(c) {
   return c.json(ring.jwks);
 });
 
-// RFC 8414 section 3: authorization server metadata. Clients hold refresh tokens the gateway
-// issued (no client authentication: they are public clients) and refresh or revoke them.
+// RFC 8414 section 3: authorization server metadata. The team's own apps sign users in with the
+// authorization code flow and PKCE (S256 only) at `/auth/authorize` and `/auth/token`, which also
+// refreshes (exactly as `/auth/refresh` does), and revoke at `/auth/revoke`: all public clients,
+// no client authentication. Every authorization response names the issuer (RFC 9207).
 wellKnownRoutes.get("/oauth-authorization-server", async function publishMetadata(c) {
   const { issuer } = c.get("config");
   const base = issuer.replace(/\/+$/, "");
   c.header("Cache-Control", "public, max-age=300");
   return c.json({
     issuer,
-    token_endpoint: `${base}/auth/refresh`,
+    authorization_endpoint: `${base}/auth/authorize`,
+    token_endpoint: `${base}/auth/token`,
     jwks_uri: `${base}/.well-known/jwks.json`,
     revocation_endpoint: `${base}/auth/revoke`,
-    grant_types_supported: ["refresh_token"],
-    response_types_supported: [],
+    grant_types_supported: ["authorization_code", "refresh_token"],
+    response_types_supported: ["code"],
     token_endpoint_auth_methods_supported: ["none"],
     revocation_endpoint_auth_methods_supported: ["none"],
     dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
+    code_challenge_methods_supported: ["S256"],
+    authorization_response_iss_parameter_supported: true,
   } satisfies AuthorizationServerMetadata);
 });

@@ -24,6 +24,8 @@ export const SIGN_IN_METHODS = {
   password: { amr: ["pwd"], event: "login", detail: { method: "password" } },
   /** `POST /auth/admin/sessions`: the origin's back end vouches for the user (its body may say how it signed them in). */
   admin: { amr: ["adm"], event: "session_created", detail: null },
+  /** `POST /auth/token` with a code of `/auth/oidc/callback`: an upstream OpenID provider vouched for the user. */
+  oidc: { amr: ["fed"], event: "login", detail: { method: "oidc" } },
 } as const satisfies Record<string, { amr: readonly Amr[]; event: SessionOpening["event"]["type"]; detail: Record<string, unknown> | null }>;
 
 export type SignInMethod = keyof typeof SIGN_IN_METHODS;
@@ -38,6 +40,12 @@ export type SignIn =
       claims: SessionClaims;
       /** How the back end signed the user in, when it says; `["adm"]` otherwise. */
       amr?: Amr[];
+    }
+  | {
+      method: "oidc";
+      sub: string;
+      /** The provider's id: the `idp` claim of every access token of the session, and the event's `provider`. */
+      provider: string;
     };
 
 /**
@@ -52,13 +60,10 @@ export type SignIn =
 export function sessionOpening(signIn: SignIn, now: number): SessionOpening {
   const method = SIGN_IN_METHODS[signIn.method];
   const amr = signIn.method === "admin" && signIn.amr ? signIn.amr : method.amr;
-  return {
-    sub: signIn.sub,
-    claims: signIn.method === "admin" ? signIn.claims : {},
-    amr: [...amr],
-    authTime: now,
-    event: { type: method.event, detail: method.detail === null ? null : { ...method.detail } },
-  };
+  // `idp` rides with the session's claims, so every refresh keeps it; no custom claim may name it.
+  const claims = signIn.method === "admin" ? signIn.claims : signIn.method === "oidc" ? { idp: signIn.provider } : {};
+  const detail = method.detail === null ? null : { ...method.detail, ...(signIn.method === "oidc" ? { provider: signIn.provider } : {}) };
+  return { sub: signIn.sub, claims, amr: [...amr], authTime: now, event: { type: method.event, detail } };
 }
 
 /**

@@ -11,6 +11,8 @@ import type { ActiveSession, ClientInfo, IssuedSession, PresentedProof, RefreshO
 import { SessionKeys } from "./session-keys";
 import { SESSIONS_SCHEMA, SessionStore, type Session } from "./session-store";
 import { UserSessions, type UserSessionSettings } from "./user-sessions";
+import { AUTHORIZATION_CODES_SCHEMA, AuthorizationCodeStore } from "./authorization-codes";
+import { FederationRpc } from "./federation-rpc";
 
 /**
  * One per user (`idFromName(sub)`): the authority on that user's sessions and refresh tokens.
@@ -27,16 +29,31 @@ export class UserAuth extends DurableObject<Env> {
   readonly #alarm: AlarmSchedule;
   readonly #outbox: Outbox;
   readonly #sessions: UserSessions;
+  readonly #codes: AuthorizationCodeStore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     // A feature with tables of its own adds its schema here (src/durable/store-schema.ts).
-    migrateStores(ctx.storage, [SESSIONS_SCHEMA]);
+    migrateStores(ctx.storage, [SESSIONS_SCHEMA, AUTHORIZATION_CODES_SCHEMA]);
     this.#store = new SessionStore(ctx.storage.sql);
     this.#keys = new SessionKeys(ctx.id.toString(), (sessionId) => this.#store.macKey(sessionId));
     this.#alarm = new AlarmSchedule(ctx);
     this.#outbox = new Outbox(ctx.storage.sql, () => this.env, this.#alarm);
     this.#sessions = new UserSessions(this.#store, this.#keys, this.#outbox, (at) => this.#alarm.noLaterThan(at), () => this.#settings);
+    this.#codes = new AuthorizationCodeStore(ctx.storage.sql);
+  }
+
+  /** The user's federated sign-ins: authorization codes and link tickets (src/sessions/federation-rpc.ts). */
+  federation(): FederationRpc {
+    return new FederationRpc({
+      storage: this.ctx.storage,
+      objectId: this.ctx.id.toString(),
+      codes: this.#codes,
+      store: this.#store,
+      sessions: this.#sessions,
+      keys: this.#keys,
+      afterCommit: (result) => this.#flushAfterCommit(result),
+    });
   }
 
   /**

@@ -29,6 +29,12 @@ export interface KeyRing {
   algorithms: SigningAlgorithm[];
   /** The public halves, as served at `/.well-known/jwks.json`. */
   jwks: { keys: JWK[] };
+  /**
+   * The private scalar (`d`) of every key that has one, by `kid`, as HKDF input keys: what the
+   * gateway derives its symmetric keys from (`deriveKey`), the signer's first, so that they rotate
+   * with the signing keys and need no secret of their own.
+   */
+  secrets: Map<string, CryptoKey>;
 }
 
 // The WebCrypto parameters of each signing algorithm (RFC 7518 section 3.4, RFC 8037 section 3.1).
@@ -124,6 +130,7 @@ async function importKeyRing(raw: string): Promise<KeyRing> {
 
   let signer: SigningKey | undefined;
   const byKid = new Map<string, VerificationKey>();
+  const secrets = new Map<string, CryptoKey>();
   const published: JWK[] = [];
   for (const [index, entry] of jwks.entries()) {
     const jwk = entry as JWK;
@@ -140,6 +147,7 @@ async function importKeyRing(raw: string): Promise<KeyRing> {
       // Every key verifies with its public half; only the first one's private half is imported, to sign.
       key = (await importJWK({ ...publicJwk, alg }, alg)) as CryptoKey;
       if (index === 0) signer = { kid: jwk.kid, alg, key: (await importJWK({ ...jwk, alg }, alg)) as CryptoKey };
+      if (typeof jwk.d === "string") secrets.set(jwk.kid, await crypto.subtle.importKey("raw", base64url.decode(jwk.d), "HKDF", false, ["deriveKey"]));
     } catch {
       throw bad(`key "${jwk.kid}" could not be imported.`);
     }
@@ -153,7 +161,29 @@ async function importKeyRing(raw: string): Promise<KeyRing> {
     bySignedHeader: new Map([...byKid.values()].map((key) => [base64url.encode(JSON.stringify(signedHeader(key))), key])),
     algorithms: [...new Set([...byKid.values()].map((entry) => entry.alg))],
     jwks: { keys: published },
+    secrets,
   };
+}
+
+/**
+ * An AES-GCM key derived (HKDF-SHA256) from the private key `kid` of the ring, for one purpose
+ * only: `info` names it, so no two uses of the gateway ever share a key, and none can be turned
+ * back into the signing key. Undefined when that key has no private half here.
+ *
+ * @example
+ * const key = await deriveKey(ring, ring.signer.kid, "edge-auth-gateway oidc transaction v1");
+ */
+export async function deriveKey(ring: KeyRing, kid: string, info: string): Promise<CryptoKey | undefined> {
+  const secret = ring.secrets.get(kid);
+  if (!secret) return undefined;
+  const encoder = new TextEncoder();
+  return crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: encoder.encode("edge-auth-gateway"), info: encoder.encode(info) },
+    secret,
+    { name: "AES-GCM", length: 256 },
+    false,
+    ["encrypt", "decrypt"],
+  );
 }
 
 function algorithmOf(jwk: JWK): SigningAlgorithm | null {

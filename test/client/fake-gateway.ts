@@ -54,6 +54,8 @@ export class FakeGateway {
   /** Refreshes of bound sessions refused for want of a proof of their key (the gateway's dpop_proof_failed). */
   dpopProofFailures = 0;
   readonly sessions = new Map<string, FakeSession>();
+  /** Authorization codes the fake's `/auth/token` takes, each with the S256 challenge its verifier must meet. */
+  readonly codes = new Map<string, string>();
   readonly sent: Sent[] = [];
   /** The refresh cookie (cookie mode), as a browser's cookie jar would hold it. */
   cookie: string | null = null;
@@ -99,7 +101,7 @@ export class FakeGateway {
   }
 
   async #answer(method: string, path: string, authorization: string | null, body: string, cookie: string | null, proof: CheckedProof | "invalid" | null): Promise<Response> {
-    const sessionRequest = method === "POST" && ["/auth/login", "/auth/refresh", "/auth/logout"].includes(path);
+    const sessionRequest = method === "POST" && ["/auth/login", "/auth/refresh", "/auth/logout", "/auth/token"].includes(path);
     if (sessionRequest && proof === "invalid") return errorAnswer(400, "invalid_dpop_proof", "The DPoP proof is not valid.");
     const jkt = proof === null || proof === "invalid" ? null : proof.jkt;
     if (method === "POST" && path === "/auth/login") {
@@ -110,6 +112,16 @@ export class FakeGateway {
       return this.#pair(session, this.cookieMode);
     }
     if (method === "POST" && path === "/auth/register") return json(201, { user_id: "u1" });
+    if (method === "POST" && path === "/auth/token") {
+      const { code, code_verifier: verifier } = JSON.parse(body) as { code: string; code_verifier: string };
+      const challenge = this.codes.get(code);
+      this.codes.delete(code);
+      const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)));
+      if (challenge === undefined || challenge !== Buffer.from(digest).toString("base64url")) return errorAnswer(400, "invalid_grant", "The authorization code is invalid.");
+      const session: FakeSession = { id: `s${++this.#counter}`, generation: 0, rotatedAt: new Map(), revoked: false, jkt };
+      this.sessions.set(session.id, session);
+      return this.#pair(session, this.cookieMode);
+    }
     if (method === "POST" && path === "/auth/refresh") {
       if (this.unavailableRefreshes > 0) {
         this.unavailableRefreshes -= 1;

@@ -38,7 +38,7 @@ async function openSessionBoundTo(keyPair, sub) {
 describe("oauth4webapi against wrangler dev", () => {
   it("discovers the gateway, refreshes with DPoP, calls the API with DPoP, revokes, and the refresh token is dead after", async () => {
     const as = await oauth.processDiscoveryResponse(ISSUER, await oauth.discoveryRequest(ISSUER, { ...options, algorithm: "oauth2" }));
-    assert.equal(as.token_endpoint, `${GATEWAY}/auth/refresh`);
+    assert.equal(as.token_endpoint, `${GATEWAY}/auth/token`);
     assert.equal(as.revocation_endpoint, `${GATEWAY}/auth/revoke`);
     assert.ok(as.dpop_signing_alg_values_supported.includes("ES256"));
 

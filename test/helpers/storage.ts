@@ -24,7 +24,7 @@ export function outboxSize(stub: DurableObjectStub) {
  * Runs `action` while a D1 table is really unreachable (renamed, so every write to it fails), and
  * always puts it back.
  */
-export async function withD1TableOffline(table: "sessions" | "events" | "users", action: () => Promise<void>) {
+export async function withD1TableOffline(table: "sessions" | "events" | "users" | "identities", action: () => Promise<void>) {
   await env.DB.prepare(`ALTER TABLE ${table} RENAME TO ${table}_offline`).run();
   try {
     await action();
