@@ -77,6 +77,30 @@ const SETTINGS_PROJECTS: Record<string, Record<string, string>> = {
 };
 
 /**
+ * Test projects of their own that need more than variables: `webhooks` delivers to the project's
+ * webhook receiver (test/webhook-receiver.mjs); `queue-batching`, where D1 calls per refresh are
+ * counted, batches as deployed (100 messages a batch) but waits up to 60 s (the Queues maximum)
+ * for a batch to fill instead of 5 s, so that how fast this machine refreshes cannot change the
+ * count: its tests send whole batches.
+ */
+const WEBHOOKS_PROJECT = "webhooks";
+const BATCHING_PROJECT = "queue-batching";
+
+/**
+ * The queue consumers of a worker config as the tests run them (Miniflare's options). By default
+ * the local queue delivers at once (max_batch_timeout 0), so a test waits for nothing but the
+ * work, and a message the consumer retries is dropped rather than delivered again after its
+ * delay (30 s or more, in some later test): a test that needs the retry hands it to the consumer
+ * itself (`redeliver` in test/queue-ledger.ts). `wholeBatches` waits for full batches instead.
+ */
+function testQueueConsumers(configPath: string, { wholeBatches = false } = {}) {
+  const consumers = unstable_readConfig({ config: configPath }).queues.consumers ?? [];
+  return Object.fromEntries(
+    consumers.map((consumer) => [consumer.queue, { maxBatchSize: consumer.max_batch_size, maxBatchTimeout: wholeBatches ? 60 : 0, maxRetries: 0 }]),
+  );
+}
+
+/**
  * What the bench worker (bench/wrangler.toml) must share with the production worker, read from
  * both configs for test/bench/worker.test.ts: the variables, the runtime version and flags, the D1
  * migrations. test/settings-table.test.ts holds the production variables to the settings table.
@@ -87,6 +111,10 @@ function benchAndProductionConfigs() {
     const migrations = path.resolve(path.dirname(configPath), config.d1_databases[0]?.migrations_dir ?? "migrations");
     return {
       vars: config.vars as Record<string, string>,
+      queues: {
+        producers: (config.queues.producers ?? []).map(({ binding }) => binding),
+        consumers: (config.queues.consumers ?? []).map(({ queue: _name, ...settings }) => settings),
+      },
       compatibilityDate: config.compatibility_date,
       compatibilityFlags: config.compatibility_flags,
       migrationsDir: path.relative(import.meta.dirname, migrations),
@@ -151,6 +179,7 @@ export default defineConfig(async () => {
       provide = {},
       miniflare = {},
       injected = () => ({}),
+      setupFiles = [],
       globalSetup = [],
     }: {
       configPath?: string;
@@ -158,6 +187,8 @@ export default defineConfig(async () => {
       miniflare?: Record<string, unknown>;
       /** Bindings made of what a globalSetup provides (the URL of a server it started). */
       injected?: (inject: <T>(key: string) => T) => Record<string, string>;
+      /** setupFiles besides the migrations'. */
+      setupFiles?: string[];
       /** globalSetup files besides the recording origin's. */
       globalSetup?: string[];
     } = {},
@@ -179,7 +210,11 @@ export default defineConfig(async () => {
             ORIGIN_SIGNING_SECRET: TEST_ORIGIN_SIGNING_SECRET,
             TEST_ORIGIN_SIGNING_SECRET,
             ...injected(inject as <T>(key: string) => T),
+            // The project's webhook receiver (test/webhook-receiver.mjs); only the webhooks project sends to it.
+            TEST_WEBHOOK_RECEIVER: inject<string>("webhookUrl"),
+            ...(name === WEBHOOKS_PROJECT ? { WEBHOOK_URL: `${inject<string>("webhookUrl")}/hook`, WEBHOOK_SECRET: inject<string>("webhookSecret") } : {}),
           },
+          queueConsumers: testQueueConsumers(configPath, { wholeBatches: name === BATCHING_PROJECT }),
           ...miniflare,
         },
       })),
@@ -189,8 +224,8 @@ export default defineConfig(async () => {
       include,
       exclude,
       provide,
-      globalSetup: ["./test/origin-server.mjs", ...globalSetup],
-      setupFiles: ["./test/apply-migrations.ts"],
+      globalSetup: ["./test/origin-server.mjs", "./test/webhook-receiver.mjs", ...globalSetup],
+      setupFiles: ["./test/apply-migrations.ts", "./test/queue-setup.ts", ...setupFiles],
       testTimeout: 30_000,
       // Each Vitest worker is a workerd (Miniflare) with its own in-memory D1 and Durable Objects.
       // Without isolation a worker runs test files one after another instead of starting a new
@@ -206,7 +241,7 @@ export default defineConfig(async () => {
     },
   });
 
-  const ownProjectDirs = [...Object.keys(SETTINGS_PROJECTS), "bench", "origin-binding", "origin", "federation", "claims-hook", "claims-binding"].map((name) => `test/${name}/**`);
+  const ownProjectDirs = [...Object.keys(SETTINGS_PROJECTS), WEBHOOKS_PROJECT, BATCHING_PROJECT, "bench", "origin-binding", "origin", "federation", "claims-hook", "claims-binding"].map((name) => `test/${name}/**`);
   return {
     test: {
       onConsoleLog: (log, _type, entity) => !expected.isExpectedLog(log, sourceOf(entity)),
@@ -223,12 +258,17 @@ export default defineConfig(async () => {
         // test/client/ runs in Node (below); test/e2e/ is `npm run test:e2e`, against wrangler dev.
         project("default", ["test/**/*.test.ts"], [...ownProjectDirs, "test/client/**", "test/e2e/**", "test/scripts/**"], {}, { provide: { workerConfigs } }),
         ...Object.entries(SETTINGS_PROJECTS).map(([name, vars]) => project(name, [`test/${name}/**/*.test.ts`], [], vars)),
+        ...[WEBHOOKS_PROJECT, BATCHING_PROJECT].map((name) => project(name, [`test/${name}/**/*.test.ts`], [], {})),
         // Sign-in through upstream OpenID providers started on 127.0.0.1 (test/idp-servers.mjs): a
         // real one and a misbehaving one, and the gateway's own OAuth clients (test/federation/settings.ts).
         project("federation", ["test/federation/**/*.test.ts"], [], federationVars, { globalSetup: ["./test/idp-servers.mjs"] }),
         // The bench worker (bench/worker.ts, bench/wrangler.toml): the production worker plus the
         // routes `npm run bench` measures against.
-        project("bench", ["test/bench/**/*.test.ts"], [], {}, { configPath: "./bench/wrangler.toml", provide: { workerConfigs } }),
+        project("bench", ["test/bench/**/*.test.ts"], [], {}, {
+          configPath: "./bench/wrangler.toml",
+          provide: { workerConfigs },
+          setupFiles: ["./test/bench/queue-setup.ts"],
+        }),
         // A Worker origin behind the service binding ORIGIN: an auxiliary worker of the same
         // workerd, with the signing secret of its own binding.
         project("origin-binding", ["test/origin-binding/**/*.test.ts"], [], {}, {

@@ -7,6 +7,17 @@ export const REQUEST_TIMEOUT_MS = 30_000;
 export function benchClient({ base, adminToken }) {
   /** The admin token's header: the admin routes and the bench routes require it. */
   const admin = () => ({ Authorization: `Bearer ${adminToken}` });
+  async function settledQueue() {
+    let last = null;
+    for (let attempt = 0; attempt < 60; attempt += 1) {
+      const current = await json(await get(`${base}/bench/events-queue`, admin()));
+      const idle = current.backlog === 0 && current.inFlight === 0;
+      if (idle && last !== null && last.batches === current.batches && last.messages === current.messages) return current;
+      last = idle ? current : null;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+    throw new Error("the events queue did not settle within 60 s");
+  }
   return {
     base,
     admin,
@@ -19,8 +30,18 @@ export function benchClient({ base, adminToken }) {
       if (response.status !== 201) throw new Error(`POST /auth/admin/sessions answered ${response.status}: ${await response.text()}`);
       return response.json();
     },
-    /** What reached D1 from the users under `prefix` (`GET /bench/d1-writes`), once two reads a second apart agree (the outboxes have drained). */
+    /**
+     * What the bench worker's EVENTS queue consumer has done (`GET /bench/events-queue`), once
+     * nothing waits in the queue and no batch is in hand on two reads a second apart: everything
+     * the objects sent has been handled.
+     */
+    settledQueue,
+    /**
+     * What reached D1 from the users under `prefix` (`GET /bench/d1-writes`), once the queue has
+     * settled and two reads a second apart agree (the outboxes and the queue have drained).
+     */
     async settledD1Writes(prefix) {
+      await settledQueue();
       let last = null;
       for (let attempt = 0; attempt < 30; attempt += 1) {
         const current = await json(await get(`${base}/bench/d1-writes?prefix=${encodeURIComponent(prefix)}`, admin()));

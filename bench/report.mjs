@@ -12,6 +12,7 @@ const TARGETS = {
   refreshP50OverFloor: 1.3,
   statementsWithEvents: 1100,
   statementsWithoutEvents: 100,
+  d1CallsWithEvents: 50,
   federationP50OverFloor: 1.5,
 };
 
@@ -40,6 +41,7 @@ export function report(results) {
     results.login && loginTable(results.login, s),
     results.federation && federationTable(results.federation),
     results.curves && curvesSection(results.curves),
+    results.eventsQueue && eventsQueueTable(results.eventsQueue),
     results.build && buildLine(results.build),
     targetsTable(results),
   ];
@@ -152,6 +154,21 @@ function loginTable({ key, rounds, ratio, scenarios: [floor, login] }, s) {
   ].join("\n");
 }
 
+function eventsQueueTable({ d1, burst }) {
+  return [
+    "**The EVENTS queue**: the D1 calls the queue's consumer made of 10 users' refreshes (one `db.batch` per queue batch of up to 100 messages or 5 s), " +
+      "and a burst of reuse events, one per user, at the local webhook receiver (verified with `standardwebhooks`, de-duplicated by `webhook-id`):",
+    "",
+    "| refreshes | queue batches | D1 calls | D1 calls per 1,000 refreshes |",
+    "| ---: | ---: | ---: | ---: |",
+    `| ${d1.refreshes} | ${d1.batches} | ${d1.calls} | ${fixed(d1.callsPer1000, 1)} |`,
+    "",
+    "| users (reuse events) | refused 400 | webhooks received, unique | duplicates | not verified | all answered after | all received after |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    `| ${burst.users} | ${burst.refused} | ${burst.received} | ${burst.duplicates} | ${burst.unverified} | ${fixed(burst.answeredSeconds, 1)} s | ${fixed(burst.seconds, 1)} s |`,
+  ].join("\n");
+}
+
 function federationTable({ rounds, ratio, upstream, scenarios: [floor, gateway] }) {
   return [
     `**Sign-in through an upstream OpenID provider** (the local oidc-provider, a returning user; the trip to its login form not timed), ${gateway.signIns} sign-ins per side in ${rounds} rounds, one at a time:`,
@@ -209,6 +226,12 @@ function targetsTable(results) {
     const points = sessions.series[0].points;
     const growth = points.at(-1)[1] / points[0][1];
     rows.push([`refresh p50 flat from ${points[0][0]} to ${points.at(-1)[0]} sessions per user: within ${TARGETS.sessionsLatencyGrowth}x`, `${fixed(growth)}x`, growth <= TARGETS.sessionsLatencyGrowth]);
+  }
+  if (results.eventsQueue) {
+    const { d1, burst } = results.eventsQueue;
+    rows.push([`D1 calls per 1,000 refreshes, events on: at most ${TARGETS.d1CallsWithEvents}`, fixed(d1.callsPer1000, 1), d1.callsPer1000 <= TARGETS.d1CallsWithEvents]);
+    const complete = burst.received === burst.users && burst.unverified === 0;
+    rows.push([`a burst of ${burst.users} reuse events: every webhook received, each verified`, `${burst.received} of ${burst.users} in ${fixed(burst.seconds, 1)} s`, complete]);
   }
   if (rows.length === 0) return null;
   if (results.federation) {

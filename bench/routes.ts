@@ -14,6 +14,7 @@ import { setsRefreshCookie } from "../src/http/refresh-cookie";
 import { tokenResponse } from "../src/http/token-response";
 import { loadKeyRing } from "../src/tokens/key-ring";
 import type { LoginThrottle, UserAuth } from "./measured-objects";
+import { queueMeter } from "./queue-meter";
 import type { RefreshFloor } from "./refresh-floor";
 import { timeVerifications } from "./verify-timing";
 import { federationCallbackFloor, federationSessionFloor } from "./federation-floor";
@@ -205,6 +206,15 @@ benchRoutes.post("/housekeeping", gatewayContext, requireAdmin, async function h
   const controller: ScheduledController = { scheduledTime: Date.now(), cron: "bench", noRetry() {} };
   await gatewayWorker.scheduled(controller, c.env);
   return c.body(null, 204);
+});
+
+// What the EVENTS queue's consumer has done so far (bench/queue-meter.ts) and what waits in the
+// queue: the bench reads it to know when everything the objects sent has been handled, and to
+// count the D1 calls of the refreshes it sent.
+benchRoutes.get("/events-queue", gatewayContext, requireAdmin, async function eventsQueue(c) {
+  const { backlogCount } = await c.env.EVENTS.metrics();
+  c.header("Cache-Control", "no-store");
+  return c.json({ ...queueMeter(), backlog: backlogCount });
 });
 
 /** The request's JSON object; 400 for anything else, as the production routes answer. */

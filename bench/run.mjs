@@ -25,8 +25,13 @@
 //  10. the cost curves (bench/curves.mjs), written as data and SVG charts into docs/charts/;
 //  11. a sign-in through the local oidc-provider, started here: callback + /auth/token vs its floor;
 //  12. POST /auth/introspect vs its floor; a refresh with the claims hook due vs not (two servers).
-// In bench/scenarios.mjs, race.mjs, curves.mjs and scenarios/ (11, 12), each bounded in requests and
-// seconds, the run to 10 minutes; it prints the report, saves it in .bench/ and stops its servers.
+//  13. the EVENTS queue (bench/events-queue.mjs): the D1 calls of 1,000 refreshes with
+//      per-rotation events on (one per queue batch), and a burst of 1,000 reuse events reaching
+//      a webhook receiver on 127.0.0.1 (bench/webhook-receiver.mjs), complete and de-duplicable,
+//      with the time it took; the first server delivers its webhooks there throughout.
+// In bench/scenarios.mjs, race.mjs, curves.mjs, events-queue.mjs and scenarios/, each bounded in
+// requests and seconds, the run to 12 minutes; it prints the report, saves it in .bench/ and stops
+// its servers.
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -38,16 +43,18 @@ import { runWrangler, wranglerOutput } from "../scripts/lib/wrangler.mjs";
 import { writeCharts } from "./charts.mjs";
 import { curvesFor } from "./curves.mjs";
 import { PEERS, peerClient, peerConfig } from "./peers.mjs";
+import { eventsQueueScenario } from "./events-queue.mjs";
 import { raceGateway, raceOnOneToken } from "./race.mjs";
 import { report } from "./report.mjs";
 import { REFRESH_CASES, scenariosFor } from "./scenarios.mjs";
 import { federationComparison, federationVars, startLocalIdp } from "./scenarios/federation.mjs";
 import { claimsParts } from "./scenarios/claims.mjs";
 import { benchWorkerLimits, logTails, serverPaths, startServer, stopAll } from "./servers.mjs";
+import { startWebhookReceiver } from "./webhook-receiver.mjs";
 
 // The bench worker's config; `wrangler check startup` (scenario 6) reads the production one.
 const BENCH_CONFIG = join(ROOT, "bench", "wrangler.toml");
-const PARTS = ["build", "verify", "gateway", "signing", "dpop", "introspection", "claims-hook", "refresh", "race", "login", "curves", "events-off", "federation"];
+const PARTS = ["build", "verify", "gateway", "signing", "dpop", "introspection", "claims-hook", "refresh", "race", "login", "curves", "events-off", "federation", "events-queue"];
 
 // Each option: its default, its value under --smoke, what it bounds.
 const OPTIONS = {
@@ -66,6 +73,8 @@ const OPTIONS = {
   "audit-rows": ["1000000", "20000", "audit events the D1 curve seeds, at most"],
   rotations: ["1000", "20", "generations the storage curve rotates one session through"],
   "sign-ins": ["200", "4", "federated sign-ins per side of scenario 11"],
+  "queue-refreshes": ["1000", "20", "refreshes whose D1 calls scenario 12 counts"],
+  "burst-users": ["1000", "20", "users whose reuse events scenario 12 sends to the webhook receiver at once"],
 };
 const { values: options } = parseArgs({
   options: {
@@ -118,20 +127,23 @@ const settings = {
   AUDIT_ROWS: number("audit-rows", 1_000, 5_000_000),
   ROTATIONS: number("rotations", 10, 100_000),
   SIGN_INS: number("sign-ins", 2, 5_000),
+  QUEUE_REFRESHES: number("queue-refreshes", 10, 100_000),
+  BURST_USERS: number("burst-users", 1, 10_000),
 };
 
 // However the machine behaves, the run ends: past this, every server is stopped and the bench fails.
-const DEADLINE_SECONDS = 600;
+const DEADLINE_SECONDS = 720;
 
 const state = mkdtempSync(join(tmpdir(), "edge-auth-bench-"));
 const logPath = join(state, "wrangler.log");
 const adminToken = randomBytes(32).toString("hex");
 const run = randomBytes(4).toString("hex");
 
-/** Scenario 11's upstream provider, when it runs. */
+/** Scenario 11's upstream provider and scenario 12's webhook receiver, when they run. */
 let idp = null;
+let receiver = null;
 const stop = async () => {
-  await Promise.all([stopAll(), idp?.stop()]);
+  await Promise.all([stopAll(), idp?.stop(), receiver?.close()]);
   rmSync(state, { recursive: true, force: true });
 };
 process.on("SIGINT", () => void stop().then(() => process.exit(130)));
@@ -167,8 +179,11 @@ try {
   // Keys of the bench's own: an ES256 key that signs and an EdDSA key that verifies, so both
   // algorithms can be timed. With --env-file, wrangler reads this file instead of .dev.vars.
   const keys = { ES256: await newSigningKey({ alg: "ES256", kid: `bench-es256-${run}` }), EdDSA: await newSigningKey({ alg: "EdDSA", kid: `bench-eddsa-${run}` }) };
+  // Scenario 12's webhook receiver: the first server delivers to it, its secret goes with the others.
+  if (runs("events-queue")) receiver = await startWebhookReceiver();
   const envFile = join(state, "bench.env");
-  writeFileSync(envFile, `SIGNING_KEYS='${JSON.stringify({ keys: [keys.ES256, keys.EdDSA] })}'\nADMIN_API_TOKEN=${adminToken}\n`, { mode: 0o600 });
+  const webhookSecret = receiver ? `WEBHOOK_SECRET=${receiver.secret}\n` : "";
+  writeFileSync(envFile, `SIGNING_KEYS='${JSON.stringify({ keys: [keys.ES256, keys.EdDSA] })}'\nADMIN_API_TOKEN=${adminToken}\n${webhookSecret}`, { mode: 0o600 });
 
   log(`applying D1 migrations to ${state}`);
   const migrated = await runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state, "--config", BENCH_CONFIG], { quiet: true });
@@ -192,7 +207,7 @@ try {
     startServer({ ...serverPaths(state, name), config: BENCH_CONFIG, readyPath: "/.well-known/jwks.json", extra: () => ["--env-file", envFile, ...vars.flatMap((value) => ["--var", value])] });
   idp = runs("federation") ? await startLocalIdp() : null;
   const [first, signingServers, ...peerServers] = await Promise.all([
-    benchServer(idp ? federationVars(idp.issuer) : []),
+    benchServer([...(idp ? federationVars(idp.issuer) : []), ...(receiver ? [`WEBHOOK_URL:${receiver.url}`] : [])]),
     runs("signing") ? Promise.all([signingServer("signing-off", []), signingServer("signing-on", [`ORIGIN_SIGNING_SECRET:${randomBytes(32).toString("base64url")}`])]) : null,
     ...(withPeers ? PEERS : []).map((peer) => {
       log(`starting wrangler dev with the peer ${peer.package}`);
@@ -232,6 +247,7 @@ try {
   if (runs("login")) results.login = await timed("login", () => bench.loginComparison());
   if (idp) results.federation = await timed("federation", () => federationComparison({ base: first.base, idp: idp.issuer, adminToken, run, settings, log }));
   if (runs("curves")) results.curves = await timed("curves", () => curvesFor({ base: first.base, run, adminToken, settings: { ...settings, limits: results.limits }, log }).all());
+  if (receiver) results.eventsQueue = await timed("events-queue", () => eventsQueueScenario({ base: first.base, adminToken, run, settings, log, receiver }));
   await first.stop();
 
   if (runs("events-off") || runs("race")) {

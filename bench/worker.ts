@@ -2,6 +2,8 @@ import { Hono } from "hono";
 import gatewayWorker from "../src/index";
 import { AuthError, errorBody } from "../src/errors/auth-error";
 import type { AppEnv } from "../src/http/context";
+import type { EventMessage } from "../src/events/messages";
+import { meteredQueue } from "./queue-meter";
 import { benchRoutes, type BenchBindings } from "./routes";
 
 // The bench worker (`npm run bench`, bench/wrangler.toml): the production worker, unchanged,
@@ -32,5 +34,8 @@ app.onError(function benchError(error, c) {
   return c.json(errorBody(new AuthError("server_error", 500, "Internal error.")), 500);
 });
 
-/** The production worker's handlers, with `fetch` answering the bench routes first. */
-export default { ...gatewayWorker, fetch: app.fetch } satisfies ExportedHandler<BenchBindings>;
+/**
+ * The production worker's handlers, with `fetch` answering the bench routes first and `queue`
+ * metered (bench/queue-meter.ts: its batches and D1 calls, for `GET /bench/events-queue`).
+ */
+export default { ...gatewayWorker, fetch: app.fetch, queue: meteredQueue(gatewayWorker.queue) } satisfies ExportedHandler<BenchBindings, EventMessage>;

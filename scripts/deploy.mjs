@@ -8,7 +8,8 @@
 // - an ISSUER that is unset, not a URL, or still this machine (localhost, 127.0.0.1, ...):
 //   tokens name the issuer and discovery sends clients to it, so a deployed gateway would tell
 //   everyone to go to the user's own machine;
-// - a D1 binding without a database_id or with the all-zero placeholder wrangler.toml ships with.
+// - a D1 binding without a database_id or with the all-zero placeholder wrangler.toml ships with;
+// - DEV_MESSAGE_LOG on: messages to users, their codes and reset tokens included, would be logged.
 //
 // With --dry-run (nothing leaves the machine: wrangler only builds the bundle) the same problems
 // are printed as warnings and the dry run goes on, so a fresh clone can still measure its bundle.

@@ -4,7 +4,8 @@
 // 1. Creates .dev.vars with a fresh ES256 signing key and admin token when missing.
 // 2. Applies the D1 migrations to the local database.
 // 3. Builds the demo's script (the browser client bundled in) and turns the demo on (DEMO=true,
-//    unless a --var DEMO:... says otherwise).
+//    unless a --var DEMO:... says otherwise), and the dev message log (DEV_MESSAGE_LOG=true:
+//    without a WEBHOOK_URL, messages to users, codes included, go to this terminal).
 // 4. Serves the gateway on http://127.0.0.1:8787 with `wrangler dev` (local only: no Cloudflare
 //    account, no login), passing every extra argument through. ISSUER (the `iss` of its tokens,
 //    the issuer of its discovery document) is the URL it serves on, e.g. http://127.0.0.1:8931
@@ -56,6 +57,7 @@ const issuerSource =
   varValue(extra, "ISSUER") !== undefined ? "from --var" : issuerFile ? `from ${relative(process.cwd(), issuerFile) || issuerFile}` : "the URL it serves on; --var ISSUER:... to choose another";
 console.log(`dev: ISSUER is ${issuer} (${issuerSource}).`);
 if (varValue(args, "DEMO") === "true") console.log(`dev: demo app at ${url}/demo`);
+if (varValue(args, "DEV_MESSAGE_LOG") === "true") console.log("dev: without WEBHOOK_URL, messages to users (codes, reset links) are printed here, marked [dev only].");
 const interactive = Boolean(process.stdin.isTTY) && process.env.CI !== "true";
 const dev = startWrangler(args, { interactive });
 

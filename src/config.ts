@@ -23,7 +23,9 @@ export type ConfigResult = { ok: true; config: Config } | { ok: false; variable:
  */
 export function parseConfig(env: Env): ConfigResult {
   try {
-    return { ok: true, config: valuesOf(SETTINGS, env as unknown as Record<string, unknown>) as Config };
+    const config = valuesOf(SETTINGS, env as unknown as Record<string, unknown>) as Config;
+    checkAcrossSettings(config);
+    return { ok: true, config };
   } catch (error) {
     if (error instanceof BadVariable) return { ok: false, variable: error.variable, problem: error.message };
     throw error;
@@ -57,6 +59,13 @@ class BadVariable extends Error {
     problem: string,
   ) {
     super(`${variable} ${problem}`);
+  }
+}
+
+/** The rules that tie one setting to another, checked once each row has read its own. */
+function checkAcrossSettings(config: Config): void {
+  if (config.webhooks.url !== null && config.webhooks.secret === null) {
+    throw new BadVariable("WEBHOOK_SECRET", "must be set when WEBHOOK_URL is: every webhook is signed.");
   }
 }
 

@@ -10,6 +10,8 @@ import { purgeEvents } from "./db/events";
 import { ensureSchema } from "./db/schema";
 import { purgeEndedSessions } from "./db/sessions";
 import { AuthError, errorBody, notFound } from "./errors/auth-error";
+import { consumeEvents } from "./events/consumer";
+import type { EventMessage } from "./events/messages";
 import { demo } from "./demo/routes";
 import { gateway } from "./gateway";
 import { allowedMethods } from "./http/allowed-methods";
@@ -62,8 +64,8 @@ app.use(
 );
 
 // The D1 tables exist before a route reads D1: once per isolate, a no-op after that
-// (src/db/schema.ts). Only the routes that read D1 wait for it; the Durable Objects' outbox and
-// the cron check for themselves, so a refresh or logout never waits on D1.
+// (src/db/schema.ts). Only the routes that read D1 wait for it; the queue consumer and the cron
+// check for themselves, and the Durable Objects never touch D1, so a refresh or logout never waits on it.
 for (const path of ["/auth/register", "/auth/login", "/auth/admin/events", "/auth/oidc/callback", "/auth/identities", "/auth/identities/*"]) {
   app.use(path, async function schemaReady(c, next) {
     await ensureSchema(c.env.DB);
@@ -129,4 +131,12 @@ async function scheduled(_controller: ScheduledController, env: Env): Promise<vo
   console.log(`housekeeping: purged ${sessions} session records and ${events} audit events`);
 }
 
-export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<Env>;
+/**
+ * The consumer of the EVENTS queue and its dead-letter queue (wrangler.toml): what the Durable
+ * Objects' outboxes sent goes to D1 in batches and to the webhook receiver (src/events/consumer.ts).
+ */
+async function queue(batch: MessageBatch<EventMessage>, env: Env): Promise<void> {
+  await consumeEvents(batch, env);
+}
+
+export default { fetch: app.fetch, scheduled, queue } satisfies ExportedHandler<Env, EventMessage>;

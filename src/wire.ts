@@ -92,6 +92,57 @@ export const EVENT_TYPES = [
 
 export type EventType = (typeof EVENT_TYPES)[number];
 
+/**
+ * The audit types a webhook may carry (`WEBHOOK_EVENTS`): those recorded today (`EVENT_TYPES`), and
+ * those the account features (passkeys, TOTP, linked identities, e-mail, password change and reset,
+ * deletion) will record, so that a list written for them today is not refused as a bad value. The
+ * one list of those names until each is recorded and joins `EVENT_TYPES`.
+ */
+export const WEBHOOK_EVENT_TYPES = [
+  ...EVENT_TYPES,
+  "passkey_added",
+  "passkey_removed",
+  "passkey_counter_regressed",
+  "mfa_enabled",
+  "mfa_disabled",
+  "recovery_code_used",
+  "identity_linked",
+  "identity_unlinked",
+  "email_verified",
+  "password_changed",
+  "password_reset",
+  "account_deleted",
+] as const;
+
+/**
+ * The messages to users the gateway hands to the team's mailer as webhooks: a verification code,
+ * a reset link. They always go to the receiver (`WEBHOOK_EVENTS` does not select them) and are
+ * never written to D1.
+ */
+export const USER_MESSAGE_TYPES = ["message.email_verification", "message.password_reset"] as const;
+
+export type UserMessageType = (typeof USER_MESSAGE_TYPES)[number];
+
+/** A message's `data`: `code` (verification) or `token` (reset), secrets both. Times ISO 8601. */
+export interface UserMessageData {
+  to: string;
+  user_id: string;
+  code?: string;
+  token?: string;
+  expires_at: string;
+}
+
+/**
+ * The body of every webhook (Standard Webhooks): `type` is an audit type or a `message.*` type,
+ * `timestamp` when the event happened (ISO 8601), `data` the audit event (`AuditEventItem`) or
+ * the message (`UserMessageData`).
+ */
+export interface WebhookBody {
+  type: string;
+  timestamp: string;
+  data: AuditEventItem | UserMessageData;
+}
+
 /** One audit event in `GET /auth/admin/events`. `at` is ISO 8601. */
 export interface AuditEventItem {
   type: EventType;

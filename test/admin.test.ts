@@ -5,6 +5,7 @@ import {
   adminHeaders,
   bearer,
   call,
+  drainEvents,
   eventsOf,
   expectInvalidGrant,
   openSession,
@@ -268,6 +269,7 @@ describe("GET /auth/admin/events", () => {
     for (let i = 0; i < 105; i += 1) {
       token = ((await (await refresh(token)).json()) as TokenResponse).refresh_token;
     }
+    await drainEvents(sub);
     const response = await adminEvents(`?sub=${sub}`);
     const events = ((await response.json()) as { events: Event[] }).events;
     expect(events).toHaveLength(100);

@@ -6,15 +6,19 @@ import {
   type AuditEventOnTheWire,
   bearer,
   call,
+  drainEvents,
   eventsOf,
   expectInvalidGrant,
   onlyEvent,
   openSession,
+  outboxSize,
   pairOf,
   postJson,
-  queuedWrites,
+  queueMark,
+  redeliverRetries,
   refresh,
   runUserAlarm,
+  withQueueRefusing,
   type TokenResponse,
   uniqueSub,
   userAuthStub,
@@ -66,6 +70,7 @@ describe("audit events of each action", () => {
     const typed = `nobody-${crypto.randomUUID().slice(0, 8)}`;
     const unknown = await postJson("/auth/login", { username: typed, password }, { "CF-Connecting-IP": strangerIp });
     expect(unknown.status).toBe(401);
+    await drainEvents();
     const response = await call("/auth/admin/events?type=login_failed&limit=1000", { headers: adminHeaders });
     const events = ((await response.json()) as { events: AuditEventOnTheWire[] }).events.filter((event) => event.ip === strangerIp);
     expect(events).toHaveLength(1);
@@ -219,7 +224,7 @@ describe("audit events of each action", () => {
   });
 });
 
-describe("audit events when D1 fails during the action", () => {
+describe("audit events when D1 or the queue fails during the action", () => {
   it("answers logout-all, DELETE, admin revoke and refresh normally and delivers every event once D1 is back", async () => {
     const sub = uniqueSub();
     const caller = await openSession(sub);
@@ -229,6 +234,8 @@ describe("audit events when D1 fails during the action", () => {
     const otherPair = await openSession(other);
 
     let newToken = "";
+    await drainEvents(sub, other);
+    const mark = queueMark();
     await withD1TableOffline("events", async () => {
       const rotated = await refresh(refreshed.refresh_token);
       expect(rotated.status).toBe(200);
@@ -239,13 +246,14 @@ describe("audit events when D1 fails during the action", () => {
       // The Durable Object is the authority: the revocations hold even though D1 missed them.
       expect((await refresh(newToken)).status).toBe(400);
       expect((await refresh(otherPair.refresh_token)).status).toBe(400);
-      // D1 refused them: the writes wait in the objects' outboxes.
-      expect(await queuedWrites(userAuthStub(sub))).toBeGreaterThan(0);
-      expect(await queuedWrites(userAuthStub(other))).toBeGreaterThan(0);
+      // The objects sent them; D1 refused them; the queue keeps them for a retry.
+      await drainEvents(sub, other);
+      expect(await outboxSize(userAuthStub(sub))).toBe(0);
     });
 
-    expect(await runUserAlarm(sub)).toBe(true);
-    expect(await runUserAlarm(other)).toBe(true);
+    const retried = await redeliverRetries(mark);
+    expect(retried.length).toBeGreaterThan(0);
+    expect(retried.every((delivery) => delivery.outcome === "ack")).toBe(true);
 
     expect((await eventsOf(sub)).map((event) => event.type)).toEqual(["logout_all", "session_revoked", "refresh", "session_created", "session_created", "session_created"]);
     const logoutAll = (await eventsOf(sub, "logout_all"))[0]!;
@@ -272,14 +280,16 @@ describe("audit events when D1 fails during the action", () => {
   it("keeps the queued events across a restart of the Durable Object and writes each exactly once", async () => {
     const sub = uniqueSub();
     const pair = await openSession(sub);
-    await withD1TableOffline("events", async () => {
+    await drainEvents(sub);
+    await withQueueRefusing(async () => {
       expect((await call("/auth/logout-all", { method: "POST", headers: bearer(pair.access_token) })).status).toBe(204);
+      expect(await runUserAlarm(sub)).toBe(true);
     });
     await evictDurableObject(userAuthStub(sub));
     expect(await runUserAlarm(sub)).toBe(true);
     await runUserAlarm(sub);
     expect(await eventsOf(sub, "logout_all")).toHaveLength(1);
-    expect(await queuedWrites(userAuthStub(sub))).toBe(0);
+    expect(await outboxSize(userAuthStub(sub))).toBe(0);
     const record = await env.DB.prepare("SELECT revoked_reason FROM sessions WHERE id = ?1").bind(pair.session_id).first<{ revoked_reason: string }>();
     expect(record?.revoked_reason).toBe("logout_all");
   });

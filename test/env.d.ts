@@ -15,6 +15,8 @@ declare global {
       TEST_CLAIMS_HOOK_URL?: string;
       /** The claims hook Worker (test/claims-binding/claims-worker.ts): bound in the claims-binding project only. */
       CLAIMS?: Fetcher;
+      /** The project's webhook receiver (test/webhook-receiver.mjs), without a path. */
+      TEST_WEBHOOK_RECEIVER: string;
     }
   }
 }
@@ -22,8 +24,12 @@ declare global {
 declare module "vitest" {
   // vitest.config.ts provides it to the default and bench projects.
   interface ProvidedContext {
+    /** test/webhook-receiver.mjs: the receiver's origin and the secret it verifies with. */
+    webhookUrl: string;
+    webhookSecret: string;
     workerConfigs: Record<"production" | "bench", {
       vars: Record<string, string>;
+      queues: { producers: string[]; consumers: Array<Record<string, unknown>> };
       compatibilityDate: string | undefined;
       compatibilityFlags: string[];
       migrationsDir: string;

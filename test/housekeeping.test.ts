@@ -9,6 +9,7 @@ import {
   expectInvalidGrant,
   openSession,
   refresh,
+  drainEvents,
   runUserAlarm,
   uniqueSub,
   userAuthStub,
@@ -120,7 +121,9 @@ describe("purge of old D1 rows (scheduled handler)", () => {
     await insertEvent("old-event", now - AUDIT_RETENTION_MS - DAY_MS);
     await insertEvent("recent-event", now - AUDIT_RETENTION_MS + 60 * SECOND_MS);
     // A real session opened through the gateway, and its event, stay as well.
-    const live = await openSession(uniqueSub());
+    const liveSub = uniqueSub();
+    const live = await openSession(liveSub);
+    await drainEvents(liveSub);
 
     await runCron();
 

@@ -8,13 +8,17 @@ import {
   expectError,
   fromIp,
   login as loginWith,
+  drainEvents,
+  outboxSize,
   PASSWORD,
-  queuedWrites,
+  queueMark,
+  redeliverRetries,
   registerUser,
   storedIn,
   throttleOfUsername,
   uniqueIp,
   uniqueUsername,
+  withQueueRefusing,
   type Vars,
   withD1TableOffline,
 } from "./helpers";
@@ -57,34 +61,33 @@ describe("ipThrottleKey", () => {
 });
 
 describe("login_failed audit events", () => {
-  it("are kept in the throttle's outbox while D1 fails, and written by its alarm once D1 is back", async () => {
+  it("wait in the throttle's outbox while the queue refuses them, and are sent by its alarm once it takes them", async () => {
     const ip = uniqueIp();
     const username = uniqueUsername("offline");
     const throttle = throttleOfUsername(username);
-    await withD1TableOffline("events", async () => {
+    await withQueueRefusing(async () => {
       const response = await login(username, "wrong password", {}, ip);
-      // D1 being down does not change the answer.
+      // The queue refusing does not change the answer.
       expect(response.status).toBe(401);
-      expect(await queuedWrites(throttle)).toBe(1);
+      expect(await outboxSize(throttle)).toBe(1);
     });
     expect(await eventsFrom(ip, "login_failed")).toEqual([]);
 
     expect(await runDurableObjectAlarm(throttle)).toBe(true);
     expect(await eventsFrom(ip, "login_failed")).toEqual([expect.objectContaining({ sub: null, ip })]);
-    const left = await queuedWrites(throttle);
-    expect(left).toBe(0);
+    expect(await outboxSize(throttle)).toBe(0);
   });
 
-  it("keep the object's storage while one waits for D1, even once its attempt left the window", async () => {
+  it("keep the object's storage while one waits for the queue, even once its attempt left the window", async () => {
     const ip = uniqueIp();
     const username = uniqueUsername("offline");
     const throttle = throttleOfUsername(username);
-    await withD1TableOffline("events", async () => {
+    await withQueueRefusing(async () => {
       expect((await login(username, "wrong password", {}, ip)).status).toBe(401);
       await backdateAttempts(throttle, 900);
       expect(await runDurableObjectAlarm(throttle)).toBe(true);
-      // The attempt is gone, the event is not: it is only deleted once D1 has it.
-      expect(await queuedWrites(throttle)).toBe(1);
+      // The attempt is gone, the event is not: it is only deleted once the queue has it.
+      expect(await outboxSize(throttle)).toBe(1);
       expect((await storedIn(throttle)).alarm).not.toBeNull();
     });
 
@@ -93,10 +96,20 @@ describe("login_failed audit events", () => {
     expect(await storedIn(throttle)).toMatchObject({ tables: [], alarm: null });
   });
 
-  it("are written to D1 before the 401 is answered when D1 is up", async () => {
+  it("reach D1 through the queue when D1 is up, and once D1 is back when it is not", async () => {
     const ip = uniqueIp();
     expect((await login(uniqueUsername("ghost"), "wrong password", {}, ip)).status).toBe(401);
     expect(await eventsFrom(ip, "login_failed")).toHaveLength(1);
+
+    const offline = uniqueIp();
+    const mark = queueMark();
+    await withD1TableOffline("events", async () => {
+      expect((await login(uniqueUsername("ghost"), "wrong password", {}, offline)).status).toBe(401);
+      await drainEvents();
+    });
+    expect(await eventsFrom(offline, "login_failed")).toEqual([]);
+    expect((await redeliverRetries(mark)).map((delivery) => delivery.outcome)).toEqual(["ack"]);
+    expect(await eventsFrom(offline, "login_failed")).toHaveLength(1);
   });
 });
 

@@ -46,7 +46,7 @@ describe("docs/api.md", () => {
     expect(table).toContain("| `LOGIN_MAX_FAILURES_PER_USERNAME` | whole number, 1 to 999999 | `100` | failed logins per username over all addresses within the window; high on purpose: it only stops a guesser spread over many addresses |");
     expect(table.find((line) => line.startsWith("| `REFRESH_IDLE_TTL_SECONDS` |"))).toContain("| `1209600` (14 days) |");
     expect(table.find((line) => line.startsWith("| `PUBLIC_PATH_PREFIXES` |"))).toContain("| empty |");
-    expect(table.filter((line) => line.includes(" (secret) |")).map((line) => line.split(" ")[1])).toEqual(["`OIDC_CLIENT_SECRETS`", "`SIGNING_KEYS`", "`INTROSPECTION_TOKEN`", "`ADMIN_API_TOKEN`", "`ORIGIN_SIGNING_SECRET`"]);
+    expect(table.filter((line) => line.includes(" (secret) |")).map((line) => line.split(" ")[1])).toEqual(["`OIDC_CLIENT_SECRETS`", "`WEBHOOK_SECRET`", "`SIGNING_KEYS`", "`INTROSPECTION_TOKEN`", "`ADMIN_API_TOKEN`", "`ORIGIN_SIGNING_SECRET`"]);
   });
 });
 

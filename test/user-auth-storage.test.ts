@@ -5,12 +5,14 @@ import { ISSUE_TIMES_KEPT } from "../src/sessions/refresh-rules";
 import type { UserAuth } from "../src/sessions/user-auth";
 import {
   ageSession,
-  d1Caught,
+  drainEvents,
   eventsOf,
   openSession,
   postJson,
   refresh,
-  runUserAlarm,
+  queueMark,
+  redeliverRetries,
+  retriedSince,
   sessionRecord,
   uniqueSub,
   userAuthStub,
@@ -19,7 +21,7 @@ import {
 } from "./helpers";
 
 // The UserAuth Durable Object's storage: bounded however long a session lives, durable across
-// evictions, and a D1 outage neither fails a refresh nor loses its record.
+// evictions, and a D1 outage neither fails a refresh nor loses its record (the queue retries it).
 
 interface StorageSnapshot {
   sessions: number;
@@ -43,15 +45,6 @@ function snapshot(sub: string): Promise<StorageSnapshot> {
       databaseSize: sql.databaseSize,
     };
   });
-}
-
-function outboxEntries(sub: string) {
-  return runInDurableObject(userAuthStub(sub), (_instance: UserAuth, state) =>
-    state.storage.sql
-      .exec<{ entry: string }>("SELECT entry FROM outbox ORDER BY seq")
-      .toArray()
-      .map((row) => JSON.parse(row.entry) as { kind: "session"; record: { id: string; rotation_count: number; revoked_reason: string | null } } | { kind: "event"; event: { type: string; session_id: string } }),
-  );
 }
 
 function generationOf(sub: string, sessionId: string) {
@@ -79,7 +72,7 @@ describe("storage per session", () => {
     const afterTen = await rotateTimes(first, 10);
     const small = await snapshot(sub);
     const last = await rotateTimes(afterTen, 490);
-    await d1Caught(sub);
+    await drainEvents(sub);
     const large = await snapshot(sub);
 
     expect(await generationOf(sub, first.session_id)).toBe(500);
@@ -164,30 +157,29 @@ describe("the D1 record of a session", () => {
 });
 
 describe("D1 outage during a refresh", () => {
-  it("still answers 200, keeps the writes in the outbox, and delivers them from the alarm once D1 is back", async () => {
+  it("still answers 200, sends the writes on, and the queue's retries write them once D1 is back", async () => {
     const sub = uniqueSub();
     const first = await openSession(sub);
-    await d1Caught(sub);
+    await drainEvents(sub);
     let latest = first;
+    const mark = queueMark();
 
     await withD1TableOffline("events", async () => {
       const second = await rotate(first);
       latest = await rotate(second);
       expect(latest.session_id).toBe(first.session_id);
-      // The drain after each answer failed; the writes wait in the outbox.
-      expect(await runUserAlarm(sub)).toBe(true);
-      const queued = await outboxEntries(sub);
-      expect(queued.map((entry) => (entry.kind === "event" ? entry.event.type : entry.kind))).toEqual(["refresh", "refresh"]);
+      // The object sent both events on; D1 refused them, and the consumer asked for each again
+      // within 30 s rather than dropping it or holding the object's outbox.
+      await drainEvents(sub);
+      expect((await snapshot(sub)).outbox).toBe(0);
+      const retried = retriedSince(mark);
+      expect(retried.map(({ body }) => (body.kind === "event" ? body.event.type : body.kind))).toEqual(["refresh", "refresh"]);
+      for (const { delaySeconds } of retried) expect(delaySeconds).toBeGreaterThan(0), expect(delaySeconds).toBeLessThanOrEqual(30);
       const offline = await env.DB.prepare("SELECT count(*) AS n FROM events_offline WHERE sub = ?1 AND type = 'refresh'").bind(sub).first();
       expect(offline).toEqual({ n: 0 });
-      // A retry is due soon, not at the next housekeeping date weeks away.
-      const alarmAt = await runInDurableObject(userAuthStub(sub), (_instance: UserAuth, state) => state.storage.getAlarm());
-      expect(alarmAt).not.toBeNull();
-      expect(alarmAt!).toBeLessThanOrEqual(Date.now() + 60_000);
     });
 
-    expect(await runUserAlarm(sub)).toBe(true);
-    expect((await snapshot(sub)).outbox).toBe(0);
+    expect((await redeliverRetries(mark)).map((delivery) => delivery.outcome)).toEqual(["ack", "ack"]);
     const refreshes = await eventsOf(sub, "refresh");
     expect(refreshes.map((event) => event.detail)).toEqual([{ generation: 2 }, { generation: 1 }]);
     // The session kept working throughout.
@@ -198,16 +190,18 @@ describe("D1 outage during a refresh", () => {
     const sub = uniqueSub();
     const first = await openSession(sub);
     const second = await rotateTimes(first, 2);
+    await drainEvents(sub);
+    const mark = queueMark();
 
     await withD1TableOffline("sessions", async () => {
       expect((await refresh(first.refresh_token)).status).toBe(400);
       expect((await refresh(second.refresh_token)).status).toBe(400);
-      expect(await runUserAlarm(sub)).toBe(true);
-      const queued = await outboxEntries(sub);
-      expect(queued.some((entry) => entry.kind === "event" && entry.event.type === "refresh_token_reuse")).toBe(true);
+      await drainEvents(sub);
+      const retried = retriedSince(mark);
+      expect(retried.some(({ body }) => body.kind === "event" && body.event.type === "refresh_token_reuse")).toBe(true);
     });
 
-    expect(await runUserAlarm(sub)).toBe(true);
+    expect((await redeliverRetries(mark)).every((delivery) => delivery.outcome === "ack")).toBe(true);
     expect(await sessionRecord(sub, first.session_id)).toMatchObject({ revoked_reason: "reuse" });
     const [reuse] = await eventsOf(sub, "refresh_token_reuse");
     expect(reuse).toMatchObject({ session_id: first.session_id, detail: { generations_behind: 2, revoked_session_ids: [first.session_id] } });

@@ -42,6 +42,11 @@ export function deployProblems({ vars, d1Databases = [] }) {
     }
   }
 
+  // The one switch that puts secrets in the log (messages' codes and reset tokens): local dev only.
+  if ((vars.DEV_MESSAGE_LOG ?? "").trim().toLowerCase() === "true") {
+    refusals.push("DEV_MESSAGE_LOG is true: messages to users, their codes and reset tokens included, would go to the worker's log. It is for `npm run dev` only; set WEBHOOK_URL and WEBHOOK_SECRET instead.");
+  }
+
   if (vars.DEMO === "true") warnings.push("DEMO is true: the demo app at /demo will be online. Leave it off in production.");
   if (vars.BENCH_ROUTES === "true") warnings.push("BENCH_ROUTES is true: the bench-only routes will be online. Leave them off in production.");
   return { refusals, warnings };

@@ -16,6 +16,7 @@ export const LAYERS = [
   ["config"],
   ["config.ts"],
   ["tokens", "db"],
+  ["events"],
   ["durable"],
   ["accounts", "sessions", "federation"],
   ["http"],

@@ -121,7 +121,8 @@ export function localIssuerArgs(args) {
 
 /**
  * What `npm run dev` adds to the user's `wrangler dev` arguments `extra`: loopback and port 8787
- * unless given, the demo on unless a `--var DEMO:...` says otherwise, and `ISSUER` set to the URL
+ * unless given, the demo and the dev message log (`DEV_MESSAGE_LOG`: messages to users go to the
+ * log while there is no `WEBHOOK_URL`) on unless a `--var` says otherwise, and `ISSUER` set to the URL
  * it serves on unless a `--var ISSUER:...` or the vars file wrangler reads (`issuerInVarsFile`)
  * sets it. They go after `extra`: before it, a `--var` of ours would take the user's first
  * positional argument (a script path) as one more variable.
@@ -131,6 +132,8 @@ export function devDefaults(extra, { issuerInVarsFile = false } = {}) {
   if (optionValue(extra, "--ip") === undefined) defaults.push("--ip", "127.0.0.1");
   if (optionValue(extra, "--port") === undefined) defaults.push("--port", "8787");
   if (varValue(extra, "DEMO") === undefined) defaults.push("--var", "DEMO:true");
+  // Without a WEBHOOK_URL, messages to users (codes, reset links) go to the log: local only.
+  if (varValue(extra, "DEV_MESSAGE_LOG") === undefined) defaults.push("--var", "DEV_MESSAGE_LOG:true");
   if (varValue(extra, "ISSUER") === undefined && !issuerInVarsFile) defaults.push(...localIssuerArgs([...extra, ...defaults]));
   return defaults;
 }

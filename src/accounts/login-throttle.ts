@@ -56,7 +56,7 @@ const ATTEMPTS_TABLE = `
  *   registrations (`countRegistration`).
  * - `user:<normalized username>` counts failures of one username, over all addresses and per
  *   address in one table (`reserveForUsername`), and keeps the `login_failed` event of each
- *   failure it counts, sent to D1 through an outbox as in UserAuth.
+ *   failure it counts, sent to the EVENTS queue (and so to D1) through an outbox as in UserAuth.
  *
  * An object stores nothing until it counts something, and deletes all its storage (`deleteAll`)
  * once every attempt left its window and its outbox is empty: what one client can make the
@@ -108,8 +108,8 @@ export class LoginThrottle extends DurableObject<Env> {
 
   /**
    * Username object: the reserved attempt failed, so it stays counted; its audit event is queued
-   * here and sent to D1 (answered once committed here; a D1 failure leaves it queued for the
-   * alarm to retry).
+   * here and sent to the EVENTS queue (answered once committed here; a failed send leaves it
+   * queued for the alarm to retry).
    */
   recordFailure(event: AuditEvent): void {
     this.#open(true)!.enqueue({ kind: "event", event });
@@ -134,7 +134,7 @@ export class LoginThrottle extends DurableObject<Env> {
   }
 
   /**
-   * Drops attempts that left their window and retries D1 writes that failed; once nothing is
+   * Drops attempts that left their window and retries outbox sends that failed; once nothing is
    * counted and nothing queued, deletes the object's storage and alarm entirely.
    */
   override async alarm(): Promise<void> {
@@ -204,7 +204,7 @@ export class LoginThrottle extends DurableObject<Env> {
       sql.exec("ALTER TABLE attempts ADD COLUMN kind TEXT NOT NULL DEFAULT 'login'");
       sql.exec("ALTER TABLE attempts ADD COLUMN address TEXT");
     }
-    this.#outbox = new Outbox(sql, () => this.env.DB, this.#alarm);
+    this.#outbox = new Outbox(sql, () => this.env, this.#alarm);
     return this.#outbox;
   }
 }

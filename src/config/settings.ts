@@ -1,5 +1,6 @@
 import { oauthClients, oidcClientSecrets, oidcProviders } from "./federation";
 import { count, flag, httpUrl, oneOf, origins, pathPrefixes, seconds, secret, signingSecrets, text, type Parser } from "./parsers";
+import { DEFAULT_WEBHOOK_EVENTS, webhookEvents, webhookSecret } from "./webhook-parsers";
 
 /**
  * One variable of the worker, declared once. `Config` (its typed value), the 503 for a bad value,
@@ -187,6 +188,34 @@ export const SETTINGS = {
   },
 
   auditRetentionSeconds: setting("AUDIT_RETENTION_SECONDS", seconds(), "7776000", "how long audit events are kept (daily cleanup)"),
+
+  /** Signed webhooks (src/events/): where they go, the key that signs them, which audit events they carry. */
+  webhooks: {
+    url: setting(
+      "WEBHOOK_URL",
+      httpUrl,
+      "",
+      "where the selected audit events and every message to a user (verification codes, reset links) are POSTed as [signed webhooks](#webhooks)",
+      { shownDefault: "unset: no webhooks; messages reach nobody (local dev: the log, `DEV_MESSAGE_LOG`)" },
+    ),
+    secret: setting("WEBHOOK_SECRET", webhookSecret, "", "the key that signs each webhook (Standard Webhooks); required with `WEBHOOK_URL`", {
+      secret: true,
+      shownDefault: "unset",
+    }),
+    events: setting(
+      "WEBHOOK_EVENTS",
+      webhookEvents,
+      DEFAULT_WEBHOOK_EVENTS,
+      "the audit event types sent as webhooks besides D1 (the `message.*` types always go; a list of only those selects no audit type)",
+    ),
+  },
+  /** Local dev only: messages to users go to the log when there is no webhook receiver. */
+  devMessageLog: setting(
+    "DEV_MESSAGE_LOG",
+    flag,
+    "false",
+    "with `WEBHOOK_URL` unset, write each message to a user (its code or reset token included) to the worker's log, marked dev-only; `npm run dev` turns it on, `npm run deploy` refuses it",
+  ),
   /** Serve the demo app at `/demo` (off by default; `npm run dev` turns it on). */
   demo: setting("DEMO", flag, "false", "serve the demo app at [`/demo`](#get-demo); `npm run dev` turns it on"),
   /** The raw `SIGNING_KEYS` secret, checked and imported by `tokens/key-ring.ts`; null when unset. */

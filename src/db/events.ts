@@ -1,4 +1,4 @@
-import type { EventType } from "../wire";
+import type { AuditEventItem, EventType } from "../wire";
 import { requireD1 } from "./unavailable";
 /** One audit event. `at` is Unix ms; `detail` is a JSON object or null. */
 export interface AuditEvent {
@@ -14,6 +14,18 @@ export interface AuditEvent {
 /** Builds an event with a fresh id. */
 export function auditEvent(fields: Omit<AuditEvent, "id">): AuditEvent {
   return { id: crypto.randomUUID(), ...fields };
+}
+
+/** An event as the admin listing and the webhooks show it: no id, `at` in ISO 8601. */
+export function eventOnTheWire(event: AuditEvent): AuditEventItem {
+  return {
+    type: event.type,
+    sub: event.sub,
+    session_id: event.session_id,
+    at: new Date(event.at).toISOString(),
+    ip: event.ip,
+    detail: event.detail,
+  };
 }
 
 /** Records an event; the id makes a retried write a no-op. */

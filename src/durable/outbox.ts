@@ -1,27 +1,27 @@
-import { insertEvent, type AuditEvent } from "../db/events";
+import { requireSettings } from "../config";
 import type { AlarmSchedule } from "./alarm-schedule";
-import { ensureSchema } from "../db/schema";
-import { upsertSession, type SessionRecord } from "../db/sessions";
+import { queueMessagesOf, sendBatches, type OutboxEntry } from "./queue-messages";
 
-/** A D1 write waiting in a Durable Object's storage. */
-export type OutboxEntry = { kind: "session"; record: SessionRecord } | { kind: "event"; event: AuditEvent };
+export type { OutboxEntry } from "./queue-messages";
 
-/** Rows sent to D1 in one batch (one D1 transaction). */
+/** Entries read per send: each is one or two queue messages, and a `sendBatch` takes 100. */
 const BATCH_SIZE = 50;
-/** A safety net for queued writes if the object dies before its own flush. */
+/** A safety net for queued entries if the object dies before its own flush. */
 const SAFETY_NET_MS = 30_000;
 /** First retry of a failed flush; doubles up to the cap. */
 const RETRY_MS = 2_000;
 const RETRY_MAX_MS = 300_000;
 
 /**
- * The D1 outbox of a Durable Object. Entries are written to the object's SQLite storage in the
- * same synchronous block as the state change they describe, so they commit together; `flush`
- * sends them to D1 in order and deletes them only once D1 accepted them. A D1 failure leaves them
- * in place for the next flush (the owner retries from an alarm): nothing is lost, nothing fails
- * the request. D1 writes are idempotent (event ids, versioned upserts), so a batch sent twice
- * after a crash is harmless. The owner's alarm must call `flush`: the outbox asks for it when a
- * write is queued (in case the object dies before flushing) and, with backoff, after a failure.
+ * The outbox of a Durable Object. Entries are written to the object's SQLite storage in the same
+ * synchronous block as the state change they describe, so they commit together; `flush` sends
+ * them to the EVENTS queue in order and deletes them only once the queue accepted them. A failed
+ * send leaves them in place for the next flush (the owner retries from an alarm): nothing is
+ * lost, nothing fails the request. The queue's consumer (src/events/consumer.ts) writes D1 and
+ * delivers webhooks; its writes are idempotent (event ids, versioned upserts) and webhooks keep
+ * their id, so entries sent twice after a crash are harmless. The owner's alarm must call
+ * `flush`: the outbox asks for it when an entry is queued (in case the object dies before
+ * flushing) and, with backoff, after a failure.
  */
 export class Outbox {
   #flushing: Promise<boolean> | null = null;
@@ -29,29 +29,29 @@ export class Outbox {
 
   constructor(
     private readonly sql: SqlStorage,
-    /** Read at each flush: the owner's current D1 binding. */
-    private readonly d1: () => D1Database,
+    /** Read at each flush: the owner's current env (its EVENTS queue and its webhook settings). */
+    private readonly env: () => Env,
     private readonly alarm: AlarmSchedule,
   ) {
     sql.exec(`CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL)`);
   }
 
-  /** Queues a write. Synchronous: call it next to the state change it records. */
+  /** Queues an entry. Synchronous: call it next to the state change it records. */
   enqueue(entry: OutboxEntry): void {
     this.sql.exec("INSERT INTO outbox (entry) VALUES (?)", JSON.stringify(entry));
     this.alarm.noLaterThan(Date.now() + SAFETY_NET_MS);
   }
 
-  /** How many writes are waiting. */
+  /** How many entries are waiting. */
   get size(): number {
     return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
   }
 
   /**
-   * Sends every queued write to D1. Resolves true when the outbox is empty, false when D1 failed
-   * (the error is logged, never thrown). Only one flush runs at a time; a caller that arrives
-   * during one waits for it and then flushes again, since its own write may have been queued after
-   * the running flush last looked.
+   * Sends every queued entry to the queue. Resolves true when the outbox is empty, false when
+   * the send failed (the error is logged, never thrown). Only one flush runs at a time; a caller
+   * that arrives during one waits for it and then flushes again, since its own entry may have
+   * been queued after the running flush last looked.
    */
   flush(): Promise<boolean> {
     if (this.#flushing) return this.#flushing.then(() => this.flush());
@@ -68,26 +68,31 @@ export class Outbox {
   }
 
   async #drain(): Promise<boolean> {
-    const db = this.d1();
-    await ensureSchema(db);
     for (;;) {
       const rows = this.sql
         .exec<{ seq: number; entry: string }>("SELECT seq, entry FROM outbox ORDER BY seq LIMIT ?", BATCH_SIZE)
         .toArray();
       if (rows.length === 0) return true;
       try {
-        await db.batch(rows.map((row) => this.#statement(db, row.seq, JSON.parse(row.entry) as OutboxEntry)));
+        // Read at each send: the worker refuses every request while a setting is bad, so one
+        // that turns bad under a running object keeps its entries here until it is fixed.
+        const env = this.env();
+        const config = requireSettings(env);
+        const messages = rows.flatMap((row) => {
+          const entry = JSON.parse(row.entry) as OutboxEntry;
+          const sent = queueMessagesOf(entry, row.seq, config);
+          // The routes that send messages check `canDeliverMessages` first; this is the settings
+          // changing in between. The type and the user, never the code or the token.
+          if (entry.kind === "message" && sent.length === 0) console.warn(`${entry.message.type} for user ${entry.message.data.user_id} dropped: WEBHOOK_URL is unset`);
+          return sent;
+        });
+        for (const batch of sendBatches(messages)) await env.EVENTS.sendBatch(batch);
       } catch (error) {
-        // Only the error message: entries hold session ids and IPs, never tokens, but a log line
-        // does not need them.
-        console.warn(`D1 write failed, ${this.size} queued for retry: ${(error as Error).message}`);
+        // Only the error message: entries hold session ids, IPs and messages' codes, never for a log.
+        console.warn(`event queue send failed, ${this.size} entries kept for retry: ${(error as Error).message}`);
         return false;
       }
       this.sql.exec("DELETE FROM outbox WHERE seq <= ?", rows.at(-1)!.seq);
     }
-  }
-
-  #statement(db: D1Database, seq: number, entry: OutboxEntry): D1PreparedStatement {
-    return entry.kind === "session" ? upsertSession(db, entry.record, seq) : insertEvent(db, entry.event);
   }
 }

@@ -3,7 +3,7 @@ import * as z from "zod/mini";
 import { requireAdmin } from "../http/admin-token";
 import { bodyOf, bodyWithoutFields } from "../http/body";
 import { clientInfo, type AppEnv } from "../http/context";
-import { queryEvents } from "../db/events";
+import { eventOnTheWire, queryEvents } from "../db/events";
 import { EVENT_TYPES, type EventList } from "../wire";
 import { invalidRequest } from "../errors/auth-error";
 import { dpopProof } from "../http/dpop";
@@ -64,14 +64,5 @@ const eventsQuery = queryOf(
 adminRoutes.get("/events", requireAdmin, eventsQuery, async function listEvents(c) {
   const events = await queryEvents(c.env.DB, c.req.valid("query"));
   c.header("Cache-Control", "no-store");
-  return c.json({
-    events: events.map((event) => ({
-      type: event.type,
-      sub: event.sub,
-      session_id: event.session_id,
-      at: new Date(event.at).toISOString(),
-      ip: event.ip,
-      detail: event.detail,
-    })),
-  } satisfies EventList);
+  return c.json({ events: events.map(eventOnTheWire) } satisfies EventList);
 });

@@ -40,7 +40,7 @@ export class UserAuth extends DurableObject<Env> {
     this.#store = new SessionStore(ctx.storage.sql);
     this.#keys = new SessionKeys(ctx.id.toString(), (sessionId) => this.#store.macKey(sessionId));
     this.#alarm = new AlarmSchedule(ctx);
-    this.#outbox = new Outbox(ctx.storage.sql, () => this.env.DB, this.#alarm);
+    this.#outbox = new Outbox(ctx.storage.sql, () => this.env, this.#alarm);
     this.#sessions = new UserSessions(this.#store, this.#keys, this.#outbox, (at) => this.#alarm.noLaterThan(at), () => this.#settings, () => claimsHookOf(this.env));
     this.#codes = new AuthorizationCodeStore(ctx.storage.sql);
   }
@@ -193,7 +193,7 @@ export class UserAuth extends DurableObject<Env> {
   }
 
   /**
-   * Retries D1 writes that failed, marks sessions that ran past their limits as expired, and
+   * Retries outbox sends that failed, marks sessions that ran past their limits as expired, and
    * deletes ended sessions once `SESSION_RETENTION_SECONDS` have passed.
    */
   override async alarm(): Promise<void> {
@@ -218,8 +218,9 @@ export class UserAuth extends DurableObject<Env> {
 
   /**
    * Hands back `result` once this object's storage has committed (the runtime holds the reply
-   * until it has), and drains the queued D1 writes after it, so no request waits on D1, which
-   * may be a continent away. A failed or interrupted drain is retried by the alarm the outbox set.
+   * until it has), and sends the outbox to the EVENTS queue after it, so no request waits on the
+   * queue or on D1 (which only the queue's consumer writes). A failed or interrupted send is
+   * retried by the alarm the outbox set.
    */
   #flushAfterCommit<T>(result: T): T {
     this.ctx.waitUntil(this.#outbox.flush());

@@ -4,7 +4,7 @@ import {
   adminHeaders,
   bearer,
   call,
-  d1Caught,
+  drainEvents,
   expectError,
   fromIp,
   login,
@@ -36,6 +36,7 @@ const ADMIN_ONLY = [
   ["/bench/login-failures", "POST"],
   ["/bench/audit-rows", "POST"],
   ["/bench/housekeeping", "POST"],
+  ["/bench/events-queue", "GET"],
 ] as const;
 
 describe("the bench worker's configuration", () => {
@@ -47,6 +48,13 @@ describe("the bench worker's configuration", () => {
     expect(Object.keys(bench.vars).sort()).toEqual(Object.keys(production.vars).sort());
     const differing = Object.keys(production.vars).filter((name) => bench.vars[name] !== production.vars[name]);
     expect(Object.fromEntries(differing.map((name) => [name, bench.vars[name]]))).toEqual(BENCH_VARS);
+  });
+
+  it("has the production worker's queues, under names of its own: the EVENTS producer, the consumers' batching and retries", () => {
+    const { production, bench } = inject("workerConfigs");
+    expect(bench.queues.producers).toEqual(production.queues.producers);
+    const settings = (consumers: Array<Record<string, unknown>>) => consumers.map(({ dead_letter_queue: dlq, ...rest }) => ({ ...rest, dlq: dlq !== undefined }));
+    expect(settings(bench.queues.consumers)).toEqual(settings(production.queues.consumers));
   });
 });
 
@@ -170,13 +178,13 @@ describe("the bench worker", () => {
     const session = await openSession(sub);
     const neighbour = `${prefix.slice(0, -1)}x0`;
     await openSession(neighbour);
-    await Promise.all([d1Caught(sub), d1Caught(neighbour)]);
+    await drainEvents(sub, neighbour);
     const read = async () => (await (await call(`/bench/d1-writes?prefix=${encodeURIComponent(prefix)}`, { headers: adminHeaders })).json()) as { events: number; eventTypes: Record<string, number>; versions: Record<string, number>; databaseBytes: number };
     const before = await read();
     expect(Object.keys(before.versions)).toEqual([session.session_id]);
 
     expect((await refresh(session.refresh_token)).status).toBe(200);
-    await d1Caught(sub);
+    await drainEvents(sub);
     const after = await read();
     expect(after.events).toBe(before.events + 1);
     expect(after.eventTypes).toEqual({ session_created: 1, refresh: 1 });
@@ -184,11 +192,25 @@ describe("the bench worker", () => {
     expect(after.databaseBytes).toBeGreaterThan(0);
   });
 
+  it("reports what the EVENTS queue's consumer did: batches, messages, its D1 calls, and the backlog", async () => {
+    const sub = uniqueSub("bench-queue");
+    const session = await openSession(sub);
+    await drainEvents(sub);
+    const read = async () => (await (await call("/bench/events-queue", { headers: adminHeaders })).json()) as { batches: number; messages: number; d1Calls: number; inFlight: number; backlog: number };
+    const before = await read();
+    expect((await refresh(session.refresh_token)).status).toBe(200);
+    await drainEvents(sub);
+    const after = await read();
+    expect(after.messages - before.messages).toBe(1);
+    expect(after.d1Calls - before.d1Calls).toBe(after.batches - before.batches);
+    expect(after).toMatchObject({ inFlight: 0, backlog: 0 });
+  });
+
   it("reports the size of a user's object: the same after rotations, larger with more sessions", async () => {
     const sub = uniqueSub("bytes");
     const bytes = async () => ((await (await call(`/bench/object-bytes?user=${sub}`, { headers: adminHeaders })).json()) as { bytes: number }).bytes;
     let token = (await openSession(sub)).refresh_token;
-    await d1Caught(sub);
+    await drainEvents(sub);
     const oneSession = await bytes();
     expect(oneSession).toBeGreaterThan(0);
     for (let rotation = 0; rotation < 30; rotation += 1) {
@@ -196,10 +218,10 @@ describe("the bench worker", () => {
       expect(response.status).toBe(200);
       token = ((await response.json()) as { refresh_token: string }).refresh_token;
     }
-    await d1Caught(sub);
+    await drainEvents(sub);
     expect(await bytes()).toBe(oneSession);
     for (let session = 0; session < 60; session += 1) await openSession(sub);
-    await d1Caught(sub);
+    await drainEvents(sub);
     expect(await bytes()).toBeGreaterThan(oneSession);
   });
 

@@ -6,6 +6,7 @@ export * from "./keys";
 export * from "./login-throttles";
 export * from "./origin";
 export * from "./passwords";
+export * from "./queue";
 export * from "./requests";
 export * from "./sessions";
 export * from "./storage";

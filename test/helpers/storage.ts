@@ -1,33 +1,22 @@
 // What the user's Durable Object and D1 hold, read and changed in place: alarms, the outbox,
-// session rows, a table taken offline, time passing for one session.
+// session rows, a table taken offline, time passing for one session. D1 is written by the EVENTS
+// queue's consumer: test/helpers/queue.ts drains it.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { expect } from "vitest";
-import { refresh } from "./requests";
-import { openSession, type TokenResponse } from "./sessions";
-import { uniqueSub } from "./unique";
+import { drainEvents } from "./queue";
 
 /** The UserAuth Durable Object stub of a user. */
 export function userAuthStub(sub: string) {
   return env.USER_AUTH.get(env.USER_AUTH.idFromName(sub));
 }
 
-/** Runs the user's UserAuth alarm now (retries of D1 writes, expiry, purge), if one is set. */
+/** Runs the user's UserAuth alarm now (retries of outbox sends, expiry, purge), if one is set. */
 export function runUserAlarm(sub: string) {
   return runDurableObjectAlarm(userAuthStub(sub));
 }
 
-/**
- * Waits until the user's queued D1 writes have reached D1. They drain after each answer, so a
- * test that reads D1 right after an action runs the object's alarm (which flushes the outbox,
- * after any flush already under way) instead of guessing how long that takes.
- */
-export async function d1Caught(sub: string): Promise<void> {
-  await runDurableObjectAlarm(userAuthStub(sub));
-}
-
-/** How many D1 writes wait in a Durable Object's outbox (UserAuth or LoginThrottle). */
-export function queuedWrites(stub: DurableObjectStub) {
+/** How many entries wait in a Durable Object's outbox (UserAuth or LoginThrottle), not yet sent to the queue. */
+export function outboxSize(stub: DurableObjectStub) {
   return runInDurableObject(stub, (_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n);
 }
 
@@ -44,9 +33,9 @@ export async function withD1TableOffline(table: "sessions" | "events" | "users" 
   }
 }
 
-/** A session's record in D1 once the user's queued writes have reached it, or null. */
+/** A session's record in D1 once the user's events have drained, or null. */
 export async function sessionRecord(sub: string, sessionId: string) {
-  await d1Caught(sub);
+  await drainEvents(sub);
   return env.DB.prepare(
     `SELECT id, user_id, created_at, last_used_at, expires_at, revoked_at, revoked_reason, user_agent, ip, rotation_count
      FROM sessions WHERE id = ?1`,
@@ -62,7 +51,7 @@ export async function sessionRecord(sub: string, sessionId: string) {
  * record (the same, and expires_at). Nothing runs meanwhile: the session is marked expired only once a request or the alarm looks.
  */
 export async function ageSession(sub: string, sessionId: string, ms: number): Promise<void> {
-  await d1Caught(sub);
+  await drainEvents(sub);
   await runInDurableObject(userAuthStub(sub), (_instance, state) => {
     const sql = state.storage.sql;
     const { issue_times } = sql.exec<{ issue_times: string }>("SELECT issue_times FROM sessions WHERE id = ?", sessionId).one();
@@ -108,26 +97,4 @@ export async function storedSession(sub: string, sessionId: string): Promise<Sto
   const session = (await storedSessions(sub)).find((entry) => entry.id === sessionId);
   if (!session) throw new Error(`no session ${sessionId} in the object of ${sub}`);
   return session;
-}
-
-/**
- * The D1 statements `count` refreshes of one session cost: with D1's events table away every
- * flush fails as a whole (a batch is one transaction), so each statement a refresh would send
- * stays in the outbox, where it can be counted.
- */
-export async function d1StatementsOfRefreshes(count: number): Promise<number> {
-  const sub = uniqueSub();
-  let pair: TokenResponse = await openSession(sub);
-  await d1Caught(sub);
-  let queued = 0;
-  await withD1TableOffline("events", async () => {
-    for (let index = 0; index < count; index += 1) {
-      const response = await refresh(pair.refresh_token);
-      expect(response.status).toBe(200);
-      pair = await response.json();
-    }
-    queued = await queuedWrites(userAuthStub(sub));
-  });
-  await d1Caught(sub);
-  return queued;
 }

@@ -46,6 +46,13 @@ describe("what npm run deploy refuses", () => {
     ]);
   });
 
+  it("refuses DEV_MESSAGE_LOG on, which would log the codes and reset tokens of messages to users", () => {
+    for (const value of ["true", "TRUE", " true "]) {
+      expect(deployProblems({ ...ready, vars: { ...ready.vars, DEV_MESSAGE_LOG: value } }).refusals, value).toEqual([expect.stringContaining("DEV_MESSAGE_LOG is true")]);
+    }
+    expect(deployProblems({ ...ready, vars: { ...ready.vars, DEV_MESSAGE_LOG: "false" } }).refusals).toEqual([]);
+  });
+
   it("only warns about an http ISSUER and the demo or bench routes left on", () => {
     const { refusals, warnings } = deployProblems({ vars: { ISSUER: "http://auth.example.com", DEMO: "true", BENCH_ROUTES: "true" }, d1Databases: [DATABASE] });
     expect(refusals).toEqual([]);

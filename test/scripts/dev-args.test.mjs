@@ -8,9 +8,13 @@ import { devDefaults, devServerUrl, devVarsFiles, localDevArgs, localIssuerArgs,
 const varsOf = (args) => Object.fromEntries(varEntries(args).map((entry) => [entry.slice(0, entry.indexOf(":")), entry.slice(entry.indexOf(":") + 1)]));
 
 describe("npm run dev: the arguments it adds", () => {
-  it("serves on 127.0.0.1:8787 with the demo on, and ISSUER naming that URL", () => {
+  it("serves on 127.0.0.1:8787 with the demo and the dev message log on, and ISSUER naming that URL", () => {
     const defaults = devDefaults([]);
-    expect(defaults).toEqual(["--ip", "127.0.0.1", "--port", "8787", "--var", "DEMO:true", "--var", "ISSUER:http://127.0.0.1:8787"]);
+    expect(defaults).toEqual(["--ip", "127.0.0.1", "--port", "8787", "--var", "DEMO:true", "--var", "DEV_MESSAGE_LOG:true", "--var", "ISSUER:http://127.0.0.1:8787"]);
+  });
+
+  it("leaves the dev message log off when told to", () => {
+    expect(varValue(devDefaults(["--var", "DEV_MESSAGE_LOG:false"]), "DEV_MESSAGE_LOG")).toBeUndefined();
   });
 
   it("sets ISSUER to the port it is given, however the option is written", () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ExpectedOutput } from "../expected-output.ts";
 
 const REFUSED = '{"event":"refresh_refused","rule":5,"reason":"reuse","session_id":"4d8af8f3-ef67-47f5-9708-f9df96e2483c"}\n';
-const D1_OFFLINE = "D1 write failed, 3 queued for retry: D1_ERROR: no such table: events: SQLITE_ERROR\n";
+const D1_OFFLINE = "D1 write failed, 3 queue messages retried: D1_ERROR: no such table: events: SQLITE_ERROR\n";
 const OFFLINE_TEST = 'await withD1TableOffline("events", async () => {});';
 const WORKERD_REFUSED =
   "exception = rust/worker/ffi.rs:110: disconnected: Connection refused (os error 111)\nstack: /x/workerd@28a3c60 /x/workerd@3ac7580 /x/workerd@3692230\n";

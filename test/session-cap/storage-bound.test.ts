@@ -6,7 +6,7 @@ import {
   adminHeaders,
   bearer,
   call,
-  d1Caught,
+  drainEvents,
   expectInvalidGrant,
   login,
   PASSWORD,
@@ -38,7 +38,7 @@ function objectRows(sub: string) {
 
 /** The user's rows in D1 once its queued writes have arrived: session records, and events by type. */
 async function d1Rows(sub: string) {
-  await d1Caught(sub);
+  await drainEvents(sub);
   const sessions = await env.DB.prepare("SELECT count(*) AS n FROM sessions WHERE user_id = ?1").bind(sub).first<{ n: number }>();
   const events = await env.DB.prepare("SELECT type, count(*) AS n FROM events WHERE sub = ?1 GROUP BY type").bind(sub).all<{ type: string; n: number }>();
   return { sessions: sessions!.n, events: Object.fromEntries(events.results.map((row) => [row.type, row.n])) };
