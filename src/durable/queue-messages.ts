@@ -28,17 +28,36 @@ export function queueMessagesOf(entry: OutboxEntry, seq: number, config: Config)
     case "session":
       return [{ kind: "session", record: entry.record, version: seq }];
     case "event": {
-      const { event } = entry;
-      const toD1: EventMessage = { kind: "event", event };
-      if (!isWebhookSelected(config, event.type)) return [toD1];
-      const webhook = { id: `evt_${event.id}`, type: event.type, timestamp: new Date(event.at).toISOString(), data: eventOnTheWire(event) };
-      return [toD1, { kind: "webhook", webhook }];
+      const webhook = webhookOf(entry.event, config);
+      return [{ kind: "event", event: entry.event }, ...(webhook === null ? [] : [webhook])];
     }
     case "message": {
       const { message } = entry;
       if (!canDeliverMessages(config)) return [];
       return [{ kind: "webhook", webhook: { id: `msg_${message.id}`, type: message.type, timestamp: new Date(message.at).toISOString(), data: message.data } }];
     }
+  }
+}
+
+/** The webhook of an audit event, when `WEBHOOK_EVENTS` selects its type; its id is the event's, so a resend is one webhook. Pure. */
+export function webhookOf(event: AuditEvent, config: Config): EventMessage | null {
+  if (!isWebhookSelected(config, event.type)) return null;
+  return { kind: "webhook", webhook: { id: `evt_${event.id}`, type: event.type, timestamp: new Date(event.at).toISOString(), data: eventOnTheWire(event) } };
+}
+
+/**
+ * Sends the webhook of an event that the worker wrote to D1 itself, in the same statement batch
+ * as the change it records (an identity linked or unlinked: D1 is their authority, so they need
+ * no object's outbox). Called once D1 has committed; a queue that refuses the send is logged and
+ * costs that one webhook, never the request, which has already happened.
+ */
+export async function sendWebhookOf(env: Env, config: Config, event: AuditEvent): Promise<void> {
+  const webhook = webhookOf(event, config);
+  if (webhook === null) return;
+  try {
+    await env.EVENTS.send(webhook, { contentType: "json" });
+  } catch (error) {
+    console.warn(JSON.stringify({ event: "webhook_not_queued", type: event.type, event_id: event.id, problem: (error as Error).message }));
   }
 }
 

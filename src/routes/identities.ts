@@ -11,6 +11,7 @@ import { PROVIDER_ID } from "../config/federation";
 import { issuerBase, linkReturnUrl, providerById, withParameters } from "../federation/clients";
 import { userAuthFor } from "../sessions/lookup";
 import type { IdentityLinkResponse } from "../wire";
+import { sendWebhookOf } from "../durable/queue-messages";
 
 /**
  * A signed-in user's upstream identities: `POST /auth/identities` hands out a one-time URL whose
@@ -49,6 +50,7 @@ identityRoutes.delete("/identities/:provider", bodyWithoutFields, requireAccessT
   if (outcome === "last_sign_in_method") {
     throw new AuthError("last_sign_in_method", 409, "This identity is your only way to sign in: add a password, a passkey or another identity first.");
   }
+  await sendWebhookOf(c.env, c.get("config"), event);
   return c.body(null, 204);
 });
 

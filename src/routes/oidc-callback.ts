@@ -14,6 +14,7 @@ import { openTransaction, TRANSACTION_COOKIE, type Transaction } from "../federa
 import { userAuthFor } from "../sessions/lookup";
 import { sessionOpening } from "../sessions/sign-in";
 import { authorizationError, redirect } from "./authorize";
+import { sendWebhookOf } from "../durable/queue-messages";
 
 /**
  * `GET /auth/oidc/callback`: where every provider returns the browser. The browser's transaction
@@ -124,5 +125,6 @@ async function link(c: AppContext, provider: UpstreamProvider, identity: Upstrea
   const event = auditEvent({ type: "identity_linked", sub, session_id: null, at: now, ip: clientInfo(c).ip, detail: { provider: provider.id } });
   const outcome = await linkIdentity(c.env.DB, { provider: provider.id, subject: identity.subject, user_id: sub, email: identity.email, created_at: now }, event);
   if (outcome === "identity_taken" || outcome === "provider_taken") return answer.failed("identity_taken");
+  if (outcome === "linked") await sendWebhookOf(c.env, c.get("config"), event);
   return answer.succeeded({ linked: provider.id });
 }

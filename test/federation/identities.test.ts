@@ -2,9 +2,10 @@ import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { MAX_LINK_TICKETS_PER_USER } from "../../src/sessions/authorization-codes";
-import { bearer, eventsOf, openSession, PASSWORD, uniqueUsername, userAuthStub, withD1TableOffline } from "../helpers";
+import { bearer, drainEvents, eventsOf, openSession, PASSWORD, uniqueUsername, userAuthStub, withD1TableOffline } from "../helpers";
 import { exchangeLanded, follow, ISSUER, parametersOf, signInAt, TestBrowser, toWorker, uniqueAccount } from "./flow";
 import { LINK_RETURN, LOCAL_CONFIDENTIAL, LOCAL_PUBLIC } from "./settings";
+import { deliveriesAbout } from "../webhook-receiver-client";
 
 // Linking is explicit: a signed-in user asks for a one-time URL, and its trip through the
 // provider links that identity to them, never another user's, never by e-mail. Unlinking keeps at
@@ -63,6 +64,9 @@ describe("POST /auth/identities", () => {
     expect(parametersOf(landed!)).toEqual({ linked: LOCAL_PUBLIC.id });
     expect(await identitiesOfUser(user.sub)).toEqual([{ provider: LOCAL_PUBLIC.id, subject: account }]);
     expect((await eventsOf(user.sub, "identity_linked"))[0]!.detail).toEqual({ provider: LOCAL_PUBLIC.id });
+    // Selected by WEBHOOK_EVENTS (test/federation/settings.ts): the receiver got it, signed.
+    await drainEvents();
+    expect((await deliveriesAbout(user.sub)).map((delivery) => [delivery.payload.type, delivery.verified])).toEqual([["identity_linked", true]]);
 
     // From now on that identity signs in as this user.
     const tokens = await exchangeLanded(await signInAt(LOCAL_PUBLIC.id, { login: account }));
@@ -122,6 +126,12 @@ describe("DELETE /auth/identities/:provider", () => {
     expect(await identitiesOfUser(user.sub)).toEqual([]);
     expect((await eventsOf(user.sub, "identity_unlinked"))[0]!.detail).toEqual({ provider: LOCAL_PUBLIC.id });
     expect((await gateway(`/auth/identities/${LOCAL_PUBLIC.id}`, { method: "DELETE", token: user.accessToken })).status).toBe(404);
+    // Both webhooks reached the receiver, once each (the second DELETE changed nothing and sent nothing).
+    await drainEvents();
+    expect((await deliveriesAbout(user.sub)).map((delivery) => [delivery.payload.type, delivery.verified])).toEqual([
+      ["identity_linked", true],
+      ["identity_unlinked", true],
+    ]);
   });
 
   it("refuses to unlink the only way in with 409 last_sign_in_method", async () => {

@@ -67,6 +67,11 @@ export function federationVars(inject: <T>(key: string) => T): Record<string, st
     OIDC_CLIENT_SECRETS: JSON.stringify({ [LOCAL_CONFIDENTIAL.id]: LOCAL_CONFIDENTIAL.secret }),
     OAUTH_CLIENTS: JSON.stringify(OAUTH_CLIENTS),
     OIDC_LINK_RETURN_URL: LINK_RETURN,
+    // Webhooks to the project's receiver (test/webhook-receiver.mjs): identities are recorded in
+    // D1 by the worker itself, not through an object's outbox, and must still reach the receiver.
+    WEBHOOK_URL: `${inject<string>("webhookUrl")}/hook`,
+    WEBHOOK_SECRET: inject<string>("webhookSecret"),
+    WEBHOOK_EVENTS: "identity_linked,identity_unlinked",
     TEST_IDP_URL: idp,
     TEST_FAKE_IDP_URL: fake,
   };
