@@ -30,13 +30,17 @@ export const SIGN_IN_METHODS = {
   admin: { amr: ["adm"], event: "session_created", detail: null },
   /** `POST /auth/token` with a code of `/auth/oidc/callback`: an upstream OpenID provider vouched for the user. */
   oidc: { amr: ["fed"], event: "login", detail: { method: "oidc" } },
+  /** `POST /auth/mfa/verify` with a TOTP code, after the password of a user with TOTP on. */
+  totp: { amr: ["pwd", "otp", "mfa"], event: "login", detail: { method: "totp" } },
+  /** `POST /auth/mfa/verify` with a recovery code, after the password of a user with TOTP on. */
+  recovery_code: { amr: ["pwd", "mfa"], event: "login", detail: { method: "recovery_code" } },
 } as const satisfies Record<string, { amr: readonly Amr[]; event: SessionOpening["event"]["type"]; detail: Record<string, unknown> | null }>;
 
 export type SignInMethod = keyof typeof SIGN_IN_METHODS;
 
 /** A user who just proved who they are, and how. */
 export type SignIn =
-  | { method: "password"; sub: string }
+  | { method: "password" | "totp" | "recovery_code"; sub: string }
   | {
       method: "admin";
       sub: string;
