@@ -15,7 +15,7 @@ import { rule } from "../http/validation";
 import { normalizeRecoveryCode } from "../mfa/recovery-codes";
 import { isTotpCode, totpEnrolment } from "../mfa/totp";
 import { userAuthFor, userAuthOfToken } from "../sessions/lookup";
-import type { CodeRefusal, MfaCaller } from "../sessions/mfa-rpc";
+import type { CodeRefusal, MfaCaller, MfaVerification } from "../sessions/mfa-rpc";
 import { parseOneTimeSecret } from "../tokens/one-time-secrets";
 import type { RecoveryCodes, TotpEnrolment } from "../wire";
 
@@ -111,7 +111,7 @@ mfaRoutes.post("/mfa/verify", setsRefreshCookie, dpopProof({ issuesTokens: true 
   // A wrong code is a failed login of that username from this address: the password limits hold for codes too.
   const guard = new LoginGuard(c.env, pending.username, client.ip);
   await guard.begin();
-  let outcome: Awaited<ReturnType<ReturnType<typeof stub.mfa>["verifyLogin"]>>;
+  let outcome: MfaVerification;
   try {
     outcome = await stub.mfa().verifyLogin({ hash: token!.hash, code, client, proof: c.get("dpop") });
   } catch (error) {

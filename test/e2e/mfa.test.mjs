@@ -134,6 +134,15 @@ describe("TOTP in the demo", () => {
     const shown = await page.textContent("#api-result");
     const user = await userIdOf(page);
     assert.ok(shown.includes(`X-Auth-User ${user} (${username})`), shown);
+
+    // The stolen-token replay revokes every session: the list no longer shows the revoked one.
+    await page.click("#list-sessions");
+    await page.locator("#session-rows tr").first().waitFor();
+    await page.click("#steal");
+    await waitForState(page, "logged-out");
+    assert.equal(await page.locator("#session-rows tr").count(), 0);
+    assert.equal(await page.isDisabled("#login"), false);
+    assert.equal(await page.isDisabled("#logout"), true);
     await context.close();
   });
 });

@@ -48,19 +48,26 @@ export function mountAccount({ auth, counts, attempt, render }) {
     event.preventDefault();
     void attempt("verify", async () => {
       const code = $("mfa-code").value.trim();
-      const session = await auth.verifyMfa(code);
-      $("mfa-step").reset();
-      $("mfa-step").hidden = true;
+      let session;
+      try {
+        session = await auth.verifyMfa(code);
+      } catch (error) {
+        // Too many wrong codes or too late: the step is over, log in again. A wrong code leaves it open.
+        if (error?.code === "invalid_mfa_token") closeMfaStep();
+        throw error;
+      }
+      closeMfaStep();
       loggedIn(pendingUsername ?? "?", session, /^[0-9]{6}$/.test(code) ? "Logged in with a TOTP code" : "Logged in with a recovery code (it is used up now)");
-    }).then(() => {
-      // Too many wrong codes or too late: the step is over, log in again.
-      if (!auth.session && document.querySelector("#log li")?.textContent.includes("invalid_mfa_token")) $("mfa-step").hidden = true;
     });
   });
 
-  $("mfa-cancel").addEventListener("click", () => {
+  function closeMfaStep() {
     $("mfa-step").reset();
     $("mfa-step").hidden = true;
+  }
+
+  $("mfa-cancel").addEventListener("click", () => {
+    closeMfaStep();
     render();
   });
 
