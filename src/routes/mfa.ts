@@ -28,9 +28,9 @@ import type { RecoveryCodes, TotpEnrolment } from "../wire";
 export const mfaRoutes = new Hono<AppEnv>();
 
 /**
- * The issuer an authenticator app shows beside the account: `WEBAUTHN_RP_NAME`'s default.
- * TODO(lead): read `c.get("config")`'s `WEBAUTHN_RP_NAME` once the passkeys' settings land; this
- * is the one place that names it.
+ * The issuer an authenticator app shows beside the account: `WEBAUTHN_RP_NAME`. The passkeys'
+ * settings bring that variable; until they do, this is its default, and the one place to read it
+ * from the config instead.
  */
 function totpIssuer(_c: AppContext): string {
   return "edge-auth-gateway";

@@ -15,7 +15,9 @@ import type { ClientInfo, IssuedSession, PresentedProof, SessionOpening } from "
  * adds its row and a variant of `SignIn`, then calls `signIn` once it has checked the user's
  * proof; a proof that the user's object must check itself (a passkey's sign counter, a TOTP
  * step never accepted twice) is checked by a method of that object, which opens the session
- * through the same `UserSessions.open` with `sessionOpening(...)` in the same transaction.
+ * through the same `UserSessions.open` with `sessionOpening(...)` in the same transaction. The
+ * password login is one of those too (`MfaRpc.openPasswordSession`): with TOTP on, the object
+ * answers an `mfa_token` instead, and `MfaRpc.verifyLogin` opens the session once a code came.
  *
  * With a claims hook, `UserSessions.open` hands the new session its first hook call, and the
  * worker asks the hook before it signs the first access token (`claimsToSign`,

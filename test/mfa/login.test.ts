@@ -17,6 +17,7 @@ import {
   userWithTotp,
   verifyMfa,
   withCode,
+  withD1TableOffline,
 } from "../helpers";
 
 describe("POST /auth/login with TOTP on", () => {
@@ -191,5 +192,17 @@ describe("POST /auth/mfa/verify", () => {
     const token = await mfaTokenOf(user);
     expect((await withCode("DELETE", "/auth/mfa/totp", user.session.access_token, await user.device.code())).status).toBe(204);
     await expectError(await verifyMfa(token, user.recoveryCodes[0]!, fromIp(user.ip)), 401, "invalid_mfa_token");
+  });
+});
+
+describe("the second factor while D1 is away", () => {
+  it("enrolment needs D1 (503, for the username) and the login's second step does not", async () => {
+    const user = await userWithTotp();
+    const token = await mfaTokenOf(user);
+    await withD1TableOffline("users", async () => {
+      const enrol = await call("/auth/mfa/totp", { method: "POST", headers: bearer(user.session.access_token) });
+      await expectError(enrol, 503, "temporarily_unavailable");
+      expect((await verifyMfa(token, await user.device.code(), fromIp(user.ip))).status).toBe(200);
+    });
   });
 });
