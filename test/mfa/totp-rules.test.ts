@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { codeCheckAllowed, CODE_FAILURE_WINDOW_MS, verifyBinding, withWrongCode } from "../../src/mfa/mfa-rules";
 import { newRecoveryCodes, normalizeRecoveryCode } from "../../src/mfa/recovery-codes";
@@ -88,5 +89,29 @@ describe("the rules around codes", () => {
     expect(verifyBinding(login, { jkt: "k2", jti: "c", iat: 3 })).toEqual({ ok: false });
     expect(verifyBinding(null, sameKey)).toEqual({ ok: true, proof: sameKey });
     expect(verifyBinding(null, null)).toEqual({ ok: true, proof: null });
+  });
+});
+
+describe("property: which step a code is accepted for", () => {
+  it("accepts the code of step s exactly when s is within one step of now and after the last accepted", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uint8Array({ minLength: 20, maxLength: 20 }),
+        fc.integer({ min: 1_000_000, max: 100_000_000 }),
+        fc.integer({ min: -3, max: 3 }),
+        fc.option(fc.integer({ min: -3, max: 3 })),
+        fc.integer({ min: 0, max: 29_999 }),
+        async (secret, nowStep, offset, lastOffset, withinStep) => {
+          const now = nowStep * 30_000 + withinStep;
+          const step = nowStep + offset;
+          const last = lastOffset === null ? null : nowStep + lastOffset;
+          const accepted = acceptedTotpStep(secret, await hotp(secret, step), now, last);
+          // Another step's code may collide with this one's (one in a million): then the earliest matching step wins.
+          const expected = Math.abs(offset) <= 1 && (last === null || step > last) ? step : null;
+          if (accepted !== expected) expect(accepted === null ? null : await hotp(secret, accepted)).toBe(await hotp(secret, step));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
