@@ -15,6 +15,8 @@ import { SESSIONS_SCHEMA, SessionStore, type Session } from "./session-store";
 import { UserSessions, type UserSessionSettings } from "./user-sessions";
 import { AUTHORIZATION_CODES_SCHEMA, AuthorizationCodeStore } from "./authorization-codes";
 import { FederationRpc } from "./federation-rpc";
+import { MFA_SCHEMA, MfaStore } from "../mfa/mfa-store";
+import { MfaRpc } from "./mfa-rpc";
 
 /**
  * One per user (`idFromName(sub)`): the authority on that user's sessions and refresh tokens.
@@ -32,17 +34,25 @@ export class UserAuth extends DurableObject<Env> {
   readonly #outbox: Outbox;
   readonly #sessions: UserSessions;
   readonly #codes: AuthorizationCodeStore;
+  readonly #mfa: MfaStore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     // A feature with tables of its own adds its schema here (src/durable/store-schema.ts).
-    migrateStores(ctx.storage, [SESSIONS_SCHEMA, AUTHORIZATION_CODES_SCHEMA]);
+    migrateStores(ctx.storage, [SESSIONS_SCHEMA, AUTHORIZATION_CODES_SCHEMA, MFA_SCHEMA]);
     this.#store = new SessionStore(ctx.storage.sql);
     this.#keys = new SessionKeys(ctx.id.toString(), (sessionId) => this.#store.macKey(sessionId));
     this.#alarm = new AlarmSchedule(ctx);
     this.#outbox = new Outbox(ctx.storage.sql, () => this.env, this.#alarm);
     this.#sessions = new UserSessions(this.#store, this.#keys, this.#outbox, (at) => this.#alarm.noLaterThan(at), () => this.#settings, () => claimsHookOf(this.env));
     this.#codes = new AuthorizationCodeStore(ctx.storage.sql);
+    this.#mfa = new MfaStore(ctx.storage.sql);
+  }
+
+  /** The user's second factor: TOTP, recovery codes, and logins waiting for a code (src/sessions/mfa-rpc.ts). */
+  mfa(): MfaRpc {
+    const parts = { storage: this.ctx.storage, objectId: this.ctx.id.toString(), mfa: this.#mfa, sessions: this.#sessions, keys: this.#keys };
+    return new MfaRpc({ ...parts, afterCommit: (result) => this.#flushAfterCommit(result) });
   }
 
   /** The user's federated sign-ins: authorization codes and link tickets (src/sessions/federation-rpc.ts). */
