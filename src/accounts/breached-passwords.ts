@@ -1,3 +1,4 @@
+import { readAtMost } from "../bounded-read";
 import type { Config } from "../config";
 import { AuthError } from "../errors/auth-error";
 
@@ -39,7 +40,9 @@ export async function breachVerdict(url: URL, password: string): Promise<BreachV
       redirect: "manual",
     });
     if (response.status !== 200) throw new Error(`answered ${response.status}`);
-    const text = await boundedText(response);
+    const body = await readAtMost(response, MAX_ANSWER_BYTES);
+    if (body === null) throw new Error(`answered more than ${MAX_ANSWER_BYTES} bytes`);
+    const text = new TextDecoder().decode(body);
     const lines = text.split(/\r?\n/).filter((line) => line !== "");
     let found = false;
     for (const line of lines) {
@@ -72,32 +75,4 @@ export async function screenNewPassword(config: Config, password: string): Promi
     throw new AuthError("breached_password", 400, "This password appears in a known data breach: choose another.");
   }
   return { breached };
-}
-
-async function boundedText(response: Response): Promise<string> {
-  const reader = response.body?.getReader();
-  if (!reader) return "";
-  const chunks: Uint8Array[] = [];
-  let bytes = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    bytes += value.byteLength;
-    if (bytes > MAX_ANSWER_BYTES) {
-      await reader.cancel();
-      throw new Error(`answered more than ${MAX_ANSWER_BYTES} bytes`);
-    }
-    chunks.push(value);
-  }
-  return new TextDecoder().decode(concat(chunks, bytes));
-}
-
-function concat(chunks: Uint8Array[], bytes: number): Uint8Array {
-  const all = new Uint8Array(bytes);
-  let offset = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return all;
 }
