@@ -245,6 +245,26 @@ describe("GET /auth/account", () => {
   });
 });
 
+describe("the account routes while D1 is away", () => {
+  it("answer 503 with Retry-After, and a deletion deletes nothing of the user's object first", async () => {
+    const { username, pair } = await accountWithEmail();
+    await withD1TableOffline("users", async () => {
+      const answers = [
+        await forgot({ username }, {}, { DEV_MESSAGE_LOG: "true" }),
+        await changePassword(pair.access_token, { current_password: PASSWORD, new_password: NEW_PASSWORD }),
+        await deleteAccount(pair.access_token, { password: PASSWORD }),
+        await call("/auth/admin/users?username=abc", { headers: adminHeaders }),
+      ];
+      for (const answer of answers) {
+        await expectError(answer, 503, "temporarily_unavailable");
+        expect(answer.headers.get("Retry-After")).toMatch(/^\d+$/);
+      }
+    });
+    expect((await refresh(pair.refresh_token)).status).toBe(200);
+    expect((await login(username, PASSWORD)).status).toBe(200);
+  });
+});
+
 describe("forgot password without a webhook receiver, outside local dev", () => {
   it("answers 503 server_misconfigured rather than dropping the message, and so does the verification code", async () => {
     const { username, pair } = await accountWithEmail();
