@@ -28,7 +28,7 @@ import { identityRoutes } from "./routes/identities";
 import { tokenRoutes } from "./routes/token";
 import { emailRoutes } from "./routes/email";
 import { passwordRoutes } from "./routes/passwords";
-import { accountLifecycleRoutes } from "./routes/account";
+import { ownAccountRoutes } from "./routes/own-account";
 import { adminUserRoutes } from "./routes/admin-users";
 
 export { UserAuth } from "./sessions/user-auth";
@@ -100,7 +100,7 @@ app.route("/auth", tokenRoutes);
 app.route("/auth", identityRoutes);
 app.route("/auth", emailRoutes);
 app.route("/auth", passwordRoutes);
-app.route("/auth", accountLifecycleRoutes);
+app.route("/auth", ownAccountRoutes);
 app.route("/auth/admin", adminRoutes);
 app.route("/auth/admin", adminUserRoutes);
 app.route("/.well-known", wellKnownRoutes);

@@ -2,18 +2,17 @@ import { Hono } from "hono";
 import * as z from "zod/mini";
 import { requireAccessToken } from "../http/authenticate";
 import { bodyOf } from "../http/body";
-import { clientInfo, type AppContext, type AppEnv } from "../http/context";
+import { clientInfo, type AppEnv } from "../http/context";
+import { checkPasswordAsLogin, wrongPassword } from "../http/current-password";
 import { Email, NewPassword, PresentedPassword, Username } from "../http/account-fields";
 import { requireSecondFactorForReset } from "../http/second-factor";
 import { rule } from "../http/validation";
-import { auditEvent } from "../db/events";
-import { findUserByEmail, findUserById, findUserByUsername, normalizeUsername, replacePasswordHash, setPasswordHash, type UserRecord } from "../db/users";
+import { findUserByEmail, findUserById, findUserByUsername, normalizeUsername, replacePasswordHash, setPasswordHash } from "../db/users";
 import { requireD1 } from "../db/unavailable";
 import { AuthError, invalidRequest } from "../errors/auth-error";
 import { requireMessageDelivery } from "../events/webhook-settings";
 import { screenNewPassword } from "../accounts/breached-passwords";
-import { LoginGuard } from "../accounts/login-guard";
-import { hashPassword, verifyPassword } from "../accounts/passwords";
+import { hashPassword } from "../accounts/passwords";
 import { countRegistration } from "../accounts/registration-limit";
 import { parseOneTimeSecret } from "../tokens/one-time-secrets";
 import { userAuthFor, userAuthOfToken } from "../sessions/lookup";
@@ -79,8 +78,6 @@ passwordRoutes.post("/password/reset", resetBody, async function resetPassword(c
 
 const changeBody = bodyOf(z.object({ current_password: PresentedPassword, new_password: NewPassword }));
 
-const wrongPassword = () => new AuthError("invalid_credentials", 401, "The current password is wrong.");
-
 passwordRoutes.post("/password", changeBody, requireAccessToken, async function changePassword(c) {
   const { sub, sid } = c.get("auth");
   const { current_password: current, new_password: next } = c.req.valid("json");
@@ -96,27 +93,3 @@ passwordRoutes.post("/password", changeBody, requireAccessToken, async function 
   await userAuthFor(c.env, sub).account().passwordReplaced({ sub, event: "password_changed", keepSessionId: sid, client: clientInfo(c) });
   return c.body(null, 204);
 });
-
-/**
- * Checks a password the signed-in user presents (change password, delete account) as a login
- * would: counted against the login limits (src/accounts/login-guard.ts), a wrong one recorded as
- * `login_failed` and answered 401 `invalid_credentials`. So a stolen access token cannot be used
- * to guess the password faster than the login route allows.
- */
-export async function checkPasswordAsLogin(c: AppContext, user: UserRecord, password: string, route: "password_change" | "account_deletion"): Promise<void> {
-  const client = clientInfo(c);
-  const guard = new LoginGuard(c.env, user.username_normalized, client.ip);
-  await guard.begin();
-  let ok: boolean;
-  try {
-    ok = (await verifyPassword(password, user.password_hash)).ok;
-  } catch (error) {
-    await guard.abandon();
-    throw error;
-  }
-  if (!ok) {
-    await guard.failed(auditEvent({ type: "login_failed", sub: user.id, session_id: null, at: Date.now(), ip: client.ip, detail: { reason: "wrong_password", route } }));
-    throw wrongPassword();
-  }
-  await guard.succeeded();
-}

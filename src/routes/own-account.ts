@@ -5,21 +5,21 @@ import { bodyOf } from "../http/body";
 import { type AppEnv } from "../http/context";
 import { PresentedPassword } from "../http/account-fields";
 import { accountView } from "../http/account-view";
+import { checkPasswordAsLogin } from "../http/current-password";
 import { auditEvent } from "../db/events";
 import { accountRows, deleteUserEverywhere, findUserById } from "../db/users";
 import { AuthError } from "../errors/auth-error";
 import { sendWebhookOf } from "../durable/queue-messages";
 import { userAuthFor } from "../sessions/lookup";
 import type { AccountResponse } from "../wire";
-import { checkPasswordAsLogin } from "./passwords";
 
 /** The caller's own account: `GET /auth/account` shows it, `DELETE /auth/account` ends it. */
-export const accountLifecycleRoutes = new Hono<AppEnv>();
+export const ownAccountRoutes = new Hono<AppEnv>();
 
 /** How recent a sign-in must be to delete an account that has no password to ask for. */
 export const REAUTHENTICATION_WINDOW_SECONDS = 300;
 
-accountLifecycleRoutes.get("/account", requireAccessToken, async function showAccount(c) {
+ownAccountRoutes.get("/account", requireAccessToken, async function showAccount(c) {
   const { sub } = c.get("auth");
   const [rows, factors] = await Promise.all([accountRows(c.env.DB, sub), userAuthFor(c.env, sub).accountFactors()]);
   c.header("Cache-Control", "no-store");
@@ -28,7 +28,7 @@ accountLifecycleRoutes.get("/account", requireAccessToken, async function showAc
 
 const deleteBody = bodyOf(z.object({ password: z.optional(PresentedPassword) }));
 
-accountLifecycleRoutes.delete("/account", deleteBody, requireAccessToken, async function deleteAccount(c) {
+ownAccountRoutes.delete("/account", deleteBody, requireAccessToken, async function deleteAccount(c) {
   const claims = c.get("auth");
   const { password } = c.req.valid("json");
   const user = await findUserById(c.env.DB, claims.sub);
