@@ -341,3 +341,39 @@ describe("GET /auth/admin/users/:sub", () => {
     await expectError(await call("/auth/admin/users/%20a", { headers: adminHeaders }), 400, "invalid_request");
   });
 });
+
+describe("what was still in the EVENTS queue when the account was deleted", () => {
+  it("lands anonymised (events) or not at all (session records), while a later user of the same sub is recorded as usual", async () => {
+    const { auditEvent } = await import("../../src/db/events");
+    const { redeliver } = await import("../queue-ledger");
+    const worker = (await import("../../src/index")).default;
+    const sub = uniqueSub("late");
+    const pair = await openSession(sub);
+    await drainEvents(sub);
+    const before = Date.now() - 1000;
+    expect((await deleteAccount(pair.access_token)).status).toBe(204);
+    const after = Date.now() + 1000;
+
+    const stale = auditEvent({ type: "refresh", sub, session_id: pair.session_id, at: before, ip: "198.51.100.7", detail: { generation: 1 } });
+    const later = auditEvent({ type: "login", sub, session_id: crypto.randomUUID(), at: after, ip: "198.51.100.8", detail: { method: "password" } });
+    const record = (id: string, createdAt: number) => ({ id, user_id: sub, created_at: createdAt, last_used_at: createdAt, expires_at: null, revoked_at: null, revoked_reason: null, user_agent: "agent", ip: "198.51.100.9", rotation_count: 0 });
+    const staleSession = crypto.randomUUID();
+    const laterSession = crypto.randomUUID();
+    await redeliver(
+      worker as never,
+      [
+        { kind: "event", event: stale },
+        { kind: "event", event: later },
+        { kind: "session", record: record(staleSession, before), version: 1 },
+        { kind: "session", record: record(laterSession, after), version: 1 },
+      ].map((body) => ({ queue: "edge-auth-gateway-events", body: body as never, attempts: 0, outcome: "retry" as const })),
+      env as never,
+    );
+
+    const events = await eventsOf(sub);
+    expect(events.find((event) => event.type === "refresh")).toMatchObject({ ip: null, detail: null });
+    expect(events.find((event) => event.type === "login")).toMatchObject({ ip: "198.51.100.8", detail: { method: "password" } });
+    const ids = (await env.DB.prepare("SELECT id FROM sessions WHERE user_id = ?1").bind(sub).all<{ id: string }>()).results.map((row) => row.id);
+    expect(ids).toEqual([laterSession]);
+  });
+});
