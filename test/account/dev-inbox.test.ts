@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { DEV_INBOX_SIZE } from "../../src/events/dev-inbox";
 import type { EventMessage } from "../../src/events/messages";
 import worker from "../../src/index";
@@ -8,6 +8,10 @@ import { redeliver } from "../queue-ledger";
 
 // The demo's dev inbox: what the queue's consumer logged of messages to users in local dev
 // (DEV_MESSAGE_LOG on, no WEBHOOK_URL), shown at /demo/inbox with DEMO on, and nowhere else.
+
+// The consumer logs each message it keeps (the dev message log): expected here, not shown.
+beforeEach(() => void vi.spyOn(console, "log").mockImplementation(() => {}));
+afterEach(() => vi.restoreAllMocks());
 
 const LOCAL_DEV: Vars = { DEMO: "true", DEV_MESSAGE_LOG: "true" };
 
