@@ -187,6 +187,22 @@ export const SETTINGS = {
     ),
   },
 
+  /** The breached-password check (src/accounts/breached-passwords.ts): the k-anonymity range API. */
+  pwnedPasswords: {
+    mode: setting(
+      "PWNED_PASSWORDS",
+      oneOf(["off", "warn", "block"]),
+      "off",
+      "check new passwords (register, reset, change) against the breached-password range API: `block` refuses a breached one (400 `breached_password`), `warn` lets it through with `\"breached\": true` in register's answer; off by default, since the check sends the first 5 hex characters of the password's SHA-1 to a third party ([Breached passwords](#breached-passwords))",
+    ),
+    url: setting(
+      "PWNED_PASSWORDS_URL",
+      httpUrl,
+      "https://api.pwnedpasswords.com/range/",
+      "the range API the check asks (the 5 characters are appended); a failure or an answer slower than 2 s lets the password through, logged",
+    ),
+  },
+
   auditRetentionSeconds: setting("AUDIT_RETENTION_SECONDS", seconds(), "7776000", "how long audit events are kept (daily cleanup)"),
 
   /** Signed webhooks (src/events/): where they go, the key that signs them, which audit events they carry. */
