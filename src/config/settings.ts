@@ -1,5 +1,5 @@
 import { oauthClients, oidcClientSecrets, oidcProviders } from "./federation";
-import { count, flag, httpUrl, oneOf, origins, pathPrefixes, seconds, secret, signingSecrets, text, type Parser } from "./parsers";
+import { count, flag, httpUrl, issuerUrl, oneOf, origins, pathPrefixes, seconds, secret, signingSecrets, text, type Parser } from "./parsers";
 import { DEFAULT_WEBHOOK_EVENTS, webhookEvents, webhookSecret } from "./webhook-parsers";
 
 /**
@@ -52,7 +52,7 @@ export type SettingsTree = { readonly [key: string]: Setting | SettingsTree };
 export const SETTINGS = {
   issuer: setting(
     "ISSUER",
-    text,
+    issuerUrl,
     "http://127.0.0.1:8787",
     "`iss` of access tokens and the issuer of the metadata; set it to your gateway's URL (`npm run dev` sets it to the URL it serves on, `npm run deploy` refuses a local one)",
   ),
