@@ -2,15 +2,18 @@ import type { ClientContext } from "./context.js";
 import type { DpopKey } from "./dpop.js";
 import { DpopKeyStore } from "./dpop-key-store.js";
 import { AuthClientError } from "./errors.js";
+import * as accountMethods from "./methods/account.js";
 import * as federationMethods from "./methods/federation.js";
 import type { SignInApp } from "./methods/federation.js";
+import * as mfaMethods from "./methods/mfa.js";
 import * as passwordMethods from "./methods/password.js";
 import * as sessionMethods from "./methods/sessions.js";
-import { browserEnvironment, type AuthClientOptions, type AuthEvent, type SessionInfo, type SessionRecord } from "./options.js";
+import { browserEnvironment, type AuthClientOptions, type AuthEvent, type LoginResult, type SessionInfo, type SessionRecord, type TotpEnrolment } from "./options.js";
 import { RefreshCoordinator } from "./refresh-coordinator.js";
 import { isExpiredAnswer, sessionInfo } from "./responses.js";
 import { SessionState } from "./session-state.js";
 import { Transport } from "./transport.js";
+import type { AccountResponse } from "../wire.js";
 
 /**
  * A client of the gateway for browser apps, used instead of `fetch` for API calls: it attaches the
@@ -51,7 +54,7 @@ export class AuthClient {
     const transport = new Transport(options, env, origin, page !== undefined && new URL(page).origin !== origin, this.#dpop);
     const state = new SessionState(options, env, key, this.#dpop);
     const refresher = new RefreshCoordinator(state, transport, options, env);
-    this.#client = { mode, env, transport, state, refresher, fetch: (input, init) => this.fetch(input, init) };
+    this.#client = { mode, env, transport, state, refresher, pendingMfa: { token: null }, fetch: (input, init) => this.fetch(input, init) };
   }
 
   /** The current session, or null; in cookie mode null until `restore()` or a first call after a reload. */
@@ -60,14 +63,82 @@ export class AuthClient {
     return session && sessionInfo(session);
   }
 
-  /** `POST /auth/register`; does not log in. */
-  register(username: string, password: string): Promise<{ userId: string }> {
-    return passwordMethods.register(this.#client, username, password);
+  /** `POST /auth/register`, with an optional e-mail address; does not log in. `breached`: the password is in a known breach (`PWNED_PASSWORDS=warn`). */
+  register(username: string, password: string, options: { email?: string } = {}): Promise<{ userId: string; breached: boolean }> {
+    return passwordMethods.register(this.#client, username, password, options);
   }
 
-  /** `POST /auth/login`: opens a session and keeps it where `storage` says. */
-  login(username: string, password: string): Promise<SessionInfo> {
+  /** `GET /auth/account`: who the user is, their address, second factors, passkeys and linked identities. */
+  account(): Promise<AccountResponse> {
+    return accountMethods.account(this.#client);
+  }
+
+  /** `POST /auth/email/verification`: a 6-digit code goes to the account's address (10 minutes, 5 tries). */
+  requestEmailVerification(): Promise<void> {
+    return accountMethods.requestEmailVerification(this.#client);
+  }
+
+  /** `POST /auth/email/verify` with the code the user received. */
+  verifyEmail(code: string): Promise<void> {
+    return accountMethods.verifyEmail(this.#client, code);
+  }
+
+  /** `POST /auth/password/forgot`: a reset link goes to the account's verified address, if it has one; no session needed. */
+  forgotPassword(who: { username: string } | { email: string }): Promise<void> {
+    return accountMethods.forgotPassword(this.#client, who);
+  }
+
+  /** `POST /auth/password/reset` with the reset link's token (and `code`, the TOTP code, when the account has one). */
+  resetPassword(token: string, password: string, code?: string): Promise<void> {
+    return accountMethods.resetPassword(this.#client, token, password, code);
+  }
+
+  /** `POST /auth/password`: every other session of the user ends; this one stays. */
+  changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    return accountMethods.changePassword(this.#client, currentPassword, newPassword);
+  }
+
+  /** `DELETE /auth/account`: everything of the user is deleted and this session forgotten. */
+  deleteAccount(password?: string): Promise<void> {
+    return accountMethods.deleteAccount(this.#client, password);
+  }
+
+  /**
+   * `POST /auth/login`: opens a session and keeps it where `storage` says (`mfaRequired: false`),
+   * or, for a user with TOTP on, resolves to `{ mfaRequired: true }`: ask for a code, then
+   * `verifyMfa(code)`.
+   *
+   * @example
+   * const result = await auth.login(username, password);
+   * if (result.mfaRequired) await auth.verifyMfa(prompt("Code from your authenticator app") ?? "");
+   */
+  login(username: string, password: string): Promise<LoginResult> {
     return passwordMethods.login(this.#client, username, password);
+  }
+
+  /** `POST /auth/mfa/verify`: the second step of a login that answered `mfaRequired`, with a TOTP or recovery code. */
+  verifyMfa(code: string): Promise<SessionInfo> {
+    return mfaMethods.verifyMfa(this.#client, code);
+  }
+
+  /** `POST /auth/mfa/totp`: a pending TOTP secret and its `otpauth://` URI; `confirmTotp` turns it on. */
+  enrollTotp(): Promise<TotpEnrolment> {
+    return mfaMethods.enrollTotp(this.#client);
+  }
+
+  /** `POST /auth/mfa/totp/confirm`: TOTP on; resolves to the ten recovery codes (shown once). */
+  confirmTotp(code: string): Promise<string[]> {
+    return mfaMethods.confirmTotp(this.#client, code);
+  }
+
+  /** `DELETE /auth/mfa/totp` with a TOTP or recovery code: TOTP off. */
+  disableTotp(code: string): Promise<void> {
+    return mfaMethods.disableTotp(this.#client, code);
+  }
+
+  /** `POST /auth/mfa/recovery-codes` with a TOTP code: ten new recovery codes, the old ones dead. */
+  regenerateRecoveryCodes(code: string): Promise<string[]> {
+    return mfaMethods.regenerateRecoveryCodes(this.#client, code);
   }
 
   /**

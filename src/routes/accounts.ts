@@ -4,38 +4,27 @@ import * as z from "zod/mini";
 import { bodyOf } from "../http/body";
 import { clientInfo, keyRing, type AppEnv } from "../http/context";
 import { auditEvent } from "../db/events";
-import { findUserByUsername, insertUser, normalizeUsername, replacePasswordHash } from "../db/users";
+import { findUserByUsername, insertUser, normalizeUsername, replacePasswordHash, type UserRecord } from "../db/users";
 import { AuthError, notFound } from "../errors/auth-error";
 import { LoginGuard } from "../accounts/login-guard";
 import { countRegistration } from "../accounts/registration-limit";
 import { hashPassword, verifyPassword } from "../accounts/passwords";
 import { dpopProof } from "../http/dpop";
 import { setsRefreshCookie } from "../http/refresh-cookie";
-import { signInResponse } from "../http/token-response";
-import { rule } from "../http/validation";
-import type { RegisterResponse } from "../wire";
+import { tokenResponse } from "../http/token-response";
+import { userAuthFor } from "../sessions/lookup";
+import type { PasswordSignIn } from "../sessions/mfa-rpc";
+import { sessionOpening } from "../sessions/sign-in";
+import { Email, NewPassword, PresentedPassword, Username } from "../http/account-fields";
+import { screenNewPassword } from "../accounts/breached-passwords";
+import type { MfaRequiredBody, RegisterResponse } from "../wire";
 
 /** The built-in password login: `POST /auth/register` and `POST /auth/login`. */
 export const accountRoutes = new Hono<AppEnv>();
 
-const Username = z
-  .string(rule("must be 3 to 64 characters of letters, digits and . _ @ -"))
-  .check(z.minLength(3), z.maxLength(64), z.regex(/^[A-Za-z0-9._@-]+$/));
+const registerBody = bodyOf(z.object({ username: Username, password: NewPassword, email: z.optional(Email) }));
 
-const registerBody = bodyOf(
-  z.object({
-    username: Username,
-    password: z.string(rule("must be 8 to 256 characters")).check(z.minLength(8), z.maxLength(256)),
-  }),
-);
-
-const loginBody = bodyOf(
-  z.object({
-    username: Username,
-    // Any password up to the longest one registration takes: a short one is just wrong (401).
-    password: z.string(rule("must be 1 to 256 characters")).check(z.minLength(1), z.maxLength(256)),
-  }),
-);
+const loginBody = bodyOf(z.object({ username: Username, password: PresentedPassword }));
 
 /** With `ALLOW_REGISTRATION=false` the route does not exist, whatever the body. */
 const registrationOpen = createMiddleware<AppEnv>(async function registrationOpen(c, next) {
@@ -44,19 +33,24 @@ const registrationOpen = createMiddleware<AppEnv>(async function registrationOpe
 });
 
 accountRoutes.post("/register", registrationOpen, registerBody, async function register(c) {
-  const { username, password } = c.req.valid("json");
+  const { username, password, email } = c.req.valid("json");
   await countRegistration(c.env, clientInfo(c).ip);
+  const { breached } = await screenNewPassword(c.get("config"), password);
   const now = Date.now();
-  const user = {
+  const user: UserRecord = {
     id: crypto.randomUUID(),
     username,
     username_normalized: normalizeUsername(username),
     password_hash: await hashPassword(password),
     created_at: now,
     password_updated_at: now,
+    email: email ?? null,
+    email_verified: 0,
   };
-  if (!(await insertUser(c.env.DB, user))) throw new AuthError("username_taken", 409, "That username is already taken.");
-  return c.json({ user_id: user.id } satisfies RegisterResponse, 201);
+  const outcome = await insertUser(c.env.DB, user);
+  if (outcome === "username_taken") throw new AuthError("username_taken", 409, "That username is already taken.");
+  if (outcome === "email_taken") throw new AuthError("email_taken", 409, "That e-mail address belongs to another account.");
+  return c.json({ user_id: user.id, ...(breached ? { breached: true as const } : {}) } satisfies RegisterResponse, 201);
 });
 
 accountRoutes.post("/login", setsRefreshCookie, dpopProof({ issuesTokens: true }), loginBody, async function login(c) {
@@ -97,13 +91,33 @@ accountRoutes.post("/login", setsRefreshCookie, dpopProof({ issuesTokens: true }
     throw new AuthError("invalid_credentials", 401, "The username or password is wrong.");
   }
 
-  await guard.succeeded();
   if (check.needsRehash) await upgradeHash(c.env.DB, user.id, user.password_hash, password);
-  return signInResponse(c, { method: "password", sub: user.id });
+  // One call to the user's object: it opens the session, or, with TOTP on, hands out an mfa_token.
+  let signedIn: PasswordSignIn;
+  try {
+    signedIn = await userAuthFor(c.env, user.id)
+      .mfa()
+      .openPasswordSession({ opening: sessionOpening({ method: "password", sub: user.id }, Date.now()), username: normalized, client, proof: c.get("dpop") });
+  } catch (error) {
+    await guard.abandon();
+    throw error;
+  }
+  if (signedIn.kind === "mfa_required") {
+    // No verdict yet: the attempt is uncounted, and earlier failures stay until the code is right,
+    // so knowing the password does not reset the count of wrong codes.
+    await guard.abandon();
+    c.header("Cache-Control", "no-store");
+    return c.json(
+      { error: "mfa_required", error_description: "The password is right: send a TOTP or recovery code to POST /auth/mfa/verify with this mfa_token.", mfa_token: signedIn.mfaToken } satisfies MfaRequiredBody,
+      401,
+    );
+  }
+  await guard.succeeded();
+  return tokenResponse(c, signedIn.session);
 });
 
 /** Re-hashes a password that matched a hash with older parameters. A failure only postpones it to the next login. */
-async function upgradeHash(db: D1Database, id: string, previousHash: string, password: string) {
+export async function upgradeHash(db: D1Database, id: string, previousHash: string, password: string) {
   try {
     await replacePasswordHash(db, { id, previousHash, newHash: await hashPassword(password), now: Date.now() });
   } catch (error) {

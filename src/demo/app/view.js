@@ -1,6 +1,6 @@
 // What the page shows of the session (status, countdown, refresh counts, the DPoP binding), and
 // `attempt`, which runs a button's action, logs its error and shows the outcome.
-import { storage, USERNAME_KEY, where } from "./mode.js";
+import { dpop, storage, USERNAME_KEY, where } from "./mode.js";
 import { $, describe, log, short } from "./ui.js";
 
 /**
@@ -21,6 +21,14 @@ export function createView(auth) {
     $("refresh-count").textContent = `${counts.here} here, ${counts.elsewhere} in other tabs`;
     $("refresh-count").dataset.here = String(counts.here);
     document.body.dataset.state = status.dataset.state;
+    // What can be done now: log in while logged out (a form waiting for a code counts as busy), log out while logged in.
+    const waitingForCode = !$("mfa-step").hidden;
+    for (const id of ["username", "password", "login", "register"]) $(id).disabled = session !== null || waitingForCode;
+    for (const id of ["logout", "logout-all"]) $(id).disabled = session === null;
+    $("steal").disabled = session === null || storage !== "localStorage";
+    $("replay").disabled = session === null || !(dpop && storage === "localStorage");
+    // A list of sessions shown while logged out (the page's own one revoked, say) is stale.
+    if (!session) $("session-rows").replaceChildren();
     renderCountdown();
   }
 
@@ -29,7 +37,11 @@ export function createView(auth) {
   async function renderBinding() {
     const session = auth.session;
     $("token-type").textContent = session ? session.tokenType : "–";
-    if (!session) return void ($("binding").textContent = "–");
+    if (!session) {
+      $("amr").textContent = "–";
+      return void ($("binding").textContent = "–");
+    }
+    void renderAmr();
     if (session.tokenType !== "DPoP") {
       $("binding").textContent = "nothing: a Bearer token works for whoever holds it";
       return;
@@ -44,6 +56,18 @@ export function createView(auth) {
       $("binding").textContent = `${ours ? "this page's key" : "another key"}, cnf.jkt ${claims.cnf?.jkt.slice(0, 12)}… (ES256, private key ${extractable}, ${storage === "memory" ? "in this page" : "in IndexedDB"})`;
     } catch (error) {
       $("binding").textContent = describe(error);
+    }
+  }
+
+  // The access token's amr (RFC 8176): which factors signed this session in.
+  async function renderAmr() {
+    try {
+      const claims = JSON.parse(atob((await auth.getAccessToken()).split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+      const amr = Array.isArray(claims.amr) ? claims.amr : [];
+      $("amr").dataset.amr = amr.join(" ");
+      $("amr").textContent = amr.length === 0 ? "?" : `${amr.join(" + ")} (${amr.map((value) => AMR_WORDS[value] ?? value).join(", ")})`;
+    } catch (error) {
+      $("amr").textContent = describe(error);
     }
   }
 
@@ -68,6 +92,9 @@ export function createView(auth) {
 
   return { counts, render, renderBinding, renderCountdown, attempt };
 }
+
+/** What each `amr` value means, in words. */
+const AMR_WORDS = { pwd: "a password", otp: "a one-time code", mfa: "two factors", hwk: "a hardware key", user: "user verification", fed: "an upstream provider", adm: "the admin route" };
 
 // RFC 7638: SHA-256 of the required members in lexical order, base64url.
 async function thumbprint({ crv, kty, x, y }) {
