@@ -65,8 +65,10 @@ passwordRoutes.post("/password/reset", resetBody, async function resetPassword(c
   if (!parsed || !stub) throw invalidResetToken();
   const sub = await stub.account().resetTokenUser(parsed.hash);
   if (sub === null) throw invalidResetToken();
+  const user = await findUserById(c.env.DB, sub);
+  if (user === null) throw invalidResetToken();
   // Before the token is spent: a wrong code leaves the link usable with the right one.
-  await requireSecondFactorForReset(c.env, sub, code);
+  await requireSecondFactorForReset(c, user, code);
   await screenNewPassword(c.get("config"), password);
   const newHash = await hashPassword(password);
   // Spent here, once: of two resets racing with one token, one gets the user and the other null.

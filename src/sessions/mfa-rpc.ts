@@ -31,6 +31,12 @@ export interface MfaCaller {
 /** Why a code was not taken (the route maps each to its answer). */
 export type CodeRefusal = { ok: false; reason: "invalid_code" } | { ok: false; reason: "too_many_codes"; retryAfterSeconds: number };
 
+/**
+ * What `checkSecondFactor` says of a code: TOTP is off, the code is accepted, it is refused (or
+ * missing), or codes are not being checked for now after too many wrong ones.
+ */
+export type SecondFactorCheck = "not_enrolled" | "accepted" | "refused" | { retryAfterSeconds: number };
+
 /** What a password login of this user comes to: a session, or a token that waits for the second factor. */
 export type PasswordSignIn = { kind: "session"; session: IssuedSession } | { kind: "mfa_required"; mfaToken: string };
 
@@ -136,10 +142,10 @@ export class MfaRpc extends RpcTarget {
   /**
    * For a way back in that must also pass the second factor (a password reset): `not_enrolled`
    * when TOTP is off, `accepted` for a right TOTP code or an unused recovery code (spent, event
-   * `recovery_code_used`), `refused` otherwise, a missing code included, and while too many wrong
-   * codes were tried.
+   * `recovery_code_used`), `refused` otherwise, a missing code included; while too many wrong
+   * codes were tried, how long until codes are checked again.
    */
-  async checkSecondFactor(code: string | undefined): Promise<"not_enrolled" | "accepted" | "refused"> {
+  async checkSecondFactor(code: string | undefined): Promise<SecondFactorCheck> {
     const { storage, mfa, afterCommit } = this.#parts;
     const recoveryHash = code === undefined ? null : await this.#recoveryHashOf(code);
     return afterCommit(
@@ -147,7 +153,8 @@ export class MfaRpc extends RpcTarget {
         if (mfa.totp()?.enabledAt == null) return "not_enrolled" as const;
         if (code === undefined) return "refused" as const;
         const judged = this.#judgeEnabled(code, recoveryHash, Date.now(), { sessionId: null, ip: null }, { recoveryCodes: true });
-        return judged.ok ? ("accepted" as const) : ("refused" as const);
+        if (judged.ok) return "accepted" as const;
+        return judged.reason === "too_many_codes" ? { retryAfterSeconds: judged.retryAfterSeconds } : ("refused" as const);
       }),
     );
   }

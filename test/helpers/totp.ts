@@ -90,19 +90,24 @@ export interface TotpUser {
   session: TokenResponse;
 }
 
+/** Turns TOTP on for the access token's user through the routes (enrol, confirm): their authenticator and recovery codes. */
+export async function turnTotpOn(accessToken: string): Promise<{ device: TotpDevice; recoveryCodes: string[] }> {
+  const enrolled = await call("/auth/mfa/totp", { method: "POST", headers: bearer(accessToken) });
+  expect(enrolled.status).toBe(201);
+  const { secret } = (await enrolled.json()) as TotpEnrolment;
+  const device = new TotpDevice(secret);
+  const confirmed = await withCode("POST", "/auth/mfa/totp/confirm", accessToken, await device.code());
+  expect(confirmed.status).toBe(200);
+  const { recovery_codes } = (await confirmed.json()) as RecoveryCodes;
+  return { device, recoveryCodes: recovery_codes };
+}
+
 /** Registers a user, logs in and turns TOTP on through the routes, as a person would. */
 export async function userWithTotp(): Promise<TotpUser> {
   const { username, userId } = await registerUser();
   const ip = uniqueIp();
   const session = (await (await login(username, PASSWORD, fromIp(ip))).json()) as TokenResponse;
-  const enrolled = await call("/auth/mfa/totp", { method: "POST", headers: bearer(session.access_token) });
-  expect(enrolled.status).toBe(201);
-  const { secret } = (await enrolled.json()) as TotpEnrolment;
-  const device = new TotpDevice(secret);
-  const confirmed = await withCode("POST", "/auth/mfa/totp/confirm", session.access_token, await device.code());
-  expect(confirmed.status).toBe(200);
-  const { recovery_codes } = (await confirmed.json()) as RecoveryCodes;
-  return { username, userId, ip, device, recoveryCodes: recovery_codes, session };
+  return { username, userId, ip, ...(await turnTotpOn(session.access_token)), session };
 }
 
 /** Logs a TOTP user in with their password (expecting `mfa_required`) and returns the `mfa_token`. */

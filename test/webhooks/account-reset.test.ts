@@ -1,6 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { eventsOf, expectError, fromIp, login, refresh, uniqueIp, uniqueUsername, userAuthStub } from "../helpers";
+import { eventsOf, expectError, fromIp, login, postJson, refresh, turnTotpOn, uniqueIp, uniqueUsername, userAuthStub } from "../helpers";
 import { accountWithEmail, awaitMessages, forgot, messagesOf, reset, resetTokenOf, signIn, verifiedAccount } from "../account/accounts";
 
 let logged: string[] = [];
@@ -170,5 +170,49 @@ describe("POST /auth/password/forgot and /auth/password/reset", () => {
     const token = await resetTokenOf(account);
     await expectError(await reset({ token, password: NEW_PASSWORD, ...change }), 400, "invalid_request");
     expect((await reset({ token, password: NEW_PASSWORD })).status).toBe(204);
+  });
+});
+
+describe("a password reset of an account with TOTP on", () => {
+  const resetFrom = (ip: string, body: Record<string, unknown>) => postJson("/auth/password/reset", body, fromIp(ip));
+
+  it("asks for its code: none or a wrong one is 401 mfa_required and leaves the link usable; the right code resets", async () => {
+    const account = await verifiedAccount();
+    const { device } = await turnTotpOn(account.pair.access_token);
+    const token = await resetTokenOf(account);
+    const ip = uniqueIp();
+    await expectError(await resetFrom(ip, { token, password: NEW_PASSWORD }), 401, "mfa_required");
+    await expectError(await resetFrom(ip, { token, password: NEW_PASSWORD, code: "000000" }), 401, "mfa_required");
+    expect((await resetFrom(ip, { token, password: NEW_PASSWORD, code: await device.code() })).status).toBe(204);
+    // The new password works, and still asks for the second factor.
+    const again = await login(account.username, NEW_PASSWORD);
+    expect(again.status).toBe(401);
+    expect(((await again.json()) as { error: string }).error).toBe("mfa_required");
+  });
+
+  it("takes a recovery code instead, once", async () => {
+    const account = await verifiedAccount();
+    const { recoveryCodes } = await turnTotpOn(account.pair.access_token);
+    const ip = uniqueIp();
+    expect((await resetFrom(ip, { token: await resetTokenOf(account), password: NEW_PASSWORD, code: recoveryCodes[0] })).status).toBe(204);
+    await expectError(await resetFrom(ip, { token: await resetTokenOf(account, 1), password: "another new password", code: recoveryCodes[0] }), 401, "mfa_required");
+  });
+
+  it("counts a wrong code as a login failure of the username from that address: after five, 429, and the password login from there too", async () => {
+    const account = await verifiedAccount();
+    const { device } = await turnTotpOn(account.pair.access_token);
+    const token = await resetTokenOf(account);
+    const ip = uniqueIp();
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      await expectError(await resetFrom(ip, { token, password: NEW_PASSWORD, code: String(100000 + attempt) }), 401, "mfa_required");
+    }
+    const limited = await resetFrom(ip, { token, password: NEW_PASSWORD, code: await device.code() });
+    await expectError(limited, 429, "too_many_requests");
+    expect(Number(limited.headers.get("Retry-After"))).toBeGreaterThan(0);
+    await expectError(await login(account.username, account.password, fromIp(ip)), 429, "too_many_requests");
+    const failures = await eventsOf(account.userId, "login_failed");
+    expect(failures.map((event) => event.detail)).toEqual(Array(5).fill({ reason: "wrong_code", route: "password_reset" }));
+    // No code ever reached the audit trail or the log.
+    expect(logged.join("\n")).not.toMatch(/\b10000[0-4]\b/);
   });
 });
