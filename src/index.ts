@@ -26,6 +26,7 @@ import { authorizeRoutes } from "./routes/authorize";
 import { callbackRoutes } from "./routes/oidc-callback";
 import { identityRoutes } from "./routes/identities";
 import { tokenRoutes } from "./routes/token";
+import { passkeyRoutes } from "./routes/passkeys";
 
 export { UserAuth } from "./sessions/user-auth";
 export { LoginThrottle } from "./accounts/login-throttle";
@@ -80,6 +81,7 @@ app.route("/auth", authorizeRoutes);
 app.route("/auth", callbackRoutes);
 app.route("/auth", tokenRoutes);
 app.route("/auth", identityRoutes);
+app.route("/auth", passkeyRoutes);
 app.route("/auth/admin", adminRoutes);
 app.route("/.well-known", wellKnownRoutes);
 app.all("/auth/*", function unservedAuthRoute(c) {

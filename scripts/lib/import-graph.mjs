@@ -18,6 +18,7 @@ export const LAYERS = [
   ["tokens", "db"],
   ["events"],
   ["durable"],
+  ["passkeys"],
   ["accounts", "sessions", "federation"],
   ["http"],
   ["routes", "gateway.ts", "demo"],

@@ -15,6 +15,8 @@ import { SESSIONS_SCHEMA, SessionStore, type Session } from "./session-store";
 import { UserSessions, type UserSessionSettings } from "./user-sessions";
 import { AUTHORIZATION_CODES_SCHEMA, AuthorizationCodeStore } from "./authorization-codes";
 import { FederationRpc } from "./federation-rpc";
+import { PASSKEYS_SCHEMA, PasskeyStore } from "../passkeys/passkey-store";
+import { PasskeysRpc } from "./passkeys-rpc";
 
 /**
  * One per user (`idFromName(sub)`): the authority on that user's sessions and refresh tokens.
@@ -32,17 +34,19 @@ export class UserAuth extends DurableObject<Env> {
   readonly #outbox: Outbox;
   readonly #sessions: UserSessions;
   readonly #codes: AuthorizationCodeStore;
+  readonly #passkeys: PasskeyStore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     // A feature with tables of its own adds its schema here (src/durable/store-schema.ts).
-    migrateStores(ctx.storage, [SESSIONS_SCHEMA, AUTHORIZATION_CODES_SCHEMA]);
+    migrateStores(ctx.storage, [SESSIONS_SCHEMA, AUTHORIZATION_CODES_SCHEMA, PASSKEYS_SCHEMA]);
     this.#store = new SessionStore(ctx.storage.sql);
     this.#keys = new SessionKeys(ctx.id.toString(), (sessionId) => this.#store.macKey(sessionId));
     this.#alarm = new AlarmSchedule(ctx);
     this.#outbox = new Outbox(ctx.storage.sql, () => this.env, this.#alarm);
     this.#sessions = new UserSessions(this.#store, this.#keys, this.#outbox, (at) => this.#alarm.noLaterThan(at), () => this.#settings, () => claimsHookOf(this.env));
     this.#codes = new AuthorizationCodeStore(ctx.storage.sql);
+    this.#passkeys = new PasskeyStore(ctx.storage.sql);
   }
 
   /** The user's federated sign-ins: authorization codes and link tickets (src/sessions/federation-rpc.ts). */
@@ -54,6 +58,18 @@ export class UserAuth extends DurableObject<Env> {
       store: this.#store,
       sessions: this.#sessions,
       keys: this.#keys,
+      afterCommit: (result) => this.#flushAfterCommit(result),
+    });
+  }
+
+  /** The user's passkeys: store, list, delete, and sign in with one (src/sessions/passkeys-rpc.ts). */
+  passkeys(): PasskeysRpc {
+    return new PasskeysRpc({
+      storage: this.ctx.storage,
+      passkeys: this.#passkeys,
+      sessions: this.#sessions,
+      keys: this.#keys,
+      settings: () => requireSettings(this.env),
       afterCommit: (result) => this.#flushAfterCommit(result),
     });
   }
