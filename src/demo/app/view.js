@@ -29,13 +29,17 @@ export function createView(auth) {
   async function renderBinding() {
     const session = auth.session;
     $("token-type").textContent = session ? session.tokenType : "–";
-    if (!session) return void ($("binding").textContent = "–");
+    if (!session) {
+      $("amr").textContent = "–";
+      return void ($("binding").textContent = "–");
+    }
+    void renderAmr();
     if (session.tokenType !== "DPoP") {
       $("binding").textContent = "nothing: a Bearer token works for whoever holds it";
       return;
     }
     try {
-      const claims = JSON.parse(atob((await auth.getAccessToken()).split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+      const claims = claimsOf(await auth.getAccessToken());
       const key = await auth.dpopKey();
       const ours = (await thumbprint(key.jwk)) === claims.cnf?.jkt;
       $("binding").dataset.jkt = claims.cnf?.jkt ?? "";
@@ -44,6 +48,19 @@ export function createView(auth) {
       $("binding").textContent = `${ours ? "this page's key" : "another key"}, cnf.jkt ${claims.cnf?.jkt.slice(0, 12)}… (ES256, private key ${extractable}, ${storage === "memory" ? "in this page" : "in IndexedDB"})`;
     } catch (error) {
       $("binding").textContent = describe(error);
+    }
+  }
+
+  // How the user signed in (the access token's amr, RFC 8176) and when (auth_time): the page reads
+  // its own token only to show it.
+  async function renderAmr() {
+    try {
+      const claims = claimsOf(await auth.getAccessToken());
+      const methods = (claims.amr ?? []).map((value) => AMR_WORDS[value] ?? value).join(" + ");
+      $("amr").dataset.amr = (claims.amr ?? []).join(" ");
+      $("amr").textContent = `${methods || "?"} (amr ${JSON.stringify(claims.amr ?? [])}), at ${new Date(claims.auth_time * 1000).toLocaleTimeString()}`;
+    } catch (error) {
+      $("amr").textContent = describe(error);
     }
   }
 
@@ -67,6 +84,14 @@ export function createView(auth) {
   }
 
   return { counts, render, renderBinding, renderCountdown, attempt };
+}
+
+/** What each amr value (RFC 8176) means, as the page says it. */
+const AMR_WORDS = { pwd: "password", otp: "one-time code", mfa: "two factors", hwk: "passkey (a device you hold)", user: "your fingerprint, face or PIN", fed: "an upstream provider", adm: "the admin route" };
+
+/** The claims of a JWT, unverified: only to show them. */
+function claimsOf(token) {
+  return JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
 }
 
 // RFC 7638: SHA-256 of the required members in lexical order, base64url.
