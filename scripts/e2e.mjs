@@ -9,8 +9,8 @@
 // (a small static server here, on another free port) in ALLOWED_ORIGINS. Everything is stopped at
 // the end, and the whole run is bounded (--timeout seconds, 480 by default). The gateway signs in
 // through the local OpenID provider (scripts/lib/local-idp.mjs, provider "local"), started here on
-// another free port as `npm run idp` starts it. One test file,
-// test/e2e/origin-api.test.mjs, starts a gateway of its own in front of the example origin.
+// another free port as `npm run idp` starts it. A test file that needs other settings starts a
+// gateway of its own (test/e2e/own-gateway.mjs): the example origin's, the claims hook's.
 //
 // Chromium: /usr/bin/chromium (CHROMIUM_PATH to use another), `apt-get install -y chromium` on
 // Debian; playwright never downloads a browser. The tests save a screenshot of the demo to

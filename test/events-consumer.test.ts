@@ -5,7 +5,7 @@ import { ensureSchema } from "../src/db/schema";
 import type { EventMessage } from "../src/events/messages";
 import { DEAD_LETTER_RETRY_SECONDS } from "../src/events/retry-schedule";
 import worker from "../src/index";
-import { eventsOf, uniqueSub, withD1TableOffline, type Vars } from "./helpers";
+import { d1CallsDuring, eventsOf, uniqueSub, withD1TableOffline, type Vars } from "./helpers";
 import { redeliver, type Handled } from "./queue-ledger";
 
 // The queue's consumer (src/events/consumer.ts) on batches made here, as the queue would deliver
@@ -36,19 +36,6 @@ function resetMessage(sub: string, token: string): EventMessage {
 
 function eventMessage(sub: string, type: "refresh" | "logout" = "refresh"): EventMessage {
   return { kind: "event", event: auditEvent({ type, sub, session_id: crypto.randomUUID(), at: Date.now(), ip: null, detail: null }) };
-}
-
-/** Counts every call this isolate makes to D1 (a `batch`, an `exec`, or one statement run alone) while `action` runs. */
-async function d1CallsDuring(action: () => Promise<unknown>): Promise<number> {
-  const database = Object.getPrototypeOf(env.DB) as D1Database;
-  const statement = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as D1PreparedStatement;
-  const spies = [vi.spyOn(database, "batch"), vi.spyOn(database, "exec"), ...(["run", "all", "first", "raw"] as const).map((name) => vi.spyOn(statement, name))];
-  try {
-    await action();
-    return spies.reduce((sum, spy) => sum + spy.mock.calls.length, 0);
-  } finally {
-    for (const spy of spies) spy.mockRestore();
-  }
 }
 
 describe("the queue's consumer", () => {

@@ -12,7 +12,7 @@ import { ROOT } from "./dev-vars.mjs";
  */
 export const LAYERS = [
   ["wire.ts", "client", "origin"],
-  ["errors", "log-once.ts"],
+  ["errors", "log-once.ts", "bounded-read.ts"],
   ["config"],
   ["config.ts"],
   ["tokens", "db"],

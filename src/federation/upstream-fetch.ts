@@ -1,4 +1,5 @@
 import * as oauth from "oauth4webapi";
+import { readAtMost } from "../bounded-read";
 import type { UpstreamReason } from "../errors/refusals";
 
 /**
@@ -42,42 +43,16 @@ async function cappedFetch(url: string, init: RequestInit): Promise<Response> {
   } catch (error) {
     throw new UpstreamFailure(isTimeout(error) ? "timeout" : "unreachable");
   }
-  const declared = Number(response.headers.get("Content-Length") ?? "0");
-  if (declared > MAX_UPSTREAM_BYTES) {
-    await response.body?.cancel();
-    throw new UpstreamFailure("too_large");
-  }
-  const body = await readCapped(response);
-  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
-}
-
-async function readCapped(response: Response): Promise<Uint8Array | null> {
-  if (response.body === null) return null;
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
+  // A status without a body (204, 304) must be rebuilt without one.
+  if (response.body === null) return new Response(null, { status: response.status, statusText: response.statusText, headers: response.headers });
+  let body: Uint8Array | null;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > MAX_UPSTREAM_BYTES) {
-        await reader.cancel();
-        throw new UpstreamFailure("too_large");
-      }
-      chunks.push(value);
-    }
+    body = await readAtMost(response, MAX_UPSTREAM_BYTES);
   } catch (error) {
-    if (error instanceof UpstreamFailure) throw error;
     throw new UpstreamFailure(isTimeout(error) ? "timeout" : "unreachable");
   }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
+  if (body === null) throw new UpstreamFailure("too_large");
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
 function isTimeout(error: unknown): boolean {

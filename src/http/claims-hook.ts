@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { readAtMost } from "../bounded-read";
 import type { Verdict } from "../errors/verdict";
 import type { ClaimsHook } from "../sessions/claims-lease";
 import type { SessionClaims } from "../tokens/access";
@@ -125,39 +126,6 @@ async function verdictOf(response: Response): Promise<ClaimsHookVerdict> {
     return failed("claim_rules", { status, bytes: bytes.byteLength, problem: answer.error.issues[0]?.message ?? "not valid", claims: claimCount(value) });
   }
   return { ok: true, claims: answer.data.claims };
-}
-
-/**
- * The body's bytes, or null as soon as it is known to be longer than `max`: by its
- * `Content-Length`, or while reading, which then stops (the rest is never read).
- */
-async function readAtMost(response: Response, max: number): Promise<Uint8Array | null> {
-  const declared = Number(response.headers.get("Content-Length") ?? "0");
-  if (declared > max) {
-    await response.body?.cancel();
-    return null;
-  }
-  if (response.body === null) return new Uint8Array();
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    length += value.byteLength;
-    if (length > max) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
 }
 
 function failed(reason: ClaimsHookReason, detail: ClaimsHookFailure = {}): ClaimsHookVerdict {

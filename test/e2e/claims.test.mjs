@@ -5,15 +5,12 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:http";
-import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as oauth from "oauth4webapi";
 import { GatewayVerificationError, verifyNodeRequest } from "../../dist/origin/index.js";
-import { devServerUrl, freePort, localDevArgs, localIssuerArgs, runWrangler, startWrangler, stopProcessGroup, waitUntilReady } from "../../scripts/lib/wrangler.mjs";
+import { freePort } from "../../scripts/lib/wrangler.mjs";
+import { ownGateway } from "./own-gateway.mjs";
 
-const state = mkdtempSync(join(tmpdir(), "edge-auth-claims-e2e-"));
 const secret = randomBytes(32).toString("base64url");
 const adminToken = randomBytes(32).toString("hex");
 const introspectionToken = randomBytes(32).toString("hex");
@@ -21,7 +18,7 @@ const introspectionToken = randomBytes(32).toString("hex");
 const calls = new Map();
 let hook;
 let gateway;
-let wrangler;
+let gatewayServer;
 
 before(async () => {
   hook = createServer(async (request, response) => {
@@ -43,39 +40,23 @@ before(async () => {
   const hookPort = await freePort();
   await new Promise((resolve) => hook.listen(hookPort, "127.0.0.1", resolve));
 
-  const [port, inspectorPort] = [await freePort(), await freePort()];
-  const devArgs = localDevArgs({ port, inspectorPort, persistTo: state });
-  gateway = devServerUrl(devArgs);
-  const migrated = await runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { quiet: true });
-  assert.equal(migrated, 0, "wrangler d1 migrations apply failed");
-  const log = openSync(join(state, "wrangler.log"), "a");
-  wrangler = startWrangler(
-    [
-      ...devArgs,
-      ...localIssuerArgs(devArgs),
-      "--var", `CLAIMS_HOOK_URL:http://127.0.0.1:${hookPort}/claims?from=gateway`,
-      // One second, so that a refresh a second later finds its claims due.
-      "--var", "CLAIMS_TTL_SECONDS:1",
-      "--var", `ORIGIN_SIGNING_SECRET:${secret}`,
-      "--var", `ADMIN_API_TOKEN:${adminToken}`,
-      "--var", `INTROSPECTION_TOKEN:${introspectionToken}`,
-      "--var", "REGISTRATIONS_PER_IP_PER_HOUR:1000",
-    ],
-    { detached: true, stdio: ["ignore", log, log] },
-  );
-  try {
-    await waitUntilReady(wrangler, `${gateway}/.well-known/jwks.json`, 90_000);
-  } catch (error) {
-    console.error(readFileSync(join(state, "wrangler.log"), "utf8").split("\n").slice(-30).join("\n"));
-    throw error;
-  }
+  gatewayServer = await ownGateway("claims");
+  gateway = gatewayServer.url;
+  await gatewayServer.start({
+    CLAIMS_HOOK_URL: `http://127.0.0.1:${hookPort}/claims?from=gateway`,
+    // One second, so that a refresh a second later finds its claims due.
+    CLAIMS_TTL_SECONDS: "1",
+    ORIGIN_SIGNING_SECRET: secret,
+    ADMIN_API_TOKEN: adminToken,
+    INTROSPECTION_TOKEN: introspectionToken,
+    REGISTRATIONS_PER_IP_PER_HOUR: "1000",
+  });
 });
 
 after(async () => {
-  await stopProcessGroup(wrangler);
+  await gatewayServer?.stop();
   hook?.closeAllConnections();
   hook?.close();
-  rmSync(state, { recursive: true, force: true });
 });
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -6,25 +6,23 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ROOT } from "../../scripts/lib/dev-vars.mjs";
-import { devServerUrl, freePort, localDevArgs, localIssuerArgs, runWrangler, startWrangler, stopProcessGroup, waitUntilReady } from "../../scripts/lib/wrangler.mjs";
+import { freePort } from "../../scripts/lib/wrangler.mjs";
+import { ownGateway } from "./own-gateway.mjs";
 
-const state = mkdtempSync(join(tmpdir(), "edge-auth-origin-e2e-"));
 const secret = randomBytes(32).toString("base64url");
 const adminToken = randomBytes(32).toString("hex");
 let origin;
 let originUrl;
 let gateway;
-let wrangler;
+let gatewayServer;
 
 before(async () => {
-  const [originPort, port, inspectorPort] = [await freePort(), await freePort(), await freePort()];
-  const devArgs = localDevArgs({ port, inspectorPort, persistTo: state });
-  gateway = devServerUrl(devArgs);
+  const originPort = await freePort();
+  gatewayServer = await ownGateway("origin");
+  gateway = gatewayServer.url;
   originUrl = `http://127.0.0.1:${originPort}`;
 
   origin = spawn(process.execPath, [join(ROOT, "examples", "origin-api", "server.mjs")], {
@@ -37,32 +35,17 @@ before(async () => {
     origin.once("exit", (code) => reject(new Error(`the example origin exited with code ${code}`)));
   });
 
-  const migrated = await runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { quiet: true });
-  assert.equal(migrated, 0, "wrangler d1 migrations apply failed");
-  const log = openSync(join(state, "wrangler.log"), "a");
-  wrangler = startWrangler(
-    [
-      ...devArgs,
-      ...localIssuerArgs(devArgs),
-      "--var", `ORIGIN_URL:${originUrl}`,
-      "--var", `ORIGIN_SIGNING_SECRET:${secret}`,
-      "--var", "PUBLIC_PATH_PREFIXES:/public",
-      "--var", `ADMIN_API_TOKEN:${adminToken}`,
-    ],
-    { detached: true, stdio: ["ignore", log, log] },
-  );
-  try {
-    await waitUntilReady(wrangler, `${gateway}/.well-known/jwks.json`, 90_000);
-  } catch (error) {
-    console.error(readFileSync(join(state, "wrangler.log"), "utf8").split("\n").slice(-30).join("\n"));
-    throw error;
-  }
+  await gatewayServer.start({
+    ORIGIN_URL: originUrl,
+    ORIGIN_SIGNING_SECRET: secret,
+    PUBLIC_PATH_PREFIXES: "/public",
+    ADMIN_API_TOKEN: adminToken,
+  });
 });
 
 after(async () => {
-  await stopProcessGroup(wrangler);
+  await gatewayServer?.stop();
   origin?.kill("SIGTERM");
-  rmSync(state, { recursive: true, force: true });
 });
 
 /** Opens a session for a new user with custom claims through the admin route. */

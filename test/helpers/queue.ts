@@ -2,7 +2,8 @@
 // what it retried and handing that over again, the queue refusing sends, what refreshes send.
 // test/queue-ledger.ts watches both ends of the queue.
 import { runDurableObjectAlarm } from "cloudflare:test";
-import { expect } from "vitest";
+import { env } from "cloudflare:workers";
+import { expect, vi } from "vitest";
 import type { EventMessage } from "../../src/events/messages";
 import worker from "../../src/index";
 import { queueLedger, redeliver, type Handled } from "../queue-ledger";
@@ -97,4 +98,17 @@ export async function queueMessagesOfRefreshes(count: number): Promise<Record<Ev
   const counts = { session: 0, event: 0, webhook: 0 };
   for (const body of queueLedger().sent.slice(mark.sent)) if (subjectOf(body) === sub) counts[body.kind] += 1;
   return counts;
+}
+
+/** Counts every call this isolate makes to D1 (a `batch`, an `exec`, or one statement run alone) while `action` runs. */
+export async function d1CallsDuring(action: () => Promise<unknown>): Promise<number> {
+  const database = Object.getPrototypeOf(env.DB) as D1Database;
+  const statement = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as D1PreparedStatement;
+  const spies = [vi.spyOn(database, "batch"), vi.spyOn(database, "exec"), ...(["run", "all", "first", "raw"] as const).map((name) => vi.spyOn(statement, name))];
+  try {
+    await action();
+    return spies.reduce((sum, spy) => sum + spy.mock.calls.length, 0);
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+  }
 }

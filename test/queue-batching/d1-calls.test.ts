@@ -1,26 +1,13 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ensureSchema } from "../../src/db/schema";
-import { drainEvents, eventsOf, openSession, pairOf, queueMark, refresh, uniqueSub } from "../helpers";
+import { d1CallsDuring, drainEvents, eventsOf, openSession, pairOf, queueMark, refresh, uniqueSub } from "../helpers";
 import { queueLedger } from "../queue-ledger";
 
 // The queue's consumer batches up to 100 messages here, as deployed (wrangler.toml), and waits
 // for a batch to fill (vitest.config.ts, "queue-batching"): D1 calls per refresh are what
 // production makes of refreshes that fill a batch within its 5 s (20 a second or more; slower
 // traffic makes smaller batches, and D1 then sees at most a call per 5 s).
-
-/** Counts every call this isolate makes to D1 (a `batch`, an `exec`, or one statement run alone) while `action` runs. */
-async function d1CallsDuring(action: () => Promise<unknown>): Promise<number> {
-  const database = Object.getPrototypeOf(env.DB) as D1Database;
-  const statement = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as D1PreparedStatement;
-  const spies = [vi.spyOn(database, "batch"), vi.spyOn(database, "exec"), ...(["run", "all", "first", "raw"] as const).map((name) => vi.spyOn(statement, name))];
-  try {
-    await action();
-    return spies.reduce((sum, spy) => sum + spy.mock.calls.length, 0);
-  } finally {
-    for (const spy of spies) spy.mockRestore();
-  }
-}
 
 describe("D1 calls of refreshes, with per-rotation events on", () => {
   it("are 10 for 1,000 refreshes: one batched write per queue batch of 100 events, where each used to be a call of its own", { timeout: 90_000 }, async () => {
