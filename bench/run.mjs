@@ -48,13 +48,14 @@ import { raceGateway, raceOnOneToken } from "./race.mjs";
 import { report } from "./report.mjs";
 import { REFRESH_CASES, scenariosFor } from "./scenarios.mjs";
 import { federationComparison, federationVars, startLocalIdp } from "./scenarios/federation.mjs";
+import { passkeyComparison } from "./scenarios/passkeys.mjs";
 import { claimsParts } from "./scenarios/claims.mjs";
 import { benchWorkerLimits, logTails, serverPaths, startServer, stopAll } from "./servers.mjs";
 import { startWebhookReceiver } from "./webhook-receiver.mjs";
 
 // The bench worker's config; `wrangler check startup` (scenario 6) reads the production one.
 const BENCH_CONFIG = join(ROOT, "bench", "wrangler.toml");
-const PARTS = ["build", "verify", "gateway", "signing", "dpop", "introspection", "claims-hook", "refresh", "race", "login", "curves", "events-off", "federation", "events-queue"];
+const PARTS = ["build", "verify", "gateway", "signing", "dpop", "introspection", "claims-hook", "refresh", "race", "login", "curves", "events-off", "federation", "events-queue", "passkey"];
 
 // Each option: its default, its value under --smoke, what it bounds.
 const OPTIONS = {
@@ -246,6 +247,7 @@ try {
   await Promise.all(peerServers.map((server) => server.stop()));
   if (runs("login")) results.login = await timed("login", () => bench.loginComparison());
   if (idp) results.federation = await timed("federation", () => federationComparison({ base: first.base, idp: idp.issuer, adminToken, run, settings, log }));
+  if (runs("passkey")) results.passkey = await timed("passkey", () => passkeyComparison({ base: first.base, adminToken, run, settings, log }));
   if (runs("curves")) results.curves = await timed("curves", () => curvesFor({ base: first.base, run, adminToken, settings: { ...settings, limits: results.limits }, log }).all());
   if (receiver) results.eventsQueue = await timed("events-queue", () => eventsQueueScenario({ base: first.base, adminToken, run, settings, log, receiver }));
   await first.stop();

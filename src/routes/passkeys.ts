@@ -170,7 +170,9 @@ passkeyRoutes.post("/passkeys/login", setsRefreshCookie, dpopProof({ issuesToken
     if (!(error instanceof AuthError)) await guard.release();
     throw error;
   }
-  await guard.release();
+  // The session is open: the answer need not wait for the address's count to drop the attempt
+  // (a release that fails leaves it counted, erring on the side of the limit).
+  c.executionCtx.waitUntil(guard.release());
   return tokenResponse(c, outcome.session);
 });
 
