@@ -28,7 +28,9 @@
 //  13. the EVENTS queue (bench/events-queue.mjs): the D1 calls of 1,000 refreshes with
 //      per-rotation events on (one per queue batch), and a burst of 1,000 reuse events reaching
 //      a webhook receiver on 127.0.0.1 (bench/webhook-receiver.mjs), complete and de-duplicable,
-//      with the time it took; the first server delivers its webhooks there throughout.
+//      with the time it took; the first server delivers its webhooks there throughout;
+//  14. a passkey login (bench/scenarios/passkeys.mjs) vs its floor (one ECDSA P-256 verification,
+//      then the session opening every way in pays).
 // In bench/scenarios.mjs, race.mjs, curves.mjs, events-queue.mjs and scenarios/, each bounded in
 // requests and seconds, the run to 12 minutes; it prints the report, saves it in .bench/ and stops
 // its servers.

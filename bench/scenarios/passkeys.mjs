@@ -1,4 +1,4 @@
-// Scenario 13 of `npm run bench` (bench/run.mjs): a passkey login (POST /auth/passkeys/login) of a
+// Scenario 14 of `npm run bench` (bench/run.mjs): a passkey login (POST /auth/passkeys/login) of a
 // returning user, against its floor (bench/passkey-floor.ts: one ECDSA P-256 verification, then
 // the session opening every way in pays, in a user's object of its own). Both sides are sent the same assertion work: an authenticator in this
 // process (ES256, as a platform authenticator signs) answers each login's options. The options
