@@ -9,7 +9,7 @@ import { identitiesOf, unlinkIdentity } from "../db/identities";
 import { AuthError, invalidRequest, misconfigured, notFound } from "../errors/auth-error";
 import { PROVIDER_ID } from "../config/federation";
 import { issuerBase, linkReturnUrl, providerById, withParameters } from "../federation/clients";
-import { userAuthFor } from "../sessions/lookup";
+import { userAuthFor, withPasskeys } from "../sessions/lookup";
 import type { IdentityLinkResponse } from "../wire";
 import { sendWebhookOf } from "../durable/queue-messages";
 
@@ -56,5 +56,5 @@ identityRoutes.delete("/identities/:provider", bodyWithoutFields, requireAccessT
 
 /** Whether the user has a passkey: their object knows, so a passkey counts as a way in without a D1 row. */
 async function hasPasskeys(env: Env, sub: string): Promise<boolean> {
-  return (await userAuthFor(env, sub).passkeys().count()) > 0;
+  return (await withPasskeys(env, sub, (passkeys) => passkeys.count())) > 0;
 }

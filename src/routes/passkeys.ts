@@ -17,7 +17,8 @@ import { newCeremony, openCeremony, sealCeremony } from "../passkeys/ceremony";
 import { MAX_PASSKEY_NAME_LENGTH } from "../passkeys/passkey-rules";
 import type { Passkey } from "../passkeys/passkey-store";
 import { authenticationOptions, registrationOptions, relyingParty, userOfHandle, verifyRegistration } from "../passkeys/relying-party";
-import { userAuthFor } from "../sessions/lookup";
+import { withPasskeys } from "../sessions/lookup";
+import type { PasskeyAdd, PasskeyLogin } from "../sessions/passkeys-rpc";
 import type { AddedPasskey, PasskeyCeremony, PasskeyCreationOptions, PasskeyList, PasskeyListItem, PasskeyRequestOptions } from "../wire";
 
 /**
@@ -87,7 +88,7 @@ passkeyRoutes.post("/passkeys/registration", bodyWithoutFields, requireAccessTok
   const ring = keyRing(c);
   const { sub } = c.get("auth");
   const ceremony = newCeremony("registration", sub, Date.now());
-  const [existing, name] = await Promise.all([userAuthFor(c.env, sub).passkeys().list(), displayName(c.env.DB, sub)]);
+  const [existing, name] = await Promise.all([withPasskeys(c.env, sub, (passkeys) => passkeys.list()), displayName(c.env.DB, sub)]);
   const options = await registrationOptions(relyingPartyOf(c), ceremony, { sub, name }, existing);
   c.header("Cache-Control", "no-store");
   return c.json({ ceremony: await sealCeremony(ring, ceremony), options } satisfies PasskeyCeremony<PasskeyCreationOptions>);
@@ -102,7 +103,7 @@ passkeyRoutes.post("/passkeys", addBody, requireAccessToken, async function addP
   if (!verdict.ok) return refuseRegistration(verdict.reason, { problem: verdict.problem });
   const caller = { sub: claims.sub, sessionId: claims.sid, client: clientInfo(c) };
   const name = body.name === undefined || body.name.trim() === "" ? null : body.name.trim();
-  const outcome = await userAuthFor(c.env, claims.sub).passkeys().add({ caller, ceremony: opened.ceremony, passkey: verdict.passkey, name });
+  const outcome = await withPasskeys<PasskeyAdd>(c.env, claims.sub, (passkeys) => passkeys.add({ caller, ceremony: opened.ceremony, passkey: verdict.passkey, name }));
   if (!outcome.ok) {
     if (outcome.reason === "limit") throw new AuthError("passkey_limit", 409, "You have 20 passkeys, the most an account can hold: delete one first.");
     return refuseRegistration(outcome.reason);
@@ -112,7 +113,7 @@ passkeyRoutes.post("/passkeys", addBody, requireAccessToken, async function addP
 });
 
 passkeyRoutes.get("/passkeys", requireAccessToken, async function listPasskeys(c) {
-  const passkeys = await userAuthFor(c.env, c.get("auth").sub).passkeys().list();
+  const passkeys = await withPasskeys(c.env, c.get("auth").sub, (rpc) => rpc.list());
   c.header("Cache-Control", "no-store");
   return c.json({ passkeys: passkeys.map(listed) } satisfies PasskeyList);
 });
@@ -122,7 +123,7 @@ passkeyRoutes.delete("/passkeys/:id", bodyWithoutFields, requireAccessToken, asy
   const id = c.req.param("id");
   if (!CREDENTIAL_ID.test(id)) throw notFound("You have no passkey of that id.");
   const caller = { sub: claims.sub, sessionId: claims.sid, client: clientInfo(c) };
-  if (!(await userAuthFor(c.env, claims.sub).passkeys().remove({ caller, id }))) throw notFound("You have no passkey of that id.");
+  if (!(await withPasskeys(c.env, claims.sub, (passkeys) => passkeys.remove({ caller, id })))) throw notFound("You have no passkey of that id.");
   return c.body(null, 204);
 });
 
@@ -156,14 +157,8 @@ passkeyRoutes.post("/passkeys/login", setsRefreshCookie, dpopProof({ issuesToken
     if (!opened.ok) return await refuse(`ceremony_${opened.reason}`, null);
     const sub = credential.response.userHandle ? userOfHandle(credential.response.userHandle) : null;
     if (sub === null) return await refuse("no_user_handle", null);
-    outcome = await userAuthFor(c.env, sub).passkeys().login({
-      sub,
-      ceremony: opened.ceremony,
-      credential: credential as AuthenticationResponseJSON,
-      ownOrigin: ownOrigin(c),
-      client,
-      proof: c.get("dpop"),
-    });
+    const login = { sub, ceremony: opened.ceremony, credential: credential as AuthenticationResponseJSON, ownOrigin: ownOrigin(c), client, proof: c.get("dpop") };
+    outcome = await withPasskeys<PasskeyLogin>(c.env, sub, (passkeys) => passkeys.login(login));
     // A credential the user does not have says nothing about that user: the event names nobody.
     if (!outcome.ok) return await refuse(outcome.reason, outcome.reason === "unknown_credential" ? null : sub, outcome.problem ? { problem: outcome.problem } : {});
   } catch (error) {

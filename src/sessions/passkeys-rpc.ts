@@ -29,6 +29,9 @@ export interface PasskeyCaller {
   client: ClientInfo;
 }
 
+/** What storing a verified passkey answers: the passkey as listed, or why not (logs only, but `limit`). */
+export type PasskeyAdd = { ok: true; passkey: Passkey } | { ok: false; reason: AddRefusal };
+
 /** What a passkey login answers: the session it opened, or why not (logs only) and whether the credential is this user's. */
 export type PasskeyLogin =
   | { ok: true; session: IssuedSession }
@@ -65,7 +68,7 @@ export class PasskeysRpc extends RpcTarget {
    * the ceremony was spent already, the credential is this user's already, or the user has 20.
    * Spends the ceremony and records `passkey_added` in the same transaction.
    */
-  add(input: { caller: PasskeyCaller; ceremony: Pick<Ceremony, "id" | "expiresAt">; passkey: VerifiedPasskey; name: string | null }): { ok: true; passkey: Passkey } | { ok: false; reason: AddRefusal } {
+  add(input: { caller: PasskeyCaller; ceremony: Pick<Ceremony, "id" | "expiresAt">; passkey: VerifiedPasskey; name: string | null }): PasskeyAdd {
     const { storage, passkeys, sessions, afterCommit } = this.#parts;
     const { caller, ceremony, passkey, name } = input;
     const applied = storage.transactionSync(() => {
