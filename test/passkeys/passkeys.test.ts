@@ -244,6 +244,35 @@ describe("POST /auth/passkeys/login", () => {
   });
 });
 
+describe("the passkey routes", () => {
+  it("answer another method with 405 and Allow", async () => {
+    const login = await call("/auth/passkeys/login");
+    expect(login.status).toBe(405);
+    // DELETE /auth/passkeys/:id matches this path too (it answers 404: no passkey has that id).
+    expect(login.headers.get("Allow")).toBe("DELETE, POST");
+    const list = await call("/auth/passkeys", { method: "PUT" });
+    expect(list.status).toBe(405);
+    expect(list.headers.get("Allow")).toBe("POST, GET, HEAD");
+  });
+
+  it("refuse a passkey login from another site in cookie mode with 403 forbidden_origin, before the passkey is looked at", async () => {
+    const { ceremony } = await authenticationCeremony();
+    const response = await postJson("/auth/passkeys/login", { ceremony, credential: {} }, { Origin: "https://evil.example" }, { REFRESH_COOKIE: "true" });
+    await expectError(response, 403, "forbidden_origin");
+    expect(response.headers.get("Set-Cookie")).toBeNull();
+  });
+
+  it("set the refresh cookie of a passkey login in cookie mode", async () => {
+    const user = await sessionOfNewUser("pk");
+    const passkey = await SoftwarePasskey.make();
+    await addPasskey(user.access_token, passkey);
+    const { ceremony, options } = await authenticationCeremony();
+    const response = await postJson("/auth/passkeys/login", { ceremony, credential: await passkey.get(options) }, { Origin: "http://gateway.test" }, { REFRESH_COOKIE: "true" });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Set-Cookie")).toMatch(/^__Host-refresh_token=rt1\./);
+  });
+});
+
 async function listOf(accessToken: string) {
   const response = await call("/auth/passkeys", { headers: bearer(accessToken) });
   expect(response.status).toBe(200);
