@@ -3,6 +3,7 @@
 // out, log in with it, and a second tab stays logged in. The demo is opened at
 // http://localhost:PORT: browsers refuse an IP address as RP ID (WEBAUTHN_RP_ID is localhost).
 import assert from "node:assert/strict";
+import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { clickCallApi, eventsOf, GATEWAY, launchChromium, openDemo, signUp, untilRefreshIsDue, userIdOf, waitForState } from "./harness.mjs";
 
@@ -50,6 +51,10 @@ describe("passkeys in Chromium", () => {
     await page.click("#passkey-login");
     await waitForState(page, "logged-in");
     await page.locator('#amr[data-amr="hwk user"]').waitFor();
+    await page.click("#list-passkeys");
+    await page.locator("#passkey-rows tr", { hasText: "e2e laptop" }).waitFor();
+    // What a person sees: signed in with a passkey, the passkey listed (beside the demo's screenshot).
+    if (process.env.E2E_SCREENSHOT) await page.screenshot({ path: join(dirname(process.env.E2E_SCREENSHOT), "passkeys.png"), fullPage: true });
     assert.equal(await userIdOf(page), user);
     assert.equal(await clickCallApi(page), 200);
     const logins = await eventsOf(user, "login", 2);

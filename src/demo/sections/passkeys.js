@@ -7,7 +7,7 @@ export function mountPasskeys({ auth, counts, attempt }) {
   $("passkey-login").addEventListener("click", () =>
     attempt("passkey login", async () => {
       const session = await auth.loginWithPasskey();
-      localStorage.setItem(USERNAME_KEY, "a passkey's user");
+      localStorage.setItem(USERNAME_KEY, "the passkey's account");
       if (storage === "localStorage") localStorage.setItem(STOLEN_KEY, storedRefreshToken());
       counts.here = counts.elsewhere = 0;
       log(`Logged in with a passkey, no username or password: session ${short(session.sessionId)}, access token valid ${secondsLeft(session)} s.`, "good");
