@@ -27,6 +27,7 @@ import { callbackRoutes } from "./routes/oidc-callback";
 import { identityRoutes } from "./routes/identities";
 import { tokenRoutes } from "./routes/token";
 import { passkeyRoutes } from "./routes/passkeys";
+import { mfaRoutes } from "./routes/mfa";
 
 export { UserAuth } from "./sessions/user-auth";
 export { LoginThrottle } from "./accounts/login-throttle";
@@ -67,7 +68,7 @@ app.use(
 // The D1 tables exist before a route reads D1: once per isolate, a no-op after that
 // (src/db/schema.ts). Only the routes that read D1 wait for it; the queue consumer and the cron
 // check for themselves, and the Durable Objects never touch D1, so a refresh or logout never waits on it.
-for (const path of ["/auth/register", "/auth/login", "/auth/admin/events", "/auth/oidc/callback", "/auth/identities", "/auth/identities/*"]) {
+for (const path of ["/auth/register", "/auth/login", "/auth/admin/events", "/auth/oidc/callback", "/auth/identities", "/auth/identities/*", "/auth/mfa/totp"]) {
   app.use(path, async function schemaReady(c, next) {
     await ensureSchema(c.env.DB);
     await next();
@@ -82,6 +83,7 @@ app.route("/auth", callbackRoutes);
 app.route("/auth", tokenRoutes);
 app.route("/auth", identityRoutes);
 app.route("/auth", passkeyRoutes);
+app.route("/auth", mfaRoutes);
 app.route("/auth/admin", adminRoutes);
 app.route("/.well-known", wellKnownRoutes);
 app.all("/auth/*", function unservedAuthRoute(c) {

@@ -30,7 +30,11 @@ export type ErrorCode =
   | "identity_taken"
   | "last_sign_in_method"
   | "invalid_passkey"
-  | "passkey_limit";
+  | "passkey_limit"
+  | "mfa_required"
+  | "invalid_code"
+  | "invalid_mfa_token"
+  | "mfa_already_enabled";
 
 /** The body of every error answer. */
 export interface ErrorBody {
@@ -49,6 +53,27 @@ export interface TokenResponse {
   expires_in: number;
   refresh_token: string;
   session_id: string;
+}
+
+/**
+ * `POST /auth/login` of a user with TOTP on, when the password was right: 401 with this body
+ * instead of a session. `mfa_token` (single use, five minutes) goes to `POST /auth/mfa/verify`
+ * with a code.
+ */
+export interface MfaRequiredBody extends ErrorBody {
+  error: "mfa_required";
+  mfa_token: string;
+}
+
+/** `POST /auth/mfa/totp`: the pending secret (base32) and the `otpauth://` URI an authenticator app scans. */
+export interface TotpEnrolment {
+  secret: string;
+  otpauth_uri: string;
+}
+
+/** `POST /auth/mfa/totp/confirm` and `POST /auth/mfa/recovery-codes`: ten recovery codes, shown once. */
+export interface RecoveryCodes {
+  recovery_codes: string[];
 }
 
 /** `POST /auth/register`: the new user's id, the `sub` of their tokens. Registering does not log in. */
@@ -93,6 +118,9 @@ export const EVENT_TYPES = [
   "passkey_added",
   "passkey_removed",
   "passkey_counter_regressed",
+  "mfa_enabled",
+  "mfa_disabled",
+  "recovery_code_used",
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -105,9 +133,6 @@ export type EventType = (typeof EVENT_TYPES)[number];
  */
 export const WEBHOOK_EVENT_TYPES = [
   ...EVENT_TYPES,
-  "mfa_enabled",
-  "mfa_disabled",
-  "recovery_code_used",
   "identity_linked",
   "identity_unlinked",
   "email_verified",

@@ -2,7 +2,7 @@
 // adversarial suite: each with a fresh user of its own, its ordinary request, and a check that a
 // refused request changed nothing.
 import { expect } from "vitest";
-import { BASE, bearer, openSession, PASSWORD, registerUser, storedSession, storedSessions, uniqueSub, uniqueUsername } from "./helpers";
+import { BASE, bearer, mfaTokenOf, openSession, PASSWORD, registerUser, storedSession, storedSessions, uniqueSub, uniqueUsername, userAuthStub, userWithTotp } from "./helpers";
 
 export const APP = "https://app.example.com";
 export const EVIL = "https://evil.example.net";
@@ -35,7 +35,7 @@ export interface RouteFixture {
 }
 
 export interface CookieSettingRoute {
-  path: "/auth/login" | "/auth/refresh" | "/auth/token" | "/auth/logout" | "/auth/logout-all";
+  path: "/auth/login" | "/auth/mfa/verify" | "/auth/refresh" | "/auth/token" | "/auth/logout" | "/auth/logout-all";
   /** What the ordinary request answers, and what it does to the cookie, when it is let through. */
   success: { status: 200 | 204; cookie: "set" | "cleared" };
   setUp(): Promise<RouteFixture>;
@@ -73,6 +73,24 @@ export const COOKIE_SETTING_ROUTES: CookieSettingRoute[] = [
         async unchanged() {
           expect(await storedSessions(userId), "a session was opened").toEqual([]);
           await other.unchanged();
+        },
+      };
+    },
+  },
+  {
+    // The second step of a login with TOTP on opens the session, and sets the cookie, like the first.
+    path: "/auth/mfa/verify",
+    success: { status: 200, cookie: "set" },
+    async setUp() {
+      const user = await userWithTotp();
+      const mfaToken = await mfaTokenOf(user);
+      const code = await user.device.code();
+      return {
+        init: (headers = {}) => json({ mfa_token: mfaToken, code }, headers),
+        refreshToken: user.session.refresh_token,
+        async unchanged() {
+          expect((await storedSessions(user.userId)).length, "a session was opened").toBe(1);
+          expect((await userAuthStub(user.userId).mfa().counts()).pendingLogins, "the mfa_token was spent").toBe(1);
         },
       };
     },

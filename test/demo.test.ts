@@ -25,6 +25,19 @@ describe("the demo app (DEMO)", () => {
     expect(style.headers.get("Content-Type")).toMatch(/^text\/css/);
   });
 
+  it("has the second factor's parts: the code step of a login, TOTP enrolment with a QR code, recovery codes and the amr", async () => {
+    const html = await (await call("/demo", {}, { DEMO: "true" })).text();
+    for (const id of ["mfa-step", "mfa-code", "mfa-verify", "totp-enrol", "totp-qr", "totp-secret", "totp-confirm", "recovery-codes", "totp-disable", "recovery-renew", "amr"]) {
+      expect(html, id).toContain(`id="${id}"`);
+    }
+    // The code step waits hidden until a login answers mfa_required.
+    expect(html).toMatch(/<form id="mfa-step" hidden>/);
+    const script = await (await call("/demo/app.js", {}, { DEMO: "true" })).text();
+    // The client's mfa step and the QR encoder are bundled in; the page loads nothing else.
+    for (const name of ["verifyMfa", "enrollTotp", "confirmTotp", "renderSVG"]) expect(script, name).toContain(name);
+    expect(script).toContain("and logged in");
+  });
+
   it("says whether the refresh cookie is on, for the page's cookie mode", async () => {
     const html = await (await call("/demo", {}, { DEMO: "true", REFRESH_COOKIE: "true" })).text();
     expect(html).toContain('data-refresh-cookie="true"');

@@ -4,10 +4,11 @@ import { DpopKeyStore } from "./dpop-key-store.js";
 import { AuthClientError } from "./errors.js";
 import * as federationMethods from "./methods/federation.js";
 import type { SignInApp } from "./methods/federation.js";
+import * as mfaMethods from "./methods/mfa.js";
 import * as passkeyMethods from "./methods/passkeys.js";
 import * as passwordMethods from "./methods/password.js";
 import * as sessionMethods from "./methods/sessions.js";
-import { browserEnvironment, type AuthClientOptions, type AuthEvent, type SessionInfo, type SessionRecord } from "./options.js";
+import { browserEnvironment, type AuthClientOptions, type AuthEvent, type LoginResult, type SessionInfo, type SessionRecord, type TotpEnrolment } from "./options.js";
 import { RefreshCoordinator } from "./refresh-coordinator.js";
 import { isExpiredAnswer, sessionInfo } from "./responses.js";
 import { SessionState } from "./session-state.js";
@@ -53,7 +54,7 @@ export class AuthClient {
     const transport = new Transport(options, env, origin, page !== undefined && new URL(page).origin !== origin, this.#dpop);
     const state = new SessionState(options, env, key, this.#dpop);
     const refresher = new RefreshCoordinator(state, transport, options, env);
-    this.#client = { mode, env, transport, state, refresher, fetch: (input, init) => this.fetch(input, init) };
+    this.#client = { mode, env, transport, state, refresher, pendingMfa: { token: null }, fetch: (input, init) => this.fetch(input, init) };
   }
 
   /** The current session, or null; in cookie mode null until `restore()` or a first call after a reload. */
@@ -67,9 +68,42 @@ export class AuthClient {
     return passwordMethods.register(this.#client, username, password);
   }
 
-  /** `POST /auth/login`: opens a session and keeps it where `storage` says. */
-  login(username: string, password: string): Promise<SessionInfo> {
+  /**
+   * `POST /auth/login`: opens a session and keeps it where `storage` says (`mfaRequired: false`),
+   * or, for a user with TOTP on, resolves to `{ mfaRequired: true }`: ask for a code, then
+   * `verifyMfa(code)`.
+   *
+   * @example
+   * const result = await auth.login(username, password);
+   * if (result.mfaRequired) await auth.verifyMfa(prompt("Code from your authenticator app") ?? "");
+   */
+  login(username: string, password: string): Promise<LoginResult> {
     return passwordMethods.login(this.#client, username, password);
+  }
+
+  /** `POST /auth/mfa/verify`: the second step of a login that answered `mfaRequired`, with a TOTP or recovery code. */
+  verifyMfa(code: string): Promise<SessionInfo> {
+    return mfaMethods.verifyMfa(this.#client, code);
+  }
+
+  /** `POST /auth/mfa/totp`: a pending TOTP secret and its `otpauth://` URI; `confirmTotp` turns it on. */
+  enrollTotp(): Promise<TotpEnrolment> {
+    return mfaMethods.enrollTotp(this.#client);
+  }
+
+  /** `POST /auth/mfa/totp/confirm`: TOTP on; resolves to the ten recovery codes (shown once). */
+  confirmTotp(code: string): Promise<string[]> {
+    return mfaMethods.confirmTotp(this.#client, code);
+  }
+
+  /** `DELETE /auth/mfa/totp` with a TOTP or recovery code: TOTP off. */
+  disableTotp(code: string): Promise<void> {
+    return mfaMethods.disableTotp(this.#client, code);
+  }
+
+  /** `POST /auth/mfa/recovery-codes` with a TOTP code: ten new recovery codes, the old ones dead. */
+  regenerateRecoveryCodes(code: string): Promise<string[]> {
+    return mfaMethods.regenerateRecoveryCodes(this.#client, code);
   }
 
   /**

@@ -20,6 +20,8 @@ export interface ClientContext {
   readonly transport: Transport;
   readonly state: SessionState;
   readonly refresher: RefreshCoordinator;
+  /** The `mfa_token` of a login waiting for its code (src/client/methods/mfa.ts); this page only. */
+  readonly pendingMfa: { token: string | null };
   /** `AuthClient.fetch`: an API call on the gateway's origin with the access token. */
   fetch(input: string, init?: RequestInit): Promise<Response>;
 }

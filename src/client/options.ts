@@ -87,6 +87,18 @@ export interface SessionInfo {
   accessTokenExpiresAt: number;
 }
 
+/**
+ * What `login()` resolves to: the session it opened, or, for a user with TOTP on whose password
+ * was right, a login that waits for `verifyMfa(code)`.
+ */
+export type LoginResult = (SessionInfo & { mfaRequired: false }) | { mfaRequired: true };
+
+/** `enrollTotp()`: the pending secret (base32, to type in) and the `otpauth://` URI (to show as a QR code). */
+export interface TotpEnrolment {
+  secret: string;
+  otpauthUri: string;
+}
+
 export type AuthEvent =
   | { type: "login" | "refresh"; session: SessionInfo; fromOtherTab: boolean }
   | { type: "logout"; reason: LogoutReason; fromOtherTab: boolean };

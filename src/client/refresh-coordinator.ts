@@ -50,13 +50,17 @@ export class RefreshCoordinator {
     const { sync } = this.#state;
     const cookie = this.#options.storage === "cookie";
     const stampBefore = sync?.rotationStamp() ?? 0;
-    return this.#state.exclusive(async () => {
-      const current = this.#state.read();
+    return this.#state.exclusive(async (contended) => {
+      let current = this.#state.read();
       if (current && current.accessToken !== stale && this.#isFresh(current)) return current;
-      if (cookie && sync && sync.rotationStamp() !== stampBefore) {
-        // Another tab rotated while this one waited; its access token is on the way by message.
-        const shared = await sync.waitForSession(sync.rotationStamp(), 1_000);
+      const rotatedMeanwhile = cookie && sync !== null && sync.rotationStamp() !== stampBefore;
+      if (sync && (contended || rotatedMeanwhile)) {
+        // Another tab held the lock, so it probably just rotated: its session is on the way by
+        // message, which may arrive after the lock (and before this tab's view of localStorage
+        // catches up). Waiting for it briefly keeps two tabs to one refresh request.
+        const shared = await sync.waitForSession(rotatedMeanwhile ? sync.rotationStamp() : (current?.expiresAt ?? 0) + 1, 1_000);
         if (shared && this.#isFresh(shared)) return shared;
+        current = this.#state.read();
       }
       if (!current && !cookie) throw this.#state.gone();
       return this.#rotate(current?.refreshToken ?? null);

@@ -53,8 +53,7 @@ export class SessionState {
     this.#knownSessionId = session.sessionId;
     this.#cookieRefused = false;
     if (event === "refresh" && this.#mode === "cookie") this.sync?.setRotationStamp(session.expiresAt);
-    const shared = this.#mode === "cookie" ? { session } : {};
-    this.sync?.post({ type: "session", event, sessionId: session.sessionId, tokenType: session.tokenType, expiresAt: session.expiresAt, ...shared });
+    this.sync?.post({ type: "session", event, sessionId: session.sessionId, tokenType: session.tokenType, expiresAt: session.expiresAt, session });
     this.#emit({ type: event, session: sessionInfo(session), fromOtherTab: false });
     return session;
   }
@@ -82,9 +81,9 @@ export class SessionState {
     return loggedOut();
   }
 
-  /** Runs `task` holding the origin-wide refresh lock (or directly, without one). */
-  exclusive<T>(task: () => Promise<T>): Promise<T> {
-    return this.sync ? this.sync.exclusive(task) : task();
+  /** Runs `task` holding the origin-wide refresh lock (or directly, without one); `contended`: it waited for another tab. */
+  exclusive<T>(task: (contended: boolean) => Promise<T>): Promise<T> {
+    return this.sync ? this.sync.exclusive(task) : task(false);
   }
 
   subscribe(listener: (event: AuthEvent) => void): () => void {

@@ -1,8 +1,9 @@
 import type { StorageLike, StoredSession } from "./token-store.js";
 
-/** The part of the Web Locks API the client uses (`navigator.locks`). */
+/** The part of the Web Locks API the client uses (`navigator.locks`): waiting for a lock, and taking it only if it is free. */
 export interface LockManagerLike {
   request<T>(name: string, callback: () => Promise<T>): Promise<T>;
+  request<T>(name: string, options: { ifAvailable: true }, callback: (lock: unknown) => Promise<T>): Promise<T>;
 }
 
 /** The part of `BroadcastChannel` the client uses. */
@@ -14,7 +15,11 @@ export interface ChannelLike {
 
 export type LogoutReason = "refresh_refused" | "logged_out";
 
-/** What one tab tells the others of the origin. Access tokens travel only in cookie mode (nothing stored). */
+/**
+ * What one tab tells the others of the origin. A session message carries the session, tokens
+ * included: only the origin's own tabs hear the channel, and they can read localStorage anyway
+ * (in cookie mode, where nothing is stored, the message is how they learn the access token).
+ */
 export type TabMessage =
   | { type: "session"; event: "login" | "refresh"; sessionId: string; tokenType: string; expiresAt: number; session?: StoredSession }
   | { type: "logout"; reason: LogoutReason; sessionId: string | null };
@@ -52,9 +57,15 @@ export class TabSync {
     });
   }
 
-  /** Runs `task` holding the origin-wide refresh lock (or directly, without Web Locks). */
-  exclusive<T>(task: () => Promise<T>): Promise<T> {
-    return this.#locks ? this.#locks.request(this.#lockName, task) : task();
+  /**
+   * Runs `task` holding the origin-wide refresh lock (or directly, without Web Locks), telling it
+   * whether it had to wait for another tab (`contended`): that tab's refresh may have ended just
+   * before, its message still on the way.
+   */
+  exclusive<T>(task: (contended: boolean) => Promise<T>): Promise<T> {
+    const locks = this.#locks;
+    if (!locks) return task(false);
+    return locks.request(this.#lockName, { ifAvailable: true }, (lock) => (lock ? task(false) : locks.request(this.#lockName, () => task(true))));
   }
 
   post(message: TabMessage): void {

@@ -64,7 +64,7 @@ export async function replacePasswordHash(
   return result.meta.changes === 1;
 }
 
-/** The username of the user with that id, or null (no such user, or one without a username: a federated account). */
+/** The username of the user with that id, or null for a user without one (a federated sign-in). */
 export async function findUsernameById(db: D1Database, id: string): Promise<string | null> {
   const row = await requireD1("find username", () => db.prepare("SELECT username FROM users WHERE id = ?1").bind(id).first<{ username: string }>());
   return row?.username ?? null;

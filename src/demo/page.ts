@@ -28,6 +28,11 @@ export function demoPage(settings: { refreshCookie: boolean; accessTokenTtlSecon
       <button id="login" type="submit">Log in</button>
       <button id="register" type="button">Register</button>
     </form>
+    <form id="mfa-step" hidden>
+      <input id="mfa-code" name="code" autocomplete="one-time-code" placeholder="code from your app, or a recovery code" required>
+      <button id="mfa-verify" type="submit">Verify</button>
+      <button id="mfa-cancel" type="button">Cancel</button>
+    </form>
     <p class="buttons" id="federation"></p>
     <p id="status" data-state="logged-out">Logged out.</p>
     <p class="buttons"><button id="logout">Log out</button> <button id="logout-all">Log out everywhere</button> <a id="second-tab" target="_blank" rel="opener">Open a second tab</a></p>
@@ -36,8 +41,8 @@ export function demoPage(settings: { refreshCookie: boolean; accessTokenTtlSecon
     <h2>Access token</h2>
     <dl>
       <dt>session</dt><dd id="session-id">–</dd>
-      <dt>signed in with</dt><dd id="amr">–</dd>
       <dt>token type</dt><dd id="token-type">–</dd>
+      <dt>signed in with</dt><dd id="amr">–</dd>
       <dt>bound to</dt><dd id="binding">–</dd>
       <dt>expires in</dt><dd id="expires-in">–</dd>
       <dt>refreshes</dt><dd id="refresh-count">0 here, 0 in other tabs</dd>
@@ -58,6 +63,21 @@ export function demoPage(settings: { refreshCookie: boolean; accessTokenTtlSecon
       <tbody id="passkey-rows"></tbody>
     </table>
     <p class="note">A passkey signs in with no username or password: the browser asks which account, then for your fingerprint, face or PIN. Open this page at http://localhost (browsers refuse passkeys on an IP address).</p>
+  </section>
+  <section id="mfa" class="when-logged-in">
+    <h2>Second factor (TOTP)</h2>
+    <p class="note" id="mfa-note">Turn on TOTP: scan the QR code with an authenticator app, then confirm with a code from it. Logging in then asks for a code after the password.</p>
+    <p class="buttons"><button id="totp-enrol">Turn on TOTP</button></p>
+    <div id="totp-pending" hidden>
+      <div id="totp-qr"></div>
+      <p class="note">Or type in the secret <code id="totp-secret"></code></p>
+      <form id="totp-confirm-form" class="inline"><input id="totp-confirm-code" autocomplete="one-time-code" placeholder="6-digit code" required><button id="totp-confirm" type="submit">Confirm</button></form>
+    </div>
+    <div id="recovery" hidden>
+      <p class="note">Recovery codes, shown once: each logs you in once instead of a code.</p>
+      <ol id="recovery-codes"></ol>
+    </div>
+    <form id="totp-off-form" class="inline"><input id="totp-off-code" autocomplete="one-time-code" placeholder="code or recovery code" required><button id="totp-disable" type="submit">Turn off TOTP</button><button id="recovery-renew" type="button">New recovery codes</button></form>
   </section>
   <section id="api">
     <h2>Protected API</h2>
@@ -114,7 +134,9 @@ button { padding: .35rem .8rem; border: 1px solid #d0d7de; border-radius: 6px; b
 button[type=submit], #call { background: var(--accent); color: #fff; border-color: var(--accent); }
 #steal, #replay { background: var(--bad); color: #fff; border-color: var(--bad); } button:disabled { opacity: .45; cursor: not-allowed; }
 form { display: grid; grid-template-columns: 1fr 1fr; gap: .4rem; } form input { grid-column: 1 / -1; }
-body[data-state=logged-out] .when-logged-in { display: none; }
+form.inline { display: flex; flex-wrap: wrap; gap: .4rem; margin: .4rem 0; } form.inline input { flex: 1 1 10rem; }
+#totp-qr svg { width: 180px; height: 180px; } #recovery-codes { columns: 2; font-family: ui-monospace, monospace; font-size: .9rem; }
+[hidden] { display: none !important; } body[data-state=logged-out] .when-logged-in { display: none; }
 #status { font-weight: 600; } #status[data-state=logged-in] { color: var(--good); } #status[data-state=logged-out] { color: var(--bad); }
 dl { display: grid; grid-template-columns: auto 1fr; gap: .2rem .8rem; margin: 0 0 .6rem; } dt { color: #656d76; } dd { margin: 0; font-variant-numeric: tabular-nums; }
 .meter { height: 8px; background: #eaeef2; border-radius: 4px; overflow: hidden; } #meter-bar { height: 100%; width: 0; background: var(--good); transition: width .2s linear; } #meter-bar.low { background: #d29922; }

@@ -41,6 +41,8 @@ const SIGN_IN_ANSWERS: Record<SignInMethod, { status: 200 | 201; cookie: boolean
   passkey: { status: 200, cookie: true },
   admin: { status: 201, cookie: false },
   oidc: { status: 200, cookie: true },
+  totp: { status: 200, cookie: true },
+  recovery_code: { status: 200, cookie: true },
 };
 
 /**

@@ -11,9 +11,12 @@ import { countRegistration } from "../accounts/registration-limit";
 import { hashPassword, verifyPassword } from "../accounts/passwords";
 import { dpopProof } from "../http/dpop";
 import { setsRefreshCookie } from "../http/refresh-cookie";
-import { signInResponse } from "../http/token-response";
+import { tokenResponse } from "../http/token-response";
+import { userAuthFor } from "../sessions/lookup";
+import type { PasswordSignIn } from "../sessions/mfa-rpc";
+import { sessionOpening } from "../sessions/sign-in";
 import { rule } from "../http/validation";
-import type { RegisterResponse } from "../wire";
+import type { MfaRequiredBody, RegisterResponse } from "../wire";
 
 /** The built-in password login: `POST /auth/register` and `POST /auth/login`. */
 export const accountRoutes = new Hono<AppEnv>();
@@ -97,9 +100,29 @@ accountRoutes.post("/login", setsRefreshCookie, dpopProof({ issuesTokens: true }
     throw new AuthError("invalid_credentials", 401, "The username or password is wrong.");
   }
 
-  await guard.succeeded();
   if (check.needsRehash) await upgradeHash(c.env.DB, user.id, user.password_hash, password);
-  return signInResponse(c, { method: "password", sub: user.id });
+  // One call to the user's object: it opens the session, or, with TOTP on, hands out an mfa_token.
+  let signedIn: PasswordSignIn;
+  try {
+    signedIn = await userAuthFor(c.env, user.id)
+      .mfa()
+      .openPasswordSession({ opening: sessionOpening({ method: "password", sub: user.id }, Date.now()), username: normalized, client, proof: c.get("dpop") });
+  } catch (error) {
+    await guard.abandon();
+    throw error;
+  }
+  if (signedIn.kind === "mfa_required") {
+    // No verdict yet: the attempt is uncounted, and earlier failures stay until the code is right,
+    // so knowing the password does not reset the count of wrong codes.
+    await guard.abandon();
+    c.header("Cache-Control", "no-store");
+    return c.json(
+      { error: "mfa_required", error_description: "The password is right: send a TOTP or recovery code to POST /auth/mfa/verify with this mfa_token.", mfa_token: signedIn.mfaToken } satisfies MfaRequiredBody,
+      401,
+    );
+  }
+  await guard.succeeded();
+  return tokenResponse(c, signedIn.session);
 });
 
 /** Re-hashes a password that matched a hash with older parameters. A failure only postpones it to the next login. */

@@ -15,7 +15,9 @@ import type { ClientInfo, IssuedSession, PresentedProof, SessionOpening } from "
  * adds its row and a variant of `SignIn`, then calls `signIn` once it has checked the user's
  * proof; a proof that the user's object must check itself (a passkey's sign counter, a TOTP
  * step never accepted twice) is checked by a method of that object, which opens the session
- * through the same `UserSessions.open` with `sessionOpening(...)` in the same transaction.
+ * through the same `UserSessions.open` with `sessionOpening(...)` in the same transaction. The
+ * password login is one of those too (`MfaRpc.openPasswordSession`): with TOTP on, the object
+ * answers an `mfa_token` instead, and `MfaRpc.verifyLogin` opens the session once a code came.
  *
  * With a claims hook, `UserSessions.open` hands the new session its first hook call, and the
  * worker asks the hook before it signs the first access token (`claimsToSign`,
@@ -32,14 +34,17 @@ export const SIGN_IN_METHODS = {
   passkey: { amr: ["hwk", "user"], event: "login", detail: { method: "passkey" } },
   /** `POST /auth/token` with a code of `/auth/oidc/callback`: an upstream OpenID provider vouched for the user. */
   oidc: { amr: ["fed"], event: "login", detail: { method: "oidc" } },
+  /** `POST /auth/mfa/verify` with a TOTP code, after the password of a user with TOTP on. */
+  totp: { amr: ["pwd", "otp", "mfa"], event: "login", detail: { method: "totp" } },
+  /** `POST /auth/mfa/verify` with a recovery code, after the password of a user with TOTP on. */
+  recovery_code: { amr: ["pwd", "mfa"], event: "login", detail: { method: "recovery_code" } },
 } as const satisfies Record<string, { amr: readonly Amr[]; event: SessionOpening["event"]["type"]; detail: Record<string, unknown> | null }>;
 
 export type SignInMethod = keyof typeof SIGN_IN_METHODS;
 
 /** A user who just proved who they are, and how. */
 export type SignIn =
-  | { method: "password"; sub: string }
-  | { method: "passkey"; sub: string }
+  | { method: "password" | "passkey" | "totp" | "recovery_code"; sub: string }
   | {
       method: "admin";
       sub: string;

@@ -17,6 +17,8 @@ import { AUTHORIZATION_CODES_SCHEMA, AuthorizationCodeStore } from "./authorizat
 import { FederationRpc } from "./federation-rpc";
 import { PASSKEYS_SCHEMA, PasskeyStore } from "../passkeys/passkey-store";
 import { PasskeysRpc } from "./passkeys-rpc";
+import { MFA_SCHEMA, MfaStore } from "../mfa/mfa-store";
+import { MfaRpc } from "./mfa-rpc";
 
 /**
  * One per user (`idFromName(sub)`): the authority on that user's sessions and refresh tokens.
@@ -35,11 +37,12 @@ export class UserAuth extends DurableObject<Env> {
   readonly #sessions: UserSessions;
   readonly #codes: AuthorizationCodeStore;
   readonly #passkeys: PasskeyStore;
+  readonly #mfa: MfaStore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     // A feature with tables of its own adds its schema here (src/durable/store-schema.ts).
-    migrateStores(ctx.storage, [SESSIONS_SCHEMA, AUTHORIZATION_CODES_SCHEMA, PASSKEYS_SCHEMA]);
+    migrateStores(ctx.storage, [SESSIONS_SCHEMA, AUTHORIZATION_CODES_SCHEMA, PASSKEYS_SCHEMA, MFA_SCHEMA]);
     this.#store = new SessionStore(ctx.storage.sql);
     this.#keys = new SessionKeys(ctx.id.toString(), (sessionId) => this.#store.macKey(sessionId));
     this.#alarm = new AlarmSchedule(ctx);
@@ -47,6 +50,13 @@ export class UserAuth extends DurableObject<Env> {
     this.#sessions = new UserSessions(this.#store, this.#keys, this.#outbox, (at) => this.#alarm.noLaterThan(at), () => this.#settings, () => claimsHookOf(this.env));
     this.#codes = new AuthorizationCodeStore(ctx.storage.sql);
     this.#passkeys = new PasskeyStore(ctx.storage.sql);
+    this.#mfa = new MfaStore(ctx.storage.sql);
+  }
+
+  /** The user's second factor: TOTP, recovery codes, and logins waiting for a code (src/sessions/mfa-rpc.ts). */
+  mfa(): MfaRpc {
+    const parts = { storage: this.ctx.storage, objectId: this.ctx.id.toString(), mfa: this.#mfa, sessions: this.#sessions, keys: this.#keys };
+    return new MfaRpc({ ...parts, afterCommit: (result) => this.#flushAfterCommit(result) });
   }
 
   /** The user's federated sign-ins: authorization codes and link tickets (src/sessions/federation-rpc.ts). */

@@ -25,8 +25,12 @@ interface Route {
   headers: () => Record<string, string>;
   /** The statuses the contract lists for this route (413 aside). */
   statuses: number[];
+  /** The error codes the contract lists for this route, by status, when not the common ones. */
+  errors?: Partial<Record<number, string[]>>;
   numRuns: number;
 }
+
+const MFA_ERRORS = { 400: ["invalid_request", "invalid_code"], 401: ["invalid_token", "unauthorized", "invalid_code", "invalid_mfa_token"], 409: ["invalid_request"], 429: ["too_many_requests"] };
 
 const scalar = fc.oneof(fc.string({ maxLength: 40 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null));
 const anyJson = fc.jsonValue({ maxDepth: 3 });
@@ -43,6 +47,13 @@ const refreshTokenLike = fc.oneof(
   fc.string({ maxLength: 200 }),
   fc.tuple(fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: 64, maxLength: 64 }), fc.uuid(), fc.nat(), fc.string({ minLength: 43, maxLength: 43 })).map((parts) => `rt1.${parts.join(".")}`),
 );
+
+const totpCodeLike = fc.oneof(fc.stringMatching(/^[0-9]{6}$/), fc.stringMatching(/^[0-9a-z-]{10,16}$/), fc.string({ maxLength: 20 }));
+const mfaTokenLike = fc.oneof(
+  fc.string({ maxLength: 200 }),
+  fc.tuple(fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), minLength: 64, maxLength: 64 }), fc.string({ minLength: 43, maxLength: 43 })).map((parts) => `mt1.${parts.join(".")}`),
+);
+const MFA_RUNS = 100;
 
 /** A field's value: plausible for the field, or of any JSON type, or huge. */
 const fieldValue = (plausible: fc.Arbitrary<unknown>) => fc.oneof(plausible, scalar, anyJson, bigString);
@@ -114,6 +125,20 @@ const ROUTES: Route[] = [
   { path: "/auth/logout", method: "POST", fields: { refresh_token: refreshTokenLike }, headers: () => ({}), statuses: [400, 401], numRuns: NUM_RUNS },
   // With a real access token, so bodies that pass the checks reach the handler.
   { path: "/auth/logout-all", method: "POST", fields: {}, headers: () => bearer(throwaway.access_token), statuses: [204, 400], numRuns: NUM_RUNS },
+  // The second factor, for a user without TOTP whose enrolment is pending (enrolled by the first route).
+  { path: "/auth/mfa/totp", method: "POST", fields: {}, headers: () => bearer(throwaway.access_token), statuses: [201, 400], numRuns: MFA_RUNS },
+  { path: "/auth/mfa/totp/confirm", method: "POST", errors: MFA_ERRORS, fields: { code: totpCodeLike }, headers: () => bearer(throwaway.access_token), statuses: [400, 409, 429], numRuns: MFA_RUNS },
+  { path: "/auth/mfa/totp", method: "DELETE", errors: MFA_ERRORS, fields: { code: totpCodeLike }, headers: () => bearer(throwaway.access_token), statuses: [400, 429], numRuns: MFA_RUNS },
+  { path: "/auth/mfa/recovery-codes", method: "POST", errors: MFA_ERRORS, fields: { code: totpCodeLike }, headers: () => bearer(throwaway.access_token), statuses: [400, 429], numRuns: MFA_RUNS },
+  {
+    path: "/auth/mfa/verify",
+    method: "POST",
+    fields: { mfa_token: mfaTokenLike, code: totpCodeLike },
+    headers: () => ({ "CF-Connecting-IP": loginIp }),
+    statuses: [400, 401],
+    errors: MFA_ERRORS,
+    numRuns: MFA_RUNS,
+  },
   { path: "/auth/admin/sessions", method: "POST", fields: { sub, claims }, headers: () => adminHeaders, statuses: [201, 400], numRuns: NUM_RUNS },
   {
     path: `/auth/admin/users/${encodeURIComponent(revokedSub)}/revoke`,
@@ -149,9 +174,8 @@ describe.each(ROUTES.map((route) => [`${route.method} ${route.path.replace(revok
         expect(route.statuses, label).toContain(response.status);
         if (response.status >= 400) {
           const error = ((await response.json()) as { error: unknown }).error;
-          const expected = { 400: ["invalid_request", "invalid_grant"], 401: ["invalid_credentials", "invalid_token", "unauthorized"], 409: ["username_taken"], 429: ["too_many_requests"] }[
-            response.status as 400 | 401 | 409 | 429
-          ];
+          const common = { 400: ["invalid_request", "invalid_grant"], 401: ["invalid_credentials", "invalid_token", "unauthorized"], 409: ["username_taken"], 429: ["too_many_requests"] };
+          const expected = (route.errors ?? common)[response.status as 400 | 401 | 409 | 429];
           expect(expected, label).toContain(error);
         }
       }),

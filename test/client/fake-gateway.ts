@@ -59,6 +59,10 @@ export class FakeGateway {
   readonly sent: Sent[] = [];
   /** The refresh cookie (cookie mode), as a browser's cookie jar would hold it. */
   cookie: string | null = null;
+  /** With TOTP on: the one code the fake's `/auth/mfa/verify` takes; a right password then answers `mfa_required`. */
+  mfaCode: string | null = null;
+  /** The logins waiting for a code, by `mfa_token`, with the DPoP key of the login. */
+  readonly #pendingMfa = new Map<string, { jkt: string | null }>();
   readonly #accessTokens = new Map<string, { sessionId: string; expiresAt: number; jkt: string | null }>();
   #counter = 0;
 
@@ -101,17 +105,32 @@ export class FakeGateway {
   }
 
   async #answer(method: string, path: string, authorization: string | null, body: string, cookie: string | null, proof: CheckedProof | "invalid" | null): Promise<Response> {
-    const sessionRequest = method === "POST" && ["/auth/login", "/auth/refresh", "/auth/logout", "/auth/token"].includes(path);
+    const sessionRequest = method === "POST" && ["/auth/login", "/auth/mfa/verify", "/auth/refresh", "/auth/logout", "/auth/token"].includes(path);
     if (sessionRequest && proof === "invalid") return errorAnswer(400, "invalid_dpop_proof", "The DPoP proof is not valid.");
     const jkt = proof === null || proof === "invalid" ? null : proof.jkt;
     if (method === "POST" && path === "/auth/login") {
       const { password } = JSON.parse(body) as { password: string };
       if (password !== "right") return errorAnswer(401, "invalid_credentials", "The username or password is wrong.");
+      if (this.mfaCode !== null) {
+        const mfaToken = `mt.${++this.#counter}`;
+        this.#pendingMfa.set(mfaToken, { jkt });
+        return json(401, { error: "mfa_required", error_description: "Send a code.", mfa_token: mfaToken });
+      }
       const session: FakeSession = { id: `s${++this.#counter}`, generation: 0, rotatedAt: new Map(), revoked: false, jkt };
       this.sessions.set(session.id, session);
       return this.#pair(session, this.cookieMode);
     }
     if (method === "POST" && path === "/auth/register") return json(201, { user_id: "u1" });
+    if (method === "POST" && path === "/auth/mfa/verify") {
+      const { mfa_token: mfaToken, code } = JSON.parse(body) as { mfa_token: string; code: string };
+      const pending = this.#pendingMfa.get(mfaToken);
+      if (!pending) return errorAnswer(401, "invalid_mfa_token", "Log in again.");
+      if (code !== this.mfaCode) return errorAnswer(401, "invalid_code", "The code is wrong.");
+      this.#pendingMfa.delete(mfaToken);
+      const session: FakeSession = { id: `s${++this.#counter}`, generation: 0, rotatedAt: new Map(), revoked: false, jkt: pending.jkt ?? jkt };
+      this.sessions.set(session.id, session);
+      return this.#pair(session, this.cookieMode);
+    }
     if (method === "POST" && path === "/auth/token") {
       const { code, code_verifier: verifier } = JSON.parse(body) as { code: string; code_verifier: string };
       const challenge = this.codes.get(code);
@@ -175,6 +194,12 @@ export class FakeGateway {
       if (jkt !== access.jkt || (proof as CheckedProof).payload.ath !== ath) {
         return challenge('DPoP realm="test", error="invalid_dpop_proof", error_description="A DPoP proof of the bound key is required"');
       }
+    }
+    if (method === "POST" && path === "/auth/mfa/totp") return json(201, { secret: "JBSWY3DPEHPK3PXP", otpauth_uri: "otpauth://totp/test:bob?secret=JBSWY3DPEHPK3PXP" });
+    if (path === "/auth/mfa/totp/confirm" || path === "/auth/mfa/recovery-codes" || (method === "DELETE" && path === "/auth/mfa/totp")) {
+      const { code } = JSON.parse(body) as { code: string };
+      if (code !== "123456") return errorAnswer(400, "invalid_code", "The code is wrong.");
+      return method === "DELETE" ? new Response(null, { status: 204 }) : json(200, { recovery_codes: ["aaaa-bbbb-cccc"] });
     }
     if (method === "POST" && path === "/auth/logout-all") {
       this.revokeAll();
@@ -255,12 +280,26 @@ export class FakeStorage {
   }
 }
 
-/** Web Locks of one origin: exclusive locks, granted in request order. */
+/** Web Locks of one origin: exclusive locks, granted in request order; `ifAvailable` grants only a free lock (else calls back with null). */
 export class FakeLocks {
   readonly #tails = new Map<string, Promise<unknown>>();
-  request<T>(name: string, callback: () => Promise<T>): Promise<T> {
+  /** Requests granted or waiting, by lock name. */
+  readonly #held = new Map<string, number>();
+  request<T>(name: string, ...args: [() => Promise<T>] | [{ ifAvailable: true }, (lock: unknown) => Promise<T>]): Promise<T> {
+    if (args.length === 2) {
+      if ((this.#held.get(name) ?? 0) > 0) return args[1](null);
+      return this.request(name, () => args[1]({ name }));
+    }
     const previous = this.#tails.get(name) ?? Promise.resolve();
-    const result = previous.then(() => callback());
+    // Held or queued from the moment it is asked for, as the browser's lock manager records it.
+    this.#held.set(name, (this.#held.get(name) ?? 0) + 1);
+    const result = previous.then(async () => {
+      try {
+        return await args[0]();
+      } finally {
+        this.#held.set(name, this.#held.get(name)! - 1);
+      }
+    });
     this.#tails.set(name, result.catch(() => undefined));
     return result;
   }

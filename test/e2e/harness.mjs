@@ -42,14 +42,13 @@ export async function openDemo(context, storage = "localStorage", base = GATEWAY
   return page;
 }
 
-/** Registers a new user and logs in through the demo's form; returns the username. */
+/** Registers a new user through the demo's form, which logs them in; returns the username. */
 export async function signUp(page, label) {
   const username = uniqueUsername(label);
   await page.fill("#username", username);
   await page.fill("#password", PASSWORD);
   await page.click("#register");
-  await page.locator("#log", { hasText: `Registered ${username}` }).waitFor();
-  await page.click("#login");
+  await page.locator("#log", { hasText: `Registered ${username} and logged in` }).waitFor();
   await waitForState(page, "logged-in");
   return username;
 }

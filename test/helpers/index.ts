@@ -12,3 +12,4 @@ export * from "./requests";
 export * from "./sessions";
 export * from "./storage";
 export * from "./unique";
+export * from "./totp";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config";
-import { call, expectError } from "../helpers";
+import { bearer, call, expectError, postJson, sessionOfNewUser } from "../helpers";
 
 // WEBAUTHN_RP_ID, WEBAUTHN_RP_NAME and WEBAUTHN_ORIGINS: read as the contract says, and a bad
 // value makes every request answer 503 naming the variable, as every other setting does.
@@ -39,5 +39,17 @@ describe("the passkey settings", () => {
       const response = await call(path, { method: path.startsWith("/auth") ? "POST" : "GET" }, { [name]: value });
       expect(await expectError(response, 503, "server_misconfigured")).toContain(name);
     }
+  });
+});
+
+describe("WEBAUTHN_RP_NAME", () => {
+  it("is the issuer of TOTP enrolments as well as the name passkeys show", async () => {
+    const user = await sessionOfNewUser("rp-name");
+    const response = await postJson("/auth/mfa/totp", {}, bearer(user.access_token), { WEBAUTHN_RP_NAME: "Example Co" });
+    expect(response.status).toBe(201);
+    const { otpauth_uri } = (await response.json()) as { otpauth_uri: string };
+    expect(new URL(otpauth_uri).searchParams.get("issuer")).toBe("Example Co");
+    const options = await postJson("/auth/passkeys/registration", {}, bearer(user.access_token), { WEBAUTHN_RP_NAME: "Example Co" });
+    expect(((await options.json()) as { options: { rp: { name: string } } }).options.rp.name).toBe("Example Co");
   });
 });

@@ -1,9 +1,9 @@
 // Signing up and in with a username and password.
 import type { ClientContext } from "../context.js";
 import { errorFromResponse } from "../errors.js";
-import type { SessionInfo } from "../options.js";
-import { sessionInfo } from "../responses.js";
+import type { LoginResult } from "../options.js";
 import type { RegisterResponse } from "../../wire.js";
+import { loginResult } from "./mfa.js";
 
 /** `POST /auth/register`; does not log in. */
 export async function register(client: ClientContext, username: string, password: string): Promise<{ userId: string }> {
@@ -13,10 +13,11 @@ export async function register(client: ClientContext, username: string, password
   return { userId: body.user_id };
 }
 
-/** `POST /auth/login`: opens a session and keeps it where `storage` says. */
-export async function login(client: ClientContext, username: string, password: string): Promise<SessionInfo> {
+/**
+ * `POST /auth/login`: opens a session and keeps it where `storage` says, or, for a user with TOTP
+ * on, resolves to `{ mfaRequired: true }`: `verifyMfa(code)` finishes the login.
+ */
+export async function login(client: ClientContext, username: string, password: string): Promise<LoginResult> {
   const sentAt = client.env.now();
-  const response = await client.transport.post("/auth/login", { username, password });
-  if (!response.ok) throw await errorFromResponse(response);
-  return sessionInfo(await client.state.accept(response, sentAt, "login"));
+  return loginResult(client, await client.transport.post("/auth/login", { username, password }), sentAt);
 }

@@ -1,6 +1,6 @@
 // What the page shows of the session (status, countdown, refresh counts, the DPoP binding), and
 // `attempt`, which runs a button's action, logs its error and shows the outcome.
-import { storage, USERNAME_KEY, where } from "./mode.js";
+import { dpop, storage, USERNAME_KEY, where } from "./mode.js";
 import { $, describe, log, short } from "./ui.js";
 
 /**
@@ -21,6 +21,14 @@ export function createView(auth) {
     $("refresh-count").textContent = `${counts.here} here, ${counts.elsewhere} in other tabs`;
     $("refresh-count").dataset.here = String(counts.here);
     document.body.dataset.state = status.dataset.state;
+    // What can be done now: log in while logged out (a form waiting for a code counts as busy), log out while logged in.
+    const waitingForCode = !$("mfa-step").hidden;
+    for (const id of ["username", "password", "login", "register", "passkey-login"]) $(id).disabled = session !== null || waitingForCode;
+    for (const id of ["logout", "logout-all"]) $(id).disabled = session === null;
+    $("steal").disabled = session === null || storage !== "localStorage";
+    $("replay").disabled = session === null || !(dpop && storage === "localStorage");
+    // A list of sessions shown while logged out (the page's own one revoked, say) is stale.
+    if (!session) $("session-rows").replaceChildren();
     renderCountdown();
   }
 
@@ -39,7 +47,7 @@ export function createView(auth) {
       return;
     }
     try {
-      const claims = claimsOf(await auth.getAccessToken());
+      const claims = JSON.parse(atob((await auth.getAccessToken()).split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
       const key = await auth.dpopKey();
       const ours = (await thumbprint(key.jwk)) === claims.cnf?.jkt;
       $("binding").dataset.jkt = claims.cnf?.jkt ?? "";
@@ -51,14 +59,13 @@ export function createView(auth) {
     }
   }
 
-  // How the user signed in (the access token's amr, RFC 8176) and when (auth_time): the page reads
-  // its own token only to show it.
+  // The access token's amr (RFC 8176): which factors signed this session in.
   async function renderAmr() {
     try {
-      const claims = claimsOf(await auth.getAccessToken());
-      const methods = (claims.amr ?? []).map((value) => AMR_WORDS[value] ?? value).join(" + ");
-      $("amr").dataset.amr = (claims.amr ?? []).join(" ");
-      $("amr").textContent = `${methods || "?"} (amr ${JSON.stringify(claims.amr ?? [])}), at ${new Date(claims.auth_time * 1000).toLocaleTimeString()}`;
+      const claims = JSON.parse(atob((await auth.getAccessToken()).split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+      const amr = Array.isArray(claims.amr) ? claims.amr : [];
+      $("amr").dataset.amr = amr.join(" ");
+      $("amr").textContent = amr.length === 0 ? "?" : `${amr.join(" + ")} (${amr.map((value) => AMR_WORDS[value] ?? value).join(", ")})`;
     } catch (error) {
       $("amr").textContent = describe(error);
     }
@@ -86,13 +93,8 @@ export function createView(auth) {
   return { counts, render, renderBinding, renderCountdown, attempt };
 }
 
-/** What each amr value (RFC 8176) means, as the page says it. */
-const AMR_WORDS = { pwd: "password", otp: "one-time code", mfa: "two factors", hwk: "passkey (a device you hold)", user: "your fingerprint, face or PIN", fed: "an upstream provider", adm: "the admin route" };
-
-/** The claims of a JWT, unverified: only to show them. */
-function claimsOf(token) {
-  return JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
-}
+/** What each `amr` value means, in words. */
+const AMR_WORDS = { pwd: "a password", otp: "a one-time code", mfa: "two factors", hwk: "a hardware key", user: "user verification", fed: "an upstream provider", adm: "the admin route" };
 
 // RFC 7638: SHA-256 of the required members in lexical order, base64url.
 async function thumbprint({ crv, kty, x, y }) {

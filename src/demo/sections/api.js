@@ -1,4 +1,5 @@
 // The protected API: one call with the access token, or one a second.
+import { USERNAME_KEY } from "../app/mode.js";
 import { $, describe, short } from "../app/ui.js";
 
 /** Wires the API call button and the once-a-second switch. */
@@ -12,7 +13,7 @@ export function mountApi({ auth, render }) {
       $("api-result").dataset.status = String(response.status);
       $("api-result").textContent =
         response.status === 200
-          ? `200 in ${took} ms: the origin saw X-Auth-User ${body.headers["x-auth-user"]}, X-Auth-Session ${short(body.headers["x-auth-session"])}`
+          ? `200 in ${took} ms: the origin saw X-Auth-User ${body.headers["x-auth-user"]} (${localStorage.getItem(USERNAME_KEY) ?? "?"}), X-Auth-Session ${short(body.headers["x-auth-session"])}`
           : `${response.status}: ${JSON.stringify(body)}`;
     } catch (error) {
       $("api-result").dataset.status = "error";

@@ -27,7 +27,6 @@ export function mountDpopReplay({ auth, attempt }) {
     }),
   );
 
-  $("replay").disabled = !(dpop && storage === "localStorage");
   if (!dpop) $("replay-note").textContent = "Turn DPoP on (link at the top) to try this: without it a copied refresh token works from anywhere, until reuse detection notices.";
   else if (storage !== "localStorage") $("replay-note").textContent = "Only in localStorage mode, where script can read the refresh token.";
 }

@@ -23,12 +23,13 @@ export function mountStolenToken({ auth, attempt }) {
       localStorage.removeItem(STOLEN_KEY);
       // Tabs learn of it at their next refresh; this one refreshes now to show it.
       await auth.refresh().catch(() => undefined);
+      // The list shows what is active now: the revoked sessions leave it (all of them, when reuse logged the user out).
+      if (auth.session) $("list-sessions").click();
       if (auth.session) log("An attacker replayed the refresh token copied at login, without this page's DPoP key: refused before reuse detection, nothing revoked. Still logged in.", "good");
       else log("An attacker replayed the refresh token copied at login: reuse. The gateway revoked every session of this user.", "bad");
     }),
   );
 
-  $("steal").disabled = storage !== "localStorage";
   if (storage !== "localStorage") $("steal-note").textContent = "Only in localStorage mode, where script can read the refresh token (which is the point).";
   else if (dpop) $("steal-note").textContent = "At login this page keeps a copy of the refresh token, as malware on the page could. The button replays it, two rotations old, without the DPoP key: the gateway refuses it before reuse detection, so the thief cannot even log the user out that way.";
 }
