@@ -18,6 +18,9 @@ import {
   sessionOfNewUser,
   SoftwarePasskey,
   uniqueIp,
+  amrOf,
+  mfaTokenOf,
+  userWithTotp,
 } from "../helpers";
 import { dpopClient } from "../dpop-proofs";
 
@@ -229,6 +232,15 @@ describe("POST /auth/passkeys/login", () => {
     // Only the one login opened a session.
     expect(await eventsOf(user.sub, "login")).toHaveLength(1);
     expect((await loginWithPasskey(passkey, { tweaks: { counter: 8 } })).status).toBe(200);
+  });
+
+  it("never asks a user with TOTP on for a code: the passkey is two factors already", async () => {
+    const user = await userWithTotp();
+    const passkey = await SoftwarePasskey.make();
+    expect((await addPasskey(user.session.access_token, passkey)).status).toBe(201);
+    await mfaTokenOf(user);
+    const pair = await pairOf(await loginWithPasskey(passkey));
+    expect(amrOf(pair.access_token)).toEqual(["hwk", "user"]);
   });
 
   it("binds the session to the DPoP key of the login request", async () => {
