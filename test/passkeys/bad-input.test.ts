@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { MAX_BODY_BYTES } from "../../src/http/body";
 import { newCeremony, sealCeremony } from "../../src/passkeys/ceremony";
 import { MAX_SPENT_CEREMONIES } from "../../src/passkeys/passkey-rules";
+import { withPasskeys } from "../../src/sessions/lookup";
 import { loadKeyRing } from "../../src/tokens/key-ring";
 import {
   addPasskey,
@@ -35,8 +36,9 @@ async function userWithPasskey() {
   return { ...user, passkey };
 }
 
+/** What the user's object keeps of passkeys. */
 function counts(sub: string) {
-  return userAuthStub(sub).passkeys().counts();
+  return withPasskeys(env, sub, (passkeys) => passkeys.counts());
 }
 
 const ring = () => loadKeyRing(env.SIGNING_KEYS);
