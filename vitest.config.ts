@@ -241,7 +241,7 @@ export default defineConfig(async () => {
     },
   });
 
-  const ownProjectDirs = [...Object.keys(SETTINGS_PROJECTS), WEBHOOKS_PROJECT, BATCHING_PROJECT, "bench", "origin-binding", "origin", "federation", "claims-hook", "claims-binding"].map((name) => `test/${name}/**`);
+  const ownProjectDirs = [...Object.keys(SETTINGS_PROJECTS), WEBHOOKS_PROJECT, BATCHING_PROJECT, "pwned-passwords", "bench", "origin-binding", "origin", "federation", "claims-hook", "claims-binding"].map((name) => `test/${name}/**`);
   return {
     test: {
       onConsoleLog: (log, _type, entity) => !expected.isExpectedLog(log, sourceOf(entity)),
@@ -262,6 +262,22 @@ export default defineConfig(async () => {
         // Sign-in through upstream OpenID providers started on 127.0.0.1 (test/idp-servers.mjs): a
         // real one and a misbehaving one, and the gateway's own OAuth clients (test/federation/settings.ts).
         project("federation", ["test/federation/**/*.test.ts"], [], federationVars, { globalSetup: ["./test/idp-servers.mjs"] }),
+        // Breached passwords against a range API on 127.0.0.1 (test/pwned-range-server.mjs), in
+        // block mode (tests change the mode and the API's behaviour per call), with the webhook
+        // receiver for the reset links.
+        project(
+          "pwned-passwords",
+          ["test/pwned-passwords/**/*.test.ts"],
+          [],
+          (inject) => ({
+            PWNED_PASSWORDS: "block",
+            PWNED_PASSWORDS_URL: `${inject<string>("pwnedUrl")}/ok/range/`,
+            TEST_PWNED_URL: inject<string>("pwnedUrl"),
+            WEBHOOK_URL: `${inject<string>("webhookUrl")}/hook`,
+            WEBHOOK_SECRET: inject<string>("webhookSecret"),
+          }),
+          { globalSetup: ["./test/pwned-range-server.mjs"] },
+        ),
         // The bench worker (bench/worker.ts, bench/wrangler.toml): the production worker plus the
         // routes `npm run bench` measures against.
         project("bench", ["test/bench/**/*.test.ts"], [], {}, {

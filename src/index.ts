@@ -28,6 +28,10 @@ import { identityRoutes } from "./routes/identities";
 import { tokenRoutes } from "./routes/token";
 import { passkeyRoutes } from "./routes/passkeys";
 import { mfaRoutes } from "./routes/mfa";
+import { emailRoutes } from "./routes/email";
+import { passwordRoutes } from "./routes/passwords";
+import { ownAccountRoutes } from "./routes/own-account";
+import { adminUserRoutes } from "./routes/admin-users";
 
 export { UserAuth } from "./sessions/user-auth";
 export { LoginThrottle } from "./accounts/login-throttle";
@@ -68,7 +72,22 @@ app.use(
 // The D1 tables exist before a route reads D1: once per isolate, a no-op after that
 // (src/db/schema.ts). Only the routes that read D1 wait for it; the queue consumer and the cron
 // check for themselves, and the Durable Objects never touch D1, so a refresh or logout never waits on it.
-for (const path of ["/auth/register", "/auth/login", "/auth/admin/events", "/auth/oidc/callback", "/auth/identities", "/auth/identities/*", "/auth/mfa/totp"]) {
+const D1_PATHS = [
+  "/auth/register",
+  "/auth/login",
+  "/auth/admin/events",
+  "/auth/oidc/callback",
+  "/auth/identities",
+  "/auth/identities/*",
+  "/auth/mfa/totp",
+  "/auth/email/*",
+  "/auth/password",
+  "/auth/password/*",
+  "/auth/account",
+  "/auth/admin/users",
+  "/auth/admin/users/*",
+];
+for (const path of D1_PATHS) {
   app.use(path, async function schemaReady(c, next) {
     await ensureSchema(c.env.DB);
     await next();
@@ -84,7 +103,11 @@ app.route("/auth", tokenRoutes);
 app.route("/auth", identityRoutes);
 app.route("/auth", passkeyRoutes);
 app.route("/auth", mfaRoutes);
+app.route("/auth", emailRoutes);
+app.route("/auth", passwordRoutes);
+app.route("/auth", ownAccountRoutes);
 app.route("/auth/admin", adminRoutes);
+app.route("/auth/admin", adminUserRoutes);
 app.route("/.well-known", wellKnownRoutes);
 app.all("/auth/*", function unservedAuthRoute(c) {
   // A known path with a method it does not serve is 405 with `Allow`, not 404.

@@ -34,7 +34,10 @@ export type ErrorCode =
   | "mfa_required"
   | "invalid_code"
   | "invalid_mfa_token"
-  | "mfa_already_enabled";
+  | "mfa_already_enabled"
+  | "email_taken"
+  | "breached_password"
+  | "reauthentication_required";
 
 /** The body of every error answer. */
 export interface ErrorBody {
@@ -76,9 +79,40 @@ export interface RecoveryCodes {
   recovery_codes: string[];
 }
 
-/** `POST /auth/register`: the new user's id, the `sub` of their tokens. Registering does not log in. */
+/**
+ * `POST /auth/register`: the new user's id, the `sub` of their tokens. Registering does not log
+ * in. `breached` (true) only with `PWNED_PASSWORDS=warn`, when the password is in a known breach.
+ */
 export interface RegisterResponse {
   user_id: string;
+  breached?: true;
+}
+
+/** `GET /auth/account`: who the caller is and how they can sign in. Times ISO 8601. */
+export interface AccountResponse {
+  user_id: string;
+  /** Null for an account without a password (an upstream provider's, or the admin route's). */
+  username: string | null;
+  email: string | null;
+  email_verified: boolean;
+  /** Null for a user the gateway only knows by sessions the admin route opened. */
+  created_at: string | null;
+  mfa: { totp: boolean; recovery_codes_left: number };
+  passkeys: number;
+  identities: LinkedIdentity[];
+}
+
+/** One account in `GET /auth/admin/users`. */
+export type AdminUserItem = Pick<AccountResponse, "user_id" | "username" | "email" | "email_verified" | "created_at">;
+
+/** `GET /auth/admin/users?username=` or `?email=`: 0 or 1 user. */
+export interface AdminUserList {
+  users: AdminUserItem[];
+}
+
+/** `GET /auth/admin/users/:sub`: the account and its active sessions. */
+export interface AdminUserDetail extends AccountResponse {
+  sessions: SessionListItem[];
 }
 
 /** One active session in `GET /auth/sessions`. Times are ISO 8601. */
@@ -90,6 +124,10 @@ export interface SessionListItem {
   expires_at: string | null;
   user_agent: string | null;
   ip: string | null;
+  /** How the user signed in (RFC 8176); null for a session opened before it was stored. */
+  amr: string[] | null;
+  /** When the user proved who they are for this session. */
+  auth_time: string;
   /** Whether this is the session of the access token that asked. */
   current: boolean;
 }
@@ -121,6 +159,10 @@ export const EVENT_TYPES = [
   "mfa_enabled",
   "mfa_disabled",
   "recovery_code_used",
+  "email_verified",
+  "password_changed",
+  "password_reset",
+  "account_deleted",
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

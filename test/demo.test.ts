@@ -38,6 +38,15 @@ describe("the demo app (DEMO)", () => {
     expect(script).toContain("and logged in");
   });
 
+  it("has the account lifecycle's part: address, new password, code or token, its buttons and the dev inbox", async () => {
+    const html = await (await call("/demo", {}, { DEMO: "true" })).text();
+    for (const id of ["email", "new-password", "secret", "register-email", "forgot", "reset", "send-code", "verify", "change-password", "delete-account", "show-account", "inbox"]) {
+      expect(html, id).toContain(`id="${id}"`);
+    }
+    const script = await (await call("/demo/app.js", {}, { DEMO: "true" })).text();
+    expect(script).toContain("/demo/inbox");
+  });
+
   it("says whether the refresh cookie is on, for the page's cookie mode", async () => {
     const html = await (await call("/demo", {}, { DEMO: "true", REFRESH_COOKIE: "true" })).text();
     expect(html).toContain('data-refresh-cookie="true"');

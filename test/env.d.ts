@@ -17,6 +17,8 @@ declare global {
       CLAIMS?: Fetcher;
       /** The project's webhook receiver (test/webhook-receiver.mjs), without a path. */
       TEST_WEBHOOK_RECEIVER: string;
+      /** The breached-password range API (test/pwned-range-server.mjs): bound in the pwned-passwords project only. */
+      TEST_PWNED_URL?: string;
     }
   }
 }

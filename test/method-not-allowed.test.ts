@@ -11,6 +11,14 @@ describe("a known /auth path called with a method it does not serve", () => {
     ["GET", "/auth/logout-all", "POST"],
     ["DELETE", "/auth/admin/events", "GET, HEAD"],
     ["GET", "/auth/admin/users/alice/revoke", "POST"],
+    ["POST", "/auth/account", "GET, HEAD, DELETE"],
+    ["GET", "/auth/password", "POST"],
+    ["GET", "/auth/password/forgot", "POST"],
+    ["PUT", "/auth/password/reset", "POST"],
+    ["GET", "/auth/email/verification", "POST"],
+    ["GET", "/auth/email/verify", "POST"],
+    ["POST", "/auth/admin/users", "GET, HEAD"],
+    ["DELETE", "/auth/admin/users/alice", "GET, HEAD"],
   ])("answers %s %s with 405 method_not_allowed and Allow: %s", async (method, path, allow) => {
     const response = await call(path, { method });
     expect(response.status).toBe(405);

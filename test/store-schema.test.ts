@@ -6,6 +6,7 @@ import { SESSIONS_SCHEMA } from "../src/sessions/session-store";
 import { AUTHORIZATION_CODES_SCHEMA } from "../src/sessions/authorization-codes";
 import { PASSKEYS_SCHEMA } from "../src/passkeys/passkey-store";
 import { MFA_SCHEMA } from "../src/mfa/mfa-store";
+import { ACCOUNT_SCHEMA } from "../src/sessions/account-store";
 import { bearer, call, openSession, pairOf, refresh, uniqueSub, userAuthStub } from "./helpers";
 
 // The schema migrations of a Durable Object's stores (src/durable/store-schema.ts), run in a real
@@ -47,6 +48,7 @@ describe("migrateStores", () => {
       authorization_codes: AUTHORIZATION_CODES_SCHEMA.migrations.length,
       passkeys: PASSKEYS_SCHEMA.migrations.length,
       mfa: MFA_SCHEMA.migrations.length,
+      account: ACCOUNT_SCHEMA.migrations.length,
     });
     expect(SESSIONS_SCHEMA.migrations.length).toBe(6);
     expect(found.tables).not.toContain("schema_version");
@@ -64,8 +66,8 @@ describe("migrateStores", () => {
       return { afterFirst, afterSecond: versions(storage.sql) };
     });
     expect(log).toEqual(["1", "2"]);
-    expect(found.afterFirst).toEqual({ sessions: 6, authorization_codes: 1, passkeys: 1, mfa: 1, feature: 1 });
-    expect(found.afterSecond).toEqual({ sessions: 6, authorization_codes: 1, passkeys: 1, mfa: 1, feature: 2 });
+    expect(found.afterFirst).toEqual({ sessions: 6, authorization_codes: 1, passkeys: 1, mfa: 1, account: 1, feature: 1 });
+    expect(found.afterSecond).toEqual({ sessions: 6, authorization_codes: 1, passkeys: 1, mfa: 1, account: 1, feature: 2 });
   });
 
   it("leaves a store that is newer than the code as it is, never lowering its version", async () => {
@@ -93,7 +95,7 @@ describe("migrateStores", () => {
       expect(() => migrateStores(storage, [failing])).toThrow("migration 2 failed");
       return { versions: versions(storage.sql), tables: tables(storage.sql) };
     });
-    expect(found.versions).toEqual({ sessions: 6, authorization_codes: 1, passkeys: 1, mfa: 1 });
+    expect(found.versions).toEqual({ sessions: 6, authorization_codes: 1, passkeys: 1, mfa: 1, account: 1 });
     expect(found.tables).not.toContain("feature_items");
   });
 });
@@ -124,7 +126,7 @@ describe("an object from before amr and auth_time were stored (sessions version 
     expect(listing.sessions).toEqual([expect.objectContaining({ id: pair.session_id, amr: null, auth_time: new Date(createdAt).toISOString() })]);
 
     const after = await runInDurableObject(userAuthStub(sub), (_instance, state) => ({ versions: versions(state.storage.sql), tables: tables(state.storage.sql) }));
-    expect(after.versions).toEqual({ sessions: 6, authorization_codes: 1, passkeys: 1, mfa: 1 });
+    expect(after.versions).toEqual({ sessions: 6, authorization_codes: 1, passkeys: 1, mfa: 1, account: 1 });
     expect(after.tables).not.toContain("schema_version");
   });
 });

@@ -7,10 +7,11 @@ import { addressThrottle } from "./login-guard";
  * `REGISTRATIONS_PER_IP_PER_HOUR` were made in the last hour: each one costs a password hash, and
  * mass sign-ups are abuse. Every attempt counts, taken usernames included, so `409` cannot be
  * used to enumerate accounts at speed. The count lives in the address's LoginThrottle object,
- * beside its login failures. Without `CF-Connecting-IP` no limit applies.
+ * beside its login failures. Forgot-password requests count here too (each can cost a message to
+ * someone's inbox), with their own `refusal`. Without `CF-Connecting-IP` no limit applies.
  */
-export async function countRegistration(env: Env, ip: string | null): Promise<void> {
+export async function countRegistration(env: Env, ip: string | null, refusal = "Too many registrations from this address."): Promise<void> {
   if (ip === null) return;
   const grant = await addressThrottle(env, ipThrottleKey(ip)).countRegistration();
-  if (!grant.allowed) throw tooManyRequests("Too many registrations from this address.", grant.retryAfterSeconds);
+  if (!grant.allowed) throw tooManyRequests(refusal, grant.retryAfterSeconds);
 }

@@ -2,6 +2,7 @@ import type { ClientContext } from "./context.js";
 import type { DpopKey } from "./dpop.js";
 import { DpopKeyStore } from "./dpop-key-store.js";
 import { AuthClientError } from "./errors.js";
+import * as accountMethods from "./methods/account.js";
 import * as federationMethods from "./methods/federation.js";
 import type { SignInApp } from "./methods/federation.js";
 import * as mfaMethods from "./methods/mfa.js";
@@ -13,7 +14,7 @@ import { RefreshCoordinator } from "./refresh-coordinator.js";
 import { isExpiredAnswer, sessionInfo } from "./responses.js";
 import { SessionState } from "./session-state.js";
 import { Transport } from "./transport.js";
-import type { AddedPasskey, PasskeyListItem } from "../wire.js";
+import type { AccountResponse, AddedPasskey, PasskeyListItem } from "../wire.js";
 
 /**
  * A client of the gateway for browser apps, used instead of `fetch` for API calls: it attaches the
@@ -63,9 +64,44 @@ export class AuthClient {
     return session && sessionInfo(session);
   }
 
-  /** `POST /auth/register`; does not log in. */
-  register(username: string, password: string): Promise<{ userId: string }> {
-    return passwordMethods.register(this.#client, username, password);
+  /** `POST /auth/register`, with an optional e-mail address; does not log in. `breached`: the password is in a known breach (`PWNED_PASSWORDS=warn`). */
+  register(username: string, password: string, options: { email?: string } = {}): Promise<{ userId: string; breached: boolean }> {
+    return passwordMethods.register(this.#client, username, password, options);
+  }
+
+  /** `GET /auth/account`: who the user is, their address, second factors, passkeys and linked identities. */
+  account(): Promise<AccountResponse> {
+    return accountMethods.account(this.#client);
+  }
+
+  /** `POST /auth/email/verification`: a 6-digit code goes to the account's address (10 minutes, 5 tries). */
+  requestEmailVerification(): Promise<void> {
+    return accountMethods.requestEmailVerification(this.#client);
+  }
+
+  /** `POST /auth/email/verify` with the code the user received. */
+  verifyEmail(code: string): Promise<void> {
+    return accountMethods.verifyEmail(this.#client, code);
+  }
+
+  /** `POST /auth/password/forgot`: a reset link goes to the account's verified address, if it has one; no session needed. */
+  forgotPassword(who: { username: string } | { email: string }): Promise<void> {
+    return accountMethods.forgotPassword(this.#client, who);
+  }
+
+  /** `POST /auth/password/reset` with the reset link's token (and `code`, the TOTP code, when the account has one). */
+  resetPassword(token: string, password: string, code?: string): Promise<void> {
+    return accountMethods.resetPassword(this.#client, token, password, code);
+  }
+
+  /** `POST /auth/password`: every other session of the user ends; this one stays. */
+  changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    return accountMethods.changePassword(this.#client, currentPassword, newPassword);
+  }
+
+  /** `DELETE /auth/account`: everything of the user is deleted and this session forgotten. */
+  deleteAccount(password?: string): Promise<void> {
+    return accountMethods.deleteAccount(this.#client, password);
   }
 
   /**

@@ -84,6 +84,21 @@ export const httpUrl: Parser<URL | null> = {
 };
 
 /**
+ * An issuer identifier (RFC 8414 section 2): an http(s) URL with no query or fragment, kept as
+ * written, since it is compared as a string (`iss`, the metadata's `issuer`).
+ */
+export const issuerUrl: Parser<string> = {
+  accepts: "http(s) URL with no query or fragment",
+  parse(raw) {
+    const url = URL.canParse(raw) ? new URL(raw) : null;
+    if (!url || (url.protocol !== "https:" && url.protocol !== "http:") || raw.includes("?") || raw.includes("#")) {
+      throw new BadValue("must be an http(s) URL with no query or fragment.");
+    }
+    return raw;
+  },
+};
+
+/**
  * Secret text; empty means unset. A value shorter than `minLength` is refused without being
  * repeated, so a 503 never shows a secret.
  */

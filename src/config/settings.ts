@@ -1,5 +1,5 @@
 import { oauthClients, oidcClientSecrets, oidcProviders } from "./federation";
-import { count, flag, httpUrl, oneOf, origins, pathPrefixes, seconds, secret, signingSecrets, text, type Parser } from "./parsers";
+import { count, flag, httpUrl, issuerUrl, oneOf, origins, pathPrefixes, seconds, secret, signingSecrets, text, type Parser } from "./parsers";
 import { DEFAULT_WEBHOOK_EVENTS, webhookEvents, webhookSecret } from "./webhook-parsers";
 import { rpId, rpName } from "./webauthn-parsers";
 
@@ -53,7 +53,7 @@ export type SettingsTree = { readonly [key: string]: Setting | SettingsTree };
 export const SETTINGS = {
   issuer: setting(
     "ISSUER",
-    text,
+    issuerUrl,
     "http://127.0.0.1:8787",
     "`iss` of access tokens and the issuer of the metadata; set it to your gateway's URL (`npm run dev` sets it to the URL it serves on, `npm run deploy` refuses a local one)",
   ),
@@ -208,6 +208,22 @@ export const SETTINGS = {
       "",
       "the pages allowed to register and use passkeys (the `origin` of a WebAuthn response); each must be on `WEBAUTHN_RP_ID` or a subdomain of it",
       { shownDefault: "empty: the gateway's own origin plus `ALLOWED_ORIGINS`" },
+    ),
+  },
+
+  /** The breached-password check (src/accounts/breached-passwords.ts): the k-anonymity range API. */
+  pwnedPasswords: {
+    mode: setting(
+      "PWNED_PASSWORDS",
+      oneOf(["off", "warn", "block"]),
+      "off",
+      "check new passwords (register, reset, change) against the breached-password range API: `block` refuses a breached one (400 `breached_password`), `warn` lets it through with `\"breached\": true` in register's answer; off by default, since the check sends the first 5 hex characters of the password's SHA-1 to a third party ([Breached passwords](#breached-passwords))",
+    ),
+    url: setting(
+      "PWNED_PASSWORDS_URL",
+      httpUrl,
+      "https://api.pwnedpasswords.com/range/",
+      "the range API the check asks (the 5 characters are appended); a failure or an answer slower than 2 s lets the password through, logged",
     ),
   },
 

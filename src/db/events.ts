@@ -28,14 +28,30 @@ export function eventOnTheWire(event: AuditEvent): AuditEventItem {
   };
 }
 
-/** Records an event; the id makes a retried write a no-op. */
+/**
+ * Records an event; the id makes a retried write a no-op. An event of a user whose account was
+ * deleted after it happened (it was still in the queue when `DELETE /auth/account` anonymised
+ * the user's events) is anonymised as it lands: its type and time, never its `ip` or `detail`.
+ * A later user of the same `sub` (the admin route's ids can come back) is not affected.
+ */
 export function insertEvent(db: D1Database, event: AuditEvent): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO events (id, type, sub, session_id, at, ip, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+      `INSERT INTO events (id, type, sub, session_id, at, ip, detail)
+       SELECT ?1, ?2, ?3, ?4, ?5, CASE WHEN deleted THEN NULL ELSE ?6 END, CASE WHEN deleted THEN NULL ELSE ?7 END
+       FROM (SELECT ${accountDeletedSince("?3", "?5")} AS deleted)
+       WHERE true
        ON CONFLICT (id) DO NOTHING`,
     )
     .bind(event.id, event.type, event.sub, event.session_id, event.at, event.ip, event.detail === null ? null : JSON.stringify(event.detail));
+}
+
+/**
+ * SQL that is true when the account of `sub` was deleted at or after `at`: its `account_deleted`
+ * event, found through `events_by_sub`.
+ */
+export function accountDeletedSince(sub: string, at: string): string {
+  return `EXISTS (SELECT 1 FROM events WHERE sub = ${sub} AND type = 'account_deleted' AND at >= ${at})`;
 }
 
 /**

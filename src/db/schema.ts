@@ -1,6 +1,7 @@
 import sessionsAndEvents from "../../migrations/0001_sessions_and_events.sql";
 import users from "../../migrations/0002_users.sql";
 import identities from "../../migrations/0003_identities.sql";
+import accountsEmail from "../../migrations/0004_accounts_email.sql";
 
 /**
  * The D1 migrations, bundled (wrangler imports `.sql` files as text), in order. `ensureSchema`
@@ -11,6 +12,7 @@ const MIGRATIONS: Array<{ name: string; sql: string }> = [
   { name: "0001_sessions_and_events.sql", sql: sessionsAndEvents },
   { name: "0002_users.sql", sql: users },
   { name: "0003_identities.sql", sql: identities },
+  { name: "0004_accounts_email.sql", sql: accountsEmail },
 ];
 
 let ready: Promise<void> | null = null;

@@ -1,3 +1,5 @@
+import { accountDeletedSince } from "./events";
+
 /** A session's record in D1, as the UserAuth Durable Object last saw it. Times in Unix ms. */
 export interface SessionRecord {
   id: string;
@@ -14,13 +16,16 @@ export interface SessionRecord {
 
 /**
  * Writes a session record. `version` orders the writes of one Durable Object: a retried older
- * write never overwrites a newer one.
+ * write never overwrites a newer one. The record of a session opened before its user's account
+ * was deleted (still in the queue when `DELETE /auth/account` deleted the user's records) is not
+ * written back.
  */
 export function upsertSession(db: D1Database, record: SessionRecord, version: number): D1PreparedStatement {
   return db
     .prepare(
       `INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, revoked_at, revoked_reason, user_agent, ip, rotation_count, version)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11
+       WHERE NOT ${accountDeletedSince("?2", "?3")}
        ON CONFLICT (id) DO UPDATE SET
          last_used_at = excluded.last_used_at, expires_at = excluded.expires_at, revoked_at = excluded.revoked_at,
          revoked_reason = excluded.revoked_reason, user_agent = excluded.user_agent, ip = excluded.ip,

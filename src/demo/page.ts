@@ -2,7 +2,7 @@
  * The demo's HTML, with what the page needs to know of the gateway's settings on `<body>`; its
  * script is /demo/app.js and its style /demo/demo.css (so the page runs under a strict CSP).
  */
-export function demoPage(settings: { refreshCookie: boolean; accessTokenTtlSeconds: number; issuer: string; providers: string[] }): string {
+export function demoPage(settings: { devInbox: boolean; refreshCookie: boolean; accessTokenTtlSeconds: number; issuer: string; providers: string[] }): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -12,7 +12,7 @@ export function demoPage(settings: { refreshCookie: boolean; accessTokenTtlSecon
 <link rel="stylesheet" href="/demo/demo.css">
 <script type="module" src="/demo/app.js"></script>
 </head>
-<body data-refresh-cookie="${settings.refreshCookie}" data-access-ttl="${settings.accessTokenTtlSeconds}" data-issuer="${escapeAttribute(settings.issuer)}" data-providers="${escapeAttribute(settings.providers.join(","))}" data-state="logged-out">
+<body data-dev-inbox="${settings.devInbox}" data-refresh-cookie="${settings.refreshCookie}" data-access-ttl="${settings.accessTokenTtlSeconds}" data-issuer="${escapeAttribute(settings.issuer)}" data-providers="${escapeAttribute(settings.providers.join(","))}" data-state="logged-out">
 <header>
   <h1>edge-auth-gateway <small>demo</small></h1>
   <nav><span id="modes">Refresh token in <a data-storage="localStorage">localStorage</a> <a data-storage="memory">memory</a> <a data-storage="cookie">a cookie</a></span>
@@ -36,6 +36,22 @@ export function demoPage(settings: { refreshCookie: boolean; accessTokenTtlSecon
     <p class="buttons" id="federation"></p>
     <p id="status" data-state="logged-out">Logged out.</p>
     <p class="buttons"><button id="logout">Log out</button> <button id="logout-all">Log out everywhere</button> <a id="second-tab" target="_blank" rel="opener">Open a second tab</a></p>
+  </section>
+  <section id="lifecycle">
+    <h2>Address and password</h2>
+    <form id="lifecycle-form">
+      <input id="email" name="email" type="email" autocomplete="email" placeholder="e-mail (optional at register)">
+      <input id="new-password" name="new-password" type="password" autocomplete="new-password" placeholder="new password, 8+ characters">
+      <input id="secret" name="secret" autocomplete="one-time-code" placeholder="verification code or reset token">
+    </form>
+    <p class="buttons"><button id="register-email" type="button">Register with this address</button> <button id="forgot" type="button">Forgot password</button> <button id="reset" type="button">Reset password</button></p>
+    <p class="buttons when-logged-in"><button id="send-code" type="button">Send verification code</button> <button id="verify" type="button">Verify</button> <button id="change-password" type="button">Change password</button> <button id="delete-account" type="button">Delete account</button> <button id="show-account" type="button">Show account</button></p>
+    <pre id="account-result"></pre>
+    <div id="inbox-box">
+      <h2>Dev inbox</h2>
+      <p class="note" id="inbox-note"></p>
+      <ol id="inbox"></ol>
+    </div>
   </section>
   <section id="token">
     <h2>Access token</h2>
@@ -132,7 +148,8 @@ section { background: #fff; border: 1px solid #d0d7de; border-radius: 8px; paddi
 input { padding: .35rem .5rem; border: 1px solid #d0d7de; border-radius: 6px; font: inherit; min-width: 0; } input[type=checkbox] { margin: 0 .3rem 0 0; }
 button { padding: .35rem .8rem; border: 1px solid #d0d7de; border-radius: 6px; background: #f6f8fa; font: inherit; cursor: pointer; }
 button[type=submit], #call { background: var(--accent); color: #fff; border-color: var(--accent); }
-#steal, #replay { background: var(--bad); color: #fff; border-color: var(--bad); } button:disabled { opacity: .45; cursor: not-allowed; }
+#inbox { margin: 0; padding-left: 1.2rem; font-size: .85rem; max-height: 12rem; overflow: auto; } #inbox button { margin-left: .4rem; padding: .1rem .5rem; }
+#delete-account, #steal, #replay { background: var(--bad); color: #fff; border-color: var(--bad); } button:disabled { opacity: .45; cursor: not-allowed; }
 form { display: grid; grid-template-columns: 1fr 1fr; gap: .4rem; } form input { grid-column: 1 / -1; }
 form.inline { display: flex; flex-wrap: wrap; gap: .4rem; margin: .4rem 0; } form.inline input { flex: 1 1 10rem; }
 #totp-qr svg { width: 180px; height: 180px; } #recovery-codes { columns: 2; font-family: ui-monospace, monospace; font-size: .9rem; }

@@ -33,7 +33,12 @@ export class Outbox {
     private readonly env: () => Env,
     private readonly alarm: AlarmSchedule,
   ) {
-    sql.exec(`CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL)`);
+    this.createTable();
+  }
+
+  /** Creates the outbox's table if it is not there: at start-up, and after the owner deleted its storage. */
+  createTable(): void {
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL)`);
   }
 
   /** Queues an entry. Synchronous: call it next to the state change it records. */

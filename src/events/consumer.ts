@@ -4,7 +4,8 @@ import { ensureSchema } from "../db/schema";
 import { upsertSession } from "../db/sessions";
 import { AuthError } from "../errors/auth-error";
 import { firstTimeFilter } from "../log-once";
-import { USER_MESSAGE_TYPES } from "../wire";
+import { USER_MESSAGE_TYPES, type UserMessageData } from "../wire";
+import { keepInDevInbox } from "./dev-inbox";
 import type { EventMessage, Webhook } from "./messages";
 import { DEAD_LETTER_RETRY_SECONDS, retryDelaySeconds } from "./retry-schedule";
 import { deliverWebhook, importWebhookKey } from "./webhook-delivery";
@@ -104,13 +105,15 @@ async function sendWebhooks(messages: WebhookMessage[], config: Config): Promise
 /**
  * No receiver (its URL unset since the webhooks were queued, or local dev). In local dev with
  * `DEV_MESSAGE_LOG` a message to a user goes to the log, whole: the one place a code or reset
- * token is ever logged, and only there, so a developer can follow a verification or reset link.
+ * token is ever logged, and only there, so a developer can follow a verification or reset link;
+ * the demo's dev inbox shows the same (src/events/dev-inbox.ts).
  */
 function withoutReceiver(messages: WebhookMessage[], config: Config): void {
   for (const message of messages) {
     const { webhook } = message.body;
     if (config.devMessageLog && isUserMessage(webhook)) {
       console.log(`[dev only: DEV_MESSAGE_LOG, never in production] ${webhook.type} ${JSON.stringify(webhook.data)}`);
+      keepInDevInbox({ id: webhook.id, type: webhook.type, at: webhook.timestamp, data: webhook.data as UserMessageData });
     } else {
       console.warn(`webhook ${webhook.id} (${webhook.type}) dropped: WEBHOOK_URL is unset`);
     }

@@ -4,7 +4,7 @@ import * as z from "zod/mini";
 import { bodyOf } from "../http/body";
 import { clientInfo, keyRing, type AppEnv } from "../http/context";
 import { auditEvent } from "../db/events";
-import { findUserByUsername, insertUser, normalizeUsername, replacePasswordHash } from "../db/users";
+import { findUserByUsername, insertUser, normalizeUsername, replacePasswordHash, type UserRecord } from "../db/users";
 import { AuthError, notFound } from "../errors/auth-error";
 import { LoginGuard } from "../accounts/login-guard";
 import { countRegistration } from "../accounts/registration-limit";
@@ -15,30 +15,16 @@ import { tokenResponse } from "../http/token-response";
 import { userAuthFor } from "../sessions/lookup";
 import type { PasswordSignIn } from "../sessions/mfa-rpc";
 import { sessionOpening } from "../sessions/sign-in";
-import { rule } from "../http/validation";
+import { Email, NewPassword, PresentedPassword, Username } from "../http/account-fields";
+import { screenNewPassword } from "../accounts/breached-passwords";
 import type { MfaRequiredBody, RegisterResponse } from "../wire";
 
 /** The built-in password login: `POST /auth/register` and `POST /auth/login`. */
 export const accountRoutes = new Hono<AppEnv>();
 
-const Username = z
-  .string(rule("must be 3 to 64 characters of letters, digits and . _ @ -"))
-  .check(z.minLength(3), z.maxLength(64), z.regex(/^[A-Za-z0-9._@-]+$/));
+const registerBody = bodyOf(z.object({ username: Username, password: NewPassword, email: z.optional(Email) }));
 
-const registerBody = bodyOf(
-  z.object({
-    username: Username,
-    password: z.string(rule("must be 8 to 256 characters")).check(z.minLength(8), z.maxLength(256)),
-  }),
-);
-
-const loginBody = bodyOf(
-  z.object({
-    username: Username,
-    // Any password up to the longest one registration takes: a short one is just wrong (401).
-    password: z.string(rule("must be 1 to 256 characters")).check(z.minLength(1), z.maxLength(256)),
-  }),
-);
+const loginBody = bodyOf(z.object({ username: Username, password: PresentedPassword }));
 
 /** With `ALLOW_REGISTRATION=false` the route does not exist, whatever the body. */
 const registrationOpen = createMiddleware<AppEnv>(async function registrationOpen(c, next) {
@@ -47,19 +33,24 @@ const registrationOpen = createMiddleware<AppEnv>(async function registrationOpe
 });
 
 accountRoutes.post("/register", registrationOpen, registerBody, async function register(c) {
-  const { username, password } = c.req.valid("json");
+  const { username, password, email } = c.req.valid("json");
   await countRegistration(c.env, clientInfo(c).ip);
+  const { breached } = await screenNewPassword(c.get("config"), password);
   const now = Date.now();
-  const user = {
+  const user: UserRecord = {
     id: crypto.randomUUID(),
     username,
     username_normalized: normalizeUsername(username),
     password_hash: await hashPassword(password),
     created_at: now,
     password_updated_at: now,
+    email: email ?? null,
+    email_verified: 0,
   };
-  if (!(await insertUser(c.env.DB, user))) throw new AuthError("username_taken", 409, "That username is already taken.");
-  return c.json({ user_id: user.id } satisfies RegisterResponse, 201);
+  const outcome = await insertUser(c.env.DB, user);
+  if (outcome === "username_taken") throw new AuthError("username_taken", 409, "That username is already taken.");
+  if (outcome === "email_taken") throw new AuthError("email_taken", 409, "That e-mail address belongs to another account.");
+  return c.json({ user_id: user.id, ...(breached ? { breached: true as const } : {}) } satisfies RegisterResponse, 201);
 });
 
 accountRoutes.post("/login", setsRefreshCookie, dpopProof({ issuesTokens: true }), loginBody, async function login(c) {
@@ -126,7 +117,7 @@ accountRoutes.post("/login", setsRefreshCookie, dpopProof({ issuesTokens: true }
 });
 
 /** Re-hashes a password that matched a hash with older parameters. A failure only postpones it to the next login. */
-async function upgradeHash(db: D1Database, id: string, previousHash: string, password: string) {
+export async function upgradeHash(db: D1Database, id: string, previousHash: string, password: string) {
   try {
     await replacePasswordHash(db, { id, previousHash, newHash: await hashPassword(password), now: Date.now() });
   } catch (error) {

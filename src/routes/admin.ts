@@ -22,8 +22,8 @@ export const adminRoutes = new Hono<AppEnv>();
 
 // The user-id rule (src/tokens/user-id.ts), and not "." or "..", which could not be named in
 // `/auth/admin/users/:sub/revoke` (URLs drop dot segments).
-const SUB_RULE = 'must be 1 to 255 printable ASCII characters (no spaces), and not "." or ".."';
-const Sub = z.string(rule(SUB_RULE)).check(z.regex(USER_ID_PATTERN), z.refine((sub) => sub !== "." && sub !== ".."));
+export const SUB_RULE = 'must be 1 to 255 printable ASCII characters (no spaces), and not "." or ".."';
+export const Sub = z.string(rule(SUB_RULE)).check(z.regex(USER_ID_PATTERN), z.refine((sub) => sub !== "." && sub !== ".."));
 
 // How the back end signed the user in (RFC 8176): the contract's values, each at most once.
 const AMR_RULE = `must be a non-empty array of distinct values among ${AMR_VALUES.join(", ")}`;

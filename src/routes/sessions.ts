@@ -14,6 +14,7 @@ import { userAuthFor, userAuthOfToken } from "../sessions/lookup";
 import type { RefreshOutcome } from "../sessions/rpc";
 import type { SessionList } from "../wire";
 import { rule } from "../http/validation";
+import { sessionListItems } from "../http/session-list";
 
 /** Refresh, logout, revocation and the caller's own sessions: `/auth/refresh`, `/auth/logout*`, `/auth/revoke`, `/auth/sessions*`. */
 export const sessionRoutes = new Hono<AppEnv>();
@@ -128,19 +129,7 @@ sessionRoutes.get("/sessions", requireAccessToken, async function listSessions(c
   // listing keeps working while D1 is away.
   const sessions = await userAuthFor(c.env, claims.sub).listSessions();
   c.header("Cache-Control", "no-store");
-  return c.json({
-    sessions: sessions.map((session) => ({
-      id: session.id,
-      created_at: iso(session.createdAt),
-      last_used_at: iso(session.lastUsedAt),
-      expires_at: session.expiresAt === null ? null : iso(session.expiresAt),
-      user_agent: session.userAgent,
-      ip: session.ip,
-      amr: session.amr,
-      auth_time: iso(session.authTime),
-      current: session.id === claims.sid,
-    })),
-  } satisfies SessionList);
+  return c.json({ sessions: sessionListItems(sessions, claims.sid) } satisfies SessionList);
 });
 
 sessionRoutes.delete("/sessions/:id", bodyWithoutFields, requireAccessToken, async function revokeOwnSession(c) {
@@ -153,5 +142,3 @@ sessionRoutes.delete("/sessions/:id", bodyWithoutFields, requireAccessToken, asy
   if (!revoked) throw notFound("No active session of yours has that id.");
   return c.body(null, 204);
 });
-
-const iso = (ms: number) => new Date(ms).toISOString();

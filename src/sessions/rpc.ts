@@ -72,3 +72,9 @@ export interface ActiveSession {
   amr: Amr[] | null;
   authTime: number;
 }
+
+/** What `GET /auth/account` reads from the user's object: their second factors and passkeys. */
+export interface AccountFactors {
+  mfa: { totp: boolean; recovery_codes_left: number };
+  passkeys: number;
+}

@@ -12,7 +12,7 @@ import type { DpopFailureTally, EndedSession } from "./storage-bounds";
  */
 
 /** Why a session ended: `revoked_reason`. */
-export type RevokeReason = "logout" | "logout_all" | "session_revoked" | "session_limit" | "admin_revoke" | "reuse" | "code_reuse" | ExpiryReason;
+export type RevokeReason = "logout" | "logout_all" | "session_revoked" | "session_limit" | "admin_revoke" | "reuse" | "code_reuse" | "password_changed" | "password_reset" | ExpiryReason;
 
 /** A session as the object's decisions see it. Times are Unix ms. */
 export interface Session {

@@ -9,7 +9,7 @@ import type { RefreshTokenParts } from "../tokens/refresh";
 import { claimsHookOf } from "./claims-lease";
 import { isActive, listedSessions, nextWakeUp } from "./lifecycle";
 import { decideRefresh, expiredReason, wasIssued } from "./refresh-rules";
-import type { ActiveSession, ClientInfo, IssuedSession, PresentedProof, RefreshOutcome, SessionOpening } from "./rpc";
+import type { AccountFactors, ActiveSession, ClientInfo, IssuedSession, PresentedProof, RefreshOutcome, SessionOpening } from "./rpc";
 import { SessionKeys } from "./session-keys";
 import { SESSIONS_SCHEMA, SessionStore, type Session } from "./session-store";
 import { UserSessions, type UserSessionSettings } from "./user-sessions";
@@ -19,6 +19,11 @@ import { PASSKEYS_SCHEMA, PasskeyStore } from "../passkeys/passkey-store";
 import { PasskeysRpc } from "./passkeys-rpc";
 import { MFA_SCHEMA, MfaStore } from "../mfa/mfa-store";
 import { MfaRpc } from "./mfa-rpc";
+import { AccountRpc } from "./account-rpc";
+import { ACCOUNT_SCHEMA, AccountStore } from "./account-store";
+
+/** The stores of the object's SQLite storage (src/durable/store-schema.ts): a feature with tables of its own adds its schema here. */
+const STORES = [SESSIONS_SCHEMA, AUTHORIZATION_CODES_SCHEMA, PASSKEYS_SCHEMA, MFA_SCHEMA, ACCOUNT_SCHEMA];
 
 /**
  * One per user (`idFromName(sub)`): the authority on that user's sessions and refresh tokens.
@@ -38,11 +43,11 @@ export class UserAuth extends DurableObject<Env> {
   readonly #codes: AuthorizationCodeStore;
   readonly #passkeys: PasskeyStore;
   readonly #mfa: MfaStore;
+  readonly #account: AccountStore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    // A feature with tables of its own adds its schema here (src/durable/store-schema.ts).
-    migrateStores(ctx.storage, [SESSIONS_SCHEMA, AUTHORIZATION_CODES_SCHEMA, PASSKEYS_SCHEMA, MFA_SCHEMA]);
+    migrateStores(ctx.storage, STORES);
     this.#store = new SessionStore(ctx.storage.sql);
     this.#keys = new SessionKeys(ctx.id.toString(), (sessionId) => this.#store.macKey(sessionId));
     this.#alarm = new AlarmSchedule(ctx);
@@ -51,12 +56,33 @@ export class UserAuth extends DurableObject<Env> {
     this.#codes = new AuthorizationCodeStore(ctx.storage.sql);
     this.#passkeys = new PasskeyStore(ctx.storage.sql);
     this.#mfa = new MfaStore(ctx.storage.sql);
+    this.#account = new AccountStore(ctx.storage.sql);
   }
 
   /** The user's second factor: TOTP, recovery codes, and logins waiting for a code (src/sessions/mfa-rpc.ts). */
   mfa(): MfaRpc {
     const parts = { storage: this.ctx.storage, objectId: this.ctx.id.toString(), mfa: this.#mfa, sessions: this.#sessions, keys: this.#keys };
     return new MfaRpc({ ...parts, afterCommit: (result) => this.#flushAfterCommit(result) });
+  }
+
+  /** The user's account lifecycle: verification codes, reset tokens, password changes, deletion (src/sessions/account-rpc.ts). */
+  account(): AccountRpc {
+    return new AccountRpc({
+      storage: this.ctx.storage,
+      objectId: this.ctx.id.toString(),
+      account: this.#account,
+      store: this.#store,
+      sessions: this.#sessions,
+      outbox: this.#outbox,
+      afterCommit: (result) => this.#flushAfterCommit(result),
+      eraseStorage: () => this.#eraseStorage(),
+    });
+  }
+
+  /** The user's second factors and passkeys, for `GET /auth/account`: one call, whatever stores answer it. */
+  accountFactors(): AccountFactors {
+    const mfa = this.mfa().status();
+    return { mfa: { totp: mfa.totp, recovery_codes_left: mfa.recoveryCodesLeft }, passkeys: this.#passkeys.count() };
   }
 
   /** The user's federated sign-ins: authorization codes and link tickets (src/sessions/federation-rpc.ts). */
@@ -231,6 +257,20 @@ export class UserAuth extends DurableObject<Env> {
     });
     await this.#outbox.flush();
     this.#alarm.noLaterThan(nextWakeUp(this.#store.all(), this.#settings.session));
+  }
+
+  /**
+   * Deletes this object's whole storage (`deleteAll`, and the alarm), then creates the empty
+   * tables again, so the object goes on answering as a new user's would: unknown sessions,
+   * nothing stored.
+   */
+  async #eraseStorage(): Promise<void> {
+    this.#keys.forget(this.#store.all().map((session) => session.id));
+    await this.ctx.storage.deleteAll();
+    await this.ctx.storage.deleteAlarm();
+    this.#alarm.fired();
+    migrateStores(this.ctx.storage, STORES);
+    this.#outbox.createTable();
   }
 
   /**

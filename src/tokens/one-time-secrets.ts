@@ -1,16 +1,17 @@
 import { base64url } from "jose";
 
 /**
- * The one-time secrets of federated sign-in and of the second factor, addressed like refresh
- * tokens: `<kind>.<object id>.<secret>`, where the object id is the hex id of the user's UserAuth Durable Object (so the
+ * The one-time secrets of federated sign-in, the second factor and password resets, addressed like
+ * refresh tokens: `<kind>.<object id>.<secret>`, where the object id is the hex id of the user's UserAuth Durable Object (so the
  * secret reaches it without a lookup, and names no user) and the secret 256 random bits. The
  * object stores only its SHA-256, never the secret.
  *
  * - `ac1`: an authorization code (`/auth/oidc/callback` issues it, `/auth/token` spends it).
  * - `lt1`: a link ticket (`POST /auth/identities` issues it, `/auth/authorize?link=` spends it).
  * - `mt1`: an `mfa_token` (a correct password of a user with TOTP on, `POST /auth/mfa/verify` spends it).
+ * - `rt1`: a password reset token (`POST /auth/password/forgot` sends it, `POST /auth/password/reset` spends it).
  */
-export type OneTimeKind = "ac1" | "lt1" | "mt1";
+export type OneTimeKind = "ac1" | "lt1" | "mt1" | "rt1";
 
 export interface OneTimeSecret {
   objectId: string;
@@ -25,6 +26,7 @@ const PATTERNS: Record<OneTimeKind, RegExp> = {
   ac1: new RegExp(`^ac1\\.([0-9a-f]{64})\\.${SECRET}$`),
   lt1: new RegExp(`^lt1\\.([0-9a-f]{64})\\.${SECRET}$`),
   mt1: new RegExp(`^mt1\\.([0-9a-f]{64})\\.${SECRET}$`),
+  rt1: new RegExp(`^rt1\\.([0-9a-f]{64})\\.${SECRET}$`),
 };
 
 /** A fresh secret of `kind` for the object `objectId`: the value to hand out and the hash to store. */

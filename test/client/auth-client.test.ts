@@ -357,7 +357,7 @@ describe("AuthClient: account and session routes", () => {
   it("registers, and reports a wrong password with its code", async () => {
     const gateway = new FakeGateway();
     const client = clientFor(gateway);
-    expect(await client.register("bob", "right")).toEqual({ userId: "u1" });
+    expect(await client.register("bob", "right")).toEqual({ userId: "u1", breached: false });
     const error = await client.login("bob", "wrong").catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(AuthClientError);
     expect(error).toMatchObject({ code: "invalid_credentials", status: 401 });

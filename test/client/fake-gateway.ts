@@ -120,7 +120,7 @@ export class FakeGateway {
       this.sessions.set(session.id, session);
       return this.#pair(session, this.cookieMode);
     }
-    if (method === "POST" && path === "/auth/register") return json(201, { user_id: "u1" });
+    if (method === "POST" && path === "/auth/register") return json(201, { user_id: "u1", ...((JSON.parse(body) as { password: string }).password === "breached" ? { breached: true } : {}) });
     if (method === "POST" && path === "/auth/mfa/verify") {
       const { mfa_token: mfaToken, code } = JSON.parse(body) as { mfa_token: string; code: string };
       const pending = this.#pendingMfa.get(mfaToken);
@@ -130,6 +130,15 @@ export class FakeGateway {
       const session: FakeSession = { id: `s${++this.#counter}`, generation: 0, rotatedAt: new Map(), revoked: false, jkt: pending.jkt ?? jkt };
       this.sessions.set(session.id, session);
       return this.#pair(session, this.cookieMode);
+    }
+    // The account lifecycle without a session: a reset link's token is "good-token", once.
+    if (method === "POST" && path === "/auth/password/forgot") return new Response(null, { status: 202 });
+    if (method === "POST" && path === "/auth/password/reset") {
+      const { token } = JSON.parse(body) as { token: string };
+      if (token !== "good-token" || this.resetSpent) return errorAnswer(400, "invalid_grant", "The reset token is invalid, expired or already used.");
+      this.resetSpent = true;
+      this.revokeAll();
+      return new Response(null, { status: 204 });
     }
     if (method === "POST" && path === "/auth/token") {
       const { code, code_verifier: verifier } = JSON.parse(body) as { code: string; code_verifier: string };
@@ -205,6 +214,26 @@ export class FakeGateway {
       this.revokeAll();
       return new Response(null, { status: 204 });
     }
+    // The account lifecycle with a session: the password is "right", the code "123456".
+    if (method === "GET" && path === "/auth/account") {
+      return json(200, { user_id: "u1", username: "bob", email: "bob@example.com", email_verified: this.emailVerified, created_at: "2026-12-01T00:00:00.000Z", mfa: { totp: false, recovery_codes_left: 0 }, passkeys: 0, identities: [] });
+    }
+    if (method === "POST" && path === "/auth/email/verification") return new Response(null, { status: 202 });
+    if (method === "POST" && path === "/auth/email/verify") {
+      if ((JSON.parse(body) as { code: string }).code !== "123456") return errorAnswer(400, "invalid_code", "The code is wrong.");
+      this.emailVerified = true;
+      return new Response(null, { status: 204 });
+    }
+    if (method === "POST" && path === "/auth/password") {
+      if ((JSON.parse(body) as { current_password: string }).current_password !== "right") return errorAnswer(401, "invalid_credentials", "The current password is wrong.");
+      for (const session of this.sessions.values()) if (session.id !== access.sessionId) session.revoked = true;
+      return new Response(null, { status: 204 });
+    }
+    if (method === "DELETE" && path === "/auth/account") {
+      if (!body || (JSON.parse(body) as { password?: string }).password !== "right") return errorAnswer(401, "invalid_credentials", "Send your password.");
+      this.revokeAll();
+      return new Response(null, { status: 204 });
+    }
     if (method === "GET" && path === "/auth/sessions") {
       const sessions = [...this.sessions.values()].filter((session) => !session.revoked).map((session) => ({ id: session.id, current: session.id === access.sessionId }));
       return json(200, { sessions });
@@ -220,6 +249,9 @@ export class FakeGateway {
 
   /** Whether the gateway sets the refresh cookie (REFRESH_COOKIE=true). */
   cookieMode = false;
+  /** The account lifecycle's state: whether the reset token was used, whether the address is verified. */
+  resetSpent = false;
+  emailVerified = false;
 
   #pair(session: FakeSession, setCookie: boolean): Response {
     const accessToken = `at.${session.id}.${++this.#counter}`;

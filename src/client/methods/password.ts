@@ -5,12 +5,16 @@ import type { LoginResult } from "../options.js";
 import type { RegisterResponse } from "../../wire.js";
 import { loginResult } from "./mfa.js";
 
-/** `POST /auth/register`; does not log in. */
-export async function register(client: ClientContext, username: string, password: string): Promise<{ userId: string }> {
-  const response = await client.transport.post("/auth/register", { username, password }, false);
+/**
+ * `POST /auth/register`, with an optional e-mail address; does not log in. `breached` is true when
+ * the gateway (`PWNED_PASSWORDS=warn`) found the password in a known breach: suggest another.
+ */
+export async function register(client: ClientContext, username: string, password: string, options: { email?: string } = {}): Promise<{ userId: string; breached: boolean }> {
+  const body = { username, password, ...(options.email === undefined ? {} : { email: options.email }) };
+  const response = await client.transport.post("/auth/register", body, false);
   if (response.status !== 201) throw await errorFromResponse(response);
-  const body = (await response.json()) as RegisterResponse;
-  return { userId: body.user_id };
+  const answer = (await response.json()) as RegisterResponse;
+  return { userId: answer.user_id, breached: answer.breached === true };
 }
 
 /**
