@@ -42,6 +42,7 @@ import { parseArgs } from "node:util";
 import { ROOT } from "../scripts/lib/dev-vars.mjs";
 import { newSigningKey } from "../scripts/lib/signing-keys.mjs";
 import { runWrangler, wranglerOutput } from "../scripts/lib/wrangler.mjs";
+import { writeCapacity } from "./capacity.mjs";
 import { writeCharts } from "./charts.mjs";
 import { curvesFor } from "./curves.mjs";
 import { PEERS, peerClient, peerConfig } from "./peers.mjs";
@@ -274,6 +275,8 @@ try {
     const dir = SMOKE ? join(ROOT, ".bench", "charts") : join(ROOT, "docs", "charts");
     writeCharts(results.curves.charts, dir);
     log(`charts written to ${dir}`);
+    // The capacity model of docs/scale.md reads the charts: it follows them, or its test fails.
+    if (!SMOKE && writeCapacity().changed) log("docs/scale.md: capacity tables rewritten from the new charts");
   }
   if (SMOKE || ONLY !== null) {
     log(`${SMOKE ? "smoke" : "partial"} run: ${ONLY === null ? "every scenario" : ONLY.join(", ")} ran (${results.seconds} s in all); not saved`);
