@@ -14,6 +14,7 @@ const TARGETS = {
   statementsWithoutEvents: 100,
   d1CallsWithEvents: 50,
   federationP50OverFloor: 1.5,
+  passkeyP50OverFloor: 1.3,
 };
 
 const fixed = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : "n/a");
@@ -40,6 +41,7 @@ export function report(results) {
     results.refresh && results.refreshWithoutEvents && d1Table(results.refresh.d1, results.refreshWithoutEvents.d1),
     results.login && loginTable(results.login, s),
     results.federation && federationTable(results.federation),
+    results.passkey && passkeyTable(results.passkey),
     results.curves && curvesSection(results.curves),
     results.eventsQueue && eventsQueueTable(results.eventsQueue),
     results.build && buildLine(results.build),
@@ -182,6 +184,19 @@ function federationTable({ rounds, ratio, upstream, scenarios: [floor, gateway] 
   ].join("\n");
 }
 
+function passkeyTable({ rounds, ratio, optionsP50, scenarios: [floor, gateway] }) {
+  return [
+    `**Passkey login** (a returning user's ES256 passkey, answered in the bench's process), ${gateway.logins} logins per side in ${rounds} rounds, one at a time:`,
+    "",
+    "| side | p50 ms | p99 ms |",
+    "| --- | ---: | ---: |",
+    `| ${floor.name} | ${fixed(floor.p50, 1)} | ${fixed(floor.p99, 1)} |`,
+    `| ${gateway.name} | ${fixed(gateway.p50, 1)} | ${fixed(gateway.p99, 1)} |`,
+    "",
+    `p50 over the floor: ${fixed(ratio.p50)}x (target at most ${TARGETS.passkeyP50OverFloor}x). The options request before each login (POST /auth/passkeys/authentication, not in the ratio): p50 ${fixed(optionsP50, 1)} ms.`,
+  ].join("\n");
+}
+
 function buildLine(build) {
   if (!build.ok) return `**Build**: not measured (${build.problem}).`;
   return `**Build** (\`wrangler check startup\`, offline): deploy bundle ${build.bundleKiB} KiB, ${build.gzipKiB} KiB gzipped; startup ${build.startupMs ?? "n/a"} ms of CPU in the local profile.`;
@@ -232,6 +247,10 @@ function targetsTable(results) {
     rows.push([`D1 calls per 1,000 refreshes, events on: at most ${TARGETS.d1CallsWithEvents}`, fixed(d1.callsPer1000, 1), d1.callsPer1000 <= TARGETS.d1CallsWithEvents]);
     const complete = burst.received === burst.users && burst.unverified === 0;
     rows.push([`a burst of ${burst.users} reuse events: every webhook received, each verified`, `${burst.received} of ${burst.users} in ${fixed(burst.seconds, 1)} s`, complete]);
+  }
+  if (results.passkey) {
+    const { ratio } = results.passkey;
+    rows.push([`passkey login p50: at most ${TARGETS.passkeyP50OverFloor}x the floor`, `${fixed(ratio.p50)}x`, ratio.p50 <= TARGETS.passkeyP50OverFloor]);
   }
   if (rows.length === 0) return null;
   if (results.federation) {

@@ -18,6 +18,7 @@ import { queueMeter } from "./queue-meter";
 import type { RefreshFloor } from "./refresh-floor";
 import { timeVerifications } from "./verify-timing";
 import { federationCallbackFloor, federationSessionFloor } from "./federation-floor";
+import { passkeyLoginFloor } from "./passkey-floor";
 
 /**
  * The bench worker's bindings (bench/wrangler.toml): the production worker's, with its objects'
@@ -81,6 +82,10 @@ benchRoutes.post("/introspect-floor", gatewayContext, requireIntrospectionToken,
 // token request to the provider and one ID token verification, then one session opening.
 benchRoutes.post("/federation-floor/callback", gatewayContext, requireAdmin, federationCallbackFloor);
 benchRoutes.post("/federation-floor/session", gatewayContext, setsRefreshCookie, requireAdmin, federationSessionFloor);
+
+// The floor of a passkey login (bench/passkey-floor.ts): one ECDSA P-256 verification, then one
+// session opening.
+benchRoutes.post("/passkey-floor/login", gatewayContext, setsRefreshCookie, requireAdmin, passkeyLoginFloor);
 
 // The floor of a login: one PBKDF2-SHA256 derivation at the production iteration count, as the
 // password check of a login does.

@@ -28,7 +28,9 @@
 //  13. the EVENTS queue (bench/events-queue.mjs): the D1 calls of 1,000 refreshes with
 //      per-rotation events on (one per queue batch), and a burst of 1,000 reuse events reaching
 //      a webhook receiver on 127.0.0.1 (bench/webhook-receiver.mjs), complete and de-duplicable,
-//      with the time it took; the first server delivers its webhooks there throughout.
+//      with the time it took; the first server delivers its webhooks there throughout;
+//  14. a passkey login (bench/scenarios/passkeys.mjs) vs its floor (one ECDSA P-256 verification,
+//      then the session opening every way in pays).
 // In bench/scenarios.mjs, race.mjs, curves.mjs, events-queue.mjs and scenarios/, each bounded in
 // requests and seconds, the run to 12 minutes; it prints the report, saves it in .bench/ and stops
 // its servers.
@@ -49,13 +51,14 @@ import { raceGateway, raceOnOneToken } from "./race.mjs";
 import { report } from "./report.mjs";
 import { REFRESH_CASES, scenariosFor } from "./scenarios.mjs";
 import { federationComparison, federationVars, startLocalIdp } from "./scenarios/federation.mjs";
+import { passkeyComparison } from "./scenarios/passkeys.mjs";
 import { claimsParts } from "./scenarios/claims.mjs";
 import { benchWorkerLimits, logTails, serverPaths, startServer, stopAll } from "./servers.mjs";
 import { startWebhookReceiver } from "./webhook-receiver.mjs";
 
 // The bench worker's config; `wrangler check startup` (scenario 6) reads the production one.
 const BENCH_CONFIG = join(ROOT, "bench", "wrangler.toml");
-const PARTS = ["build", "verify", "gateway", "signing", "dpop", "introspection", "claims-hook", "refresh", "race", "login", "curves", "events-off", "federation", "events-queue"];
+const PARTS = ["build", "verify", "gateway", "signing", "dpop", "introspection", "claims-hook", "refresh", "race", "login", "curves", "events-off", "federation", "events-queue", "passkey"];
 
 // Each option: its default, its value under --smoke, what it bounds.
 const OPTIONS = {
@@ -247,6 +250,7 @@ try {
   await Promise.all(peerServers.map((server) => server.stop()));
   if (runs("login")) results.login = await timed("login", () => bench.loginComparison());
   if (idp) results.federation = await timed("federation", () => federationComparison({ base: first.base, idp: idp.issuer, adminToken, run, settings, log }));
+  if (runs("passkey")) results.passkey = await timed("passkey", () => passkeyComparison({ base: first.base, adminToken, run, settings, log }));
   if (runs("curves")) results.curves = await timed("curves", () => curvesFor({ base: first.base, run, adminToken, settings: { ...settings, limits: results.limits }, log }).all());
   if (receiver) results.eventsQueue = await timed("events-queue", () => eventsQueueScenario({ base: first.base, adminToken, run, settings, log, receiver }));
   await first.stop();

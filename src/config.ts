@@ -1,5 +1,6 @@
 import { BadValue } from "./config/parsers";
 import { SETTINGS, Setting, type SettingsTree, type ValuesOf } from "./config/settings";
+import { originMatchesRpId } from "./config/webauthn-parsers";
 import { misconfigured } from "./errors/auth-error";
 
 /** The validated configuration of the gateway: every row of `SETTINGS` read through its parser. */
@@ -67,6 +68,9 @@ function checkAcrossSettings(config: Config): void {
   if (config.webhooks.url !== null && config.webhooks.secret === null) {
     throw new BadVariable("WEBHOOK_SECRET", "must be set when WEBHOOK_URL is: every webhook is signed.");
   }
+  // A browser refuses a passkey of one RP ID on a page of another domain: such an entry could never work.
+  const stray = config.webauthn.origins.find((origin) => !originMatchesRpId(origin, config.webauthn.rpId));
+  if (stray !== undefined) throw new BadVariable("WEBAUTHN_ORIGINS", `entries must be on WEBAUTHN_RP_ID (${config.webauthn.rpId}) or a subdomain of it, got "${stray}".`);
 }
 
 function valuesOf(tree: SettingsTree, vars: Record<string, unknown>): Record<string, unknown> {

@@ -29,6 +29,8 @@ export type ErrorCode =
   | "unsupported_grant_type"
   | "identity_taken"
   | "last_sign_in_method"
+  | "invalid_passkey"
+  | "passkey_limit"
   | "mfa_required"
   | "invalid_code"
   | "invalid_mfa_token"
@@ -151,6 +153,9 @@ export const EVENT_TYPES = [
   "dpop_proof_failed",
   "identity_linked",
   "identity_unlinked",
+  "passkey_added",
+  "passkey_removed",
+  "passkey_counter_regressed",
   "mfa_enabled",
   "mfa_disabled",
   "recovery_code_used",
@@ -170,9 +175,6 @@ export type EventType = (typeof EVENT_TYPES)[number];
  */
 export const WEBHOOK_EVENT_TYPES = [
   ...EVENT_TYPES,
-  "passkey_added",
-  "passkey_removed",
-  "passkey_counter_regressed",
   "identity_linked",
   "identity_unlinked",
   "email_verified",
@@ -235,6 +237,73 @@ export interface LinkedIdentity {
   provider: string;
   /** The address the provider gave at the first sign-in or link, as it gave it; null without one. Never used to link. */
   email: string | null;
+}
+
+/**
+ * `POST /auth/passkeys/registration` and `POST /auth/passkeys/authentication`: the sealed ceremony
+ * to send back with the authenticator's response, and the WebAuthn options to hand to
+ * `navigator.credentials.create()` or `.get()` (`PublicKeyCredentialCreationOptionsJSON`,
+ * `PublicKeyCredentialRequestOptionsJSON`: binary fields are base64url).
+ */
+export interface PasskeyCeremony<Options> {
+  ceremony: string;
+  options: Options;
+}
+
+/** A credential named by its base64url id, as the options list them. */
+export interface PasskeyDescriptor {
+  id: string;
+  /** Always `public-key`. */
+  type: string;
+  transports?: string[];
+}
+
+/** `PublicKeyCredentialCreationOptionsJSON` (WebAuthn Level 3), as the gateway fills it in. */
+export interface PasskeyCreationOptions {
+  rp: { id?: string; name: string };
+  user: { id: string; name: string; displayName: string };
+  challenge: string;
+  pubKeyCredParams: { type: string; alg: number }[];
+  timeout?: number;
+  excludeCredentials?: PasskeyDescriptor[];
+  authenticatorSelection?: { authenticatorAttachment?: string; residentKey?: string; requireResidentKey?: boolean; userVerification?: string };
+  attestation?: string;
+  extensions?: object;
+  hints?: string[];
+}
+
+/** `PublicKeyCredentialRequestOptionsJSON` (WebAuthn Level 3): `allowCredentials` is always empty. */
+export interface PasskeyRequestOptions {
+  challenge: string;
+  timeout?: number;
+  rpId?: string;
+  allowCredentials?: PasskeyDescriptor[];
+  userVerification?: string;
+  extensions?: object;
+  hints?: string[];
+}
+
+/** `POST /auth/passkeys`: the passkey just added. `id` is the credential id (base64url). */
+export interface AddedPasskey {
+  id: string;
+  name: string | null;
+  created_at: string;
+}
+
+/** One passkey in `GET /auth/passkeys`. Times ISO 8601. */
+export interface PasskeyListItem {
+  id: string;
+  name: string | null;
+  created_at: string;
+  last_used_at: string | null;
+  /** Whether the authenticator says the key is backed up (synced to the user's other devices). */
+  backed_up: boolean;
+  transports: string[];
+}
+
+/** `GET /auth/passkeys`, oldest first. */
+export interface PasskeyList {
+  passkeys: PasskeyListItem[];
 }
 
 /** `GET /.well-known/oauth-authorization-server` (RFC 8414 section 2). */

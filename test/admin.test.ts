@@ -295,7 +295,7 @@ describe("GET /auth/admin/events", () => {
       expect(await described(query), query).toBe("limit must be a whole number from 1 to 1000");
     }
     expect(await described("?type=login_succeeded")).toBe(
-      "type must be one of login, login_failed, session_created, refresh, refresh_grace_replay, refresh_token_reuse, logout, logout_all, session_revoked, admin_revoke, session_expired, dpop_proof_failed, identity_linked, identity_unlinked, mfa_enabled, mfa_disabled, recovery_code_used, email_verified, password_changed, password_reset, account_deleted",
+      "type must be one of login, login_failed, session_created, refresh, refresh_grace_replay, refresh_token_reuse, logout, logout_all, session_revoked, admin_revoke, session_expired, dpop_proof_failed, identity_linked, identity_unlinked, passkey_added, passkey_removed, passkey_counter_regressed, mfa_enabled, mfa_disabled, recovery_code_used, email_verified, password_changed, password_reset, account_deleted",
     );
     expect(await described("?sub=")).toBe('sub must be 1 to 255 printable ASCII characters (no spaces), and not "." or ".."');
   });

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { migrateStores, type StoreSchema } from "../src/durable/store-schema";
 import { SESSIONS_SCHEMA } from "../src/sessions/session-store";
 import { AUTHORIZATION_CODES_SCHEMA } from "../src/sessions/authorization-codes";
+import { PASSKEYS_SCHEMA } from "../src/passkeys/passkey-store";
 import { MFA_SCHEMA } from "../src/mfa/mfa-store";
 import { ACCOUNT_SCHEMA } from "../src/sessions/account-store";
 import { bearer, call, openSession, pairOf, refresh, uniqueSub, userAuthStub } from "./helpers";
@@ -42,7 +43,13 @@ function featureStore(log: string[], count: number): StoreSchema {
 describe("migrateStores", () => {
   it("has every user's object at the latest sessions version, with no table of the old bookkeeping", async () => {
     const found = await inFreshObject((storage) => ({ versions: versions(storage.sql), tables: tables(storage.sql) }));
-    expect(found.versions).toEqual({ sessions: SESSIONS_SCHEMA.migrations.length, authorization_codes: AUTHORIZATION_CODES_SCHEMA.migrations.length, mfa: MFA_SCHEMA.migrations.length, account: ACCOUNT_SCHEMA.migrations.length });
+    expect(found.versions).toEqual({
+      sessions: SESSIONS_SCHEMA.migrations.length,
+      authorization_codes: AUTHORIZATION_CODES_SCHEMA.migrations.length,
+      passkeys: PASSKEYS_SCHEMA.migrations.length,
+      mfa: MFA_SCHEMA.migrations.length,
+      account: ACCOUNT_SCHEMA.migrations.length,
+    });
     expect(SESSIONS_SCHEMA.migrations.length).toBe(6);
     expect(found.tables).not.toContain("schema_version");
     expect(found.tables).toEqual(expect.arrayContaining(["dpop_proofs", "outbox", "schema_versions", "sessions"]));
@@ -59,8 +66,8 @@ describe("migrateStores", () => {
       return { afterFirst, afterSecond: versions(storage.sql) };
     });
     expect(log).toEqual(["1", "2"]);
-    expect(found.afterFirst).toEqual({ sessions: 6, authorization_codes: 1, mfa: 1, account: 1, feature: 1 });
-    expect(found.afterSecond).toEqual({ sessions: 6, authorization_codes: 1, mfa: 1, account: 1, feature: 2 });
+    expect(found.afterFirst).toEqual({ sessions: 6, authorization_codes: 1, passkeys: 1, mfa: 1, account: 1, feature: 1 });
+    expect(found.afterSecond).toEqual({ sessions: 6, authorization_codes: 1, passkeys: 1, mfa: 1, account: 1, feature: 2 });
   });
 
   it("leaves a store that is newer than the code as it is, never lowering its version", async () => {
@@ -88,7 +95,7 @@ describe("migrateStores", () => {
       expect(() => migrateStores(storage, [failing])).toThrow("migration 2 failed");
       return { versions: versions(storage.sql), tables: tables(storage.sql) };
     });
-    expect(found.versions).toEqual({ sessions: 6, authorization_codes: 1, mfa: 1, account: 1 });
+    expect(found.versions).toEqual({ sessions: 6, authorization_codes: 1, passkeys: 1, mfa: 1, account: 1 });
     expect(found.tables).not.toContain("feature_items");
   });
 });
@@ -119,7 +126,7 @@ describe("an object from before amr and auth_time were stored (sessions version 
     expect(listing.sessions).toEqual([expect.objectContaining({ id: pair.session_id, amr: null, auth_time: new Date(createdAt).toISOString() })]);
 
     const after = await runInDurableObject(userAuthStub(sub), (_instance, state) => ({ versions: versions(state.storage.sql), tables: tables(state.storage.sql) }));
-    expect(after.versions).toEqual({ sessions: 6, authorization_codes: 1, mfa: 1, account: 1 });
+    expect(after.versions).toEqual({ sessions: 6, authorization_codes: 1, passkeys: 1, mfa: 1, account: 1 });
     expect(after.tables).not.toContain("schema_version");
   });
 });

@@ -18,7 +18,7 @@ export const LAYERS = [
   ["tokens", "db"],
   ["events"],
   ["durable"],
-  ["mfa"],
+  ["passkeys", "mfa"],
   ["accounts", "sessions", "federation"],
   ["http"],
   ["routes", "gateway.ts", "demo"],

@@ -6,6 +6,7 @@ import * as accountMethods from "./methods/account.js";
 import * as federationMethods from "./methods/federation.js";
 import type { SignInApp } from "./methods/federation.js";
 import * as mfaMethods from "./methods/mfa.js";
+import * as passkeyMethods from "./methods/passkeys.js";
 import * as passwordMethods from "./methods/password.js";
 import * as sessionMethods from "./methods/sessions.js";
 import { browserEnvironment, type AuthClientOptions, type AuthEvent, type LoginResult, type SessionInfo, type SessionRecord, type TotpEnrolment } from "./options.js";
@@ -13,7 +14,7 @@ import { RefreshCoordinator } from "./refresh-coordinator.js";
 import { isExpiredAnswer, sessionInfo } from "./responses.js";
 import { SessionState } from "./session-state.js";
 import { Transport } from "./transport.js";
-import type { AccountResponse } from "../wire.js";
+import type { AccountResponse, AddedPasskey, PasskeyListItem } from "../wire.js";
 
 /**
  * A client of the gateway for browser apps, used instead of `fetch` for API calls: it attaches the
@@ -139,6 +140,30 @@ export class AuthClient {
   /** `POST /auth/mfa/recovery-codes` with a TOTP code: ten new recovery codes, the old ones dead. */
   regenerateRecoveryCodes(code: string): Promise<string[]> {
     return mfaMethods.regenerateRecoveryCodes(this.#client, code);
+  }
+
+  /**
+   * Signs in with a passkey, no username asked: the browser's passkey dialog, then
+   * `POST /auth/passkeys/login`. Rejects with `passkey_cancelled` when the user closes the dialog,
+   * `invalid_credentials` when the gateway refuses the passkey.
+   */
+  loginWithPasskey(): Promise<SessionInfo> {
+    return passkeyMethods.loginWithPasskey(this.#client);
+  }
+
+  /** Adds a passkey to the signed-in user's account (the browser's dialog); `name` is shown in the list. */
+  registerPasskey(name?: string): Promise<AddedPasskey> {
+    return passkeyMethods.registerPasskey(this.#client, name);
+  }
+
+  /** `GET /auth/passkeys`: the user's passkeys. */
+  passkeys(): Promise<PasskeyListItem[]> {
+    return passkeyMethods.listPasskeys(this.#client);
+  }
+
+  /** `DELETE /auth/passkeys/:id`. */
+  deletePasskey(id: string): Promise<void> {
+    return passkeyMethods.deletePasskey(this.#client, id);
   }
 
   /**

@@ -11,6 +11,12 @@ import type { SessionListItem } from "../wire.js";
  */
 export type ProofHook = (request: { method: string; url: string; accessToken: string | null }) => Record<string, string> | Promise<Record<string, string>>;
 
+/** `navigator.credentials`, as far as passkeys use it (the tests pass a software authenticator). */
+export interface CredentialsLike {
+  create(options: { publicKey: unknown }): Promise<unknown>;
+  get(options: { publicKey: unknown; mediation?: string }): Promise<unknown>;
+}
+
 /** The browser APIs the client uses; every one can be replaced (tests, runtimes without them). */
 export interface ClientEnvironment {
   localStorage: StorageLike | undefined;
@@ -20,6 +26,8 @@ export interface ClientEnvironment {
   BroadcastChannel: (new (name: string) => ChannelLike) | undefined;
   /** Where `dpop` keeps its key in `localStorage` and `cookie` modes. */
   indexedDB: IndexedDbLike | undefined;
+  /** `navigator.credentials`, for passkeys (WebAuthn); undefined where there is none. */
+  credentials: CredentialsLike | undefined;
   /** Milliseconds since the epoch. */
   now: () => number;
   sleep: (ms: number) => Promise<void>;
@@ -103,7 +111,7 @@ export function browserEnvironment(): ClientEnvironment {
   const scope = globalThis as unknown as {
     localStorage?: StorageLike;
     sessionStorage?: StorageLike;
-    navigator?: { locks?: LockManagerLike };
+    navigator?: { locks?: LockManagerLike; credentials?: CredentialsLike };
     BroadcastChannel?: new (name: string) => ChannelLike;
     indexedDB?: IndexedDbLike;
   };
@@ -123,6 +131,7 @@ export function browserEnvironment(): ClientEnvironment {
     locks: scope.navigator?.locks,
     BroadcastChannel: scope.BroadcastChannel,
     indexedDB,
+    credentials: scope.navigator?.credentials,
     now: () => Date.now(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };

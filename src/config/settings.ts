@@ -1,6 +1,7 @@
 import { oauthClients, oidcClientSecrets, oidcProviders } from "./federation";
 import { count, flag, httpUrl, issuerUrl, oneOf, origins, pathPrefixes, seconds, secret, signingSecrets, text, type Parser } from "./parsers";
 import { DEFAULT_WEBHOOK_EVENTS, webhookEvents, webhookSecret } from "./webhook-parsers";
+import { rpId, rpName } from "./webauthn-parsers";
 
 /**
  * One variable of the worker, declared once. `Config` (its typed value), the 503 for a bad value,
@@ -184,6 +185,29 @@ export const SETTINGS = {
       "",
       "where the browser goes after linking an identity ([`POST /auth/identities`](#post-authidentities)), with `linked=<provider>` or `error=...`",
       { shownDefault: "`<ISSUER>/demo` when `DEMO` is on, else unset: linking answers 503" },
+    ),
+  },
+
+  /** Passkeys (WebAuthn): the relying party the gateway is to authenticators, and the pages that may use its passkeys (docs/passkeys.md). */
+  webauthn: {
+    rpId: setting(
+      "WEBAUTHN_RP_ID",
+      rpId,
+      "localhost",
+      "the domain [passkeys](passkeys.md) are bound to (the WebAuthn RP ID): your site's domain or a parent of it; a passkey made for one RP ID never works for another",
+    ),
+    rpName: setting(
+      "WEBAUTHN_RP_NAME",
+      rpName,
+      "edge-auth-gateway",
+      "the name an authenticator shows beside the passkey, and the issuer of TOTP `otpauth_uri`s",
+    ),
+    origins: setting(
+      "WEBAUTHN_ORIGINS",
+      origins,
+      "",
+      "the pages allowed to register and use passkeys (the `origin` of a WebAuthn response); each must be on `WEBAUTHN_RP_ID` or a subdomain of it",
+      { shownDefault: "empty: the gateway's own origin plus `ALLOWED_ORIGINS`" },
     ),
   },
 

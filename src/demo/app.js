@@ -15,10 +15,11 @@ import { mountDpopReplay } from "./sections/dpop-replay.js";
 import { mountFederation } from "./sections/federation.js";
 import { mountLifecycle } from "./sections/lifecycle.js";
 import { mountMfa } from "./sections/mfa.js";
+import { mountPasskeys } from "./sections/passkeys.js";
 import { mountSessions } from "./sections/sessions.js";
 import { mountStolenToken } from "./sections/stolen-token.js";
 
-const SECTIONS = [mountAccount, mountFederation, mountMfa, mountLifecycle, mountApi, mountSessions, mountStolenToken, mountDpopReplay];
+const SECTIONS = [mountAccount, mountFederation, mountPasskeys, mountMfa, mountLifecycle, mountApi, mountSessions, mountStolenToken, mountDpopReplay];
 
 const auth = createAuthClient({
   storage,

@@ -66,6 +66,20 @@ export function demoPage(settings: { devInbox: boolean; refreshCookie: boolean; 
     <div class="meter"><div id="meter-bar"></div></div>
     <p class="note">The client refreshes when a request is about to go out near the end of the token's lifetime, or after a 401 that says it expired: no timer of its own. The countdown is this page's.</p>
   </section>
+  <section id="passkeys">
+    <h2>Passkeys</h2>
+    <p class="buttons"><button id="passkey-login" type="button">Log in with a passkey</button></p>
+    <form id="passkey-form" class="when-logged-in">
+      <input id="passkey-name" maxlength="64" placeholder="name of the new passkey (optional)">
+      <button id="add-passkey" type="submit">Add a passkey</button>
+      <button id="list-passkeys" type="button">List my passkeys</button>
+    </form>
+    <table class="when-logged-in">
+      <thead><tr><th>passkey</th><th>added</th><th>last used</th><th>kind</th><th></th></tr></thead>
+      <tbody id="passkey-rows"></tbody>
+    </table>
+    <p class="note">A passkey signs in with no username or password: the browser asks which account, then for your fingerprint, face or PIN. Open this page at http://localhost (browsers refuse passkeys on an IP address).</p>
+  </section>
   <section id="mfa" class="when-logged-in">
     <h2>Second factor (TOTP)</h2>
     <p class="note" id="mfa-note">Turn on TOTP: scan the QR code with an authenticator app, then confirm with a code from it. Logging in then asks for a code after the password.</p>

@@ -38,6 +38,7 @@ export async function tokenResponse(c: AppContext, issued: IssuedSession, { stat
 /** How each way in answers: the admin route's caller is a back end (201, never the cookie); a client gets 200 and, in cookie mode, the cookie. */
 const SIGN_IN_ANSWERS: Record<SignInMethod, { status: 200 | 201; cookie: boolean }> = {
   password: { status: 200, cookie: true },
+  passkey: { status: 200, cookie: true },
   admin: { status: 201, cookie: false },
   oidc: { status: 200, cookie: true },
   totp: { status: 200, cookie: true },

@@ -9,7 +9,7 @@ import { identitiesOf, unlinkIdentity } from "../db/identities";
 import { AuthError, invalidRequest, misconfigured, notFound } from "../errors/auth-error";
 import { PROVIDER_ID } from "../config/federation";
 import { issuerBase, linkReturnUrl, providerById, withParameters } from "../federation/clients";
-import { userAuthFor } from "../sessions/lookup";
+import { userAuthFor, withPasskeys } from "../sessions/lookup";
 import type { IdentityLinkResponse } from "../wire";
 import { sendWebhookOf } from "../durable/queue-messages";
 
@@ -54,10 +54,7 @@ identityRoutes.delete("/identities/:provider", bodyWithoutFields, requireAccessT
   return c.body(null, 204);
 });
 
-/**
- * Whether the user has a passkey, which their object knows. Passkeys are not built yet: until
- * they are, no user has one. (The passkeys store answers this through the account RPC.)
- */
-async function hasPasskeys(_env: Env, _sub: string): Promise<boolean> {
-  return false;
+/** Whether the user has a passkey: their object knows, so a passkey counts as a way in without a D1 row. */
+async function hasPasskeys(env: Env, sub: string): Promise<boolean> {
+  return (await withPasskeys(env, sub, (passkeys) => passkeys.count())) > 0;
 }

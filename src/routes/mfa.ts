@@ -27,13 +27,9 @@ import type { RecoveryCodes, TotpEnrolment } from "../wire";
  */
 export const mfaRoutes = new Hono<AppEnv>();
 
-/**
- * The issuer an authenticator app shows beside the account: `WEBAUTHN_RP_NAME`. The passkeys'
- * settings bring that variable; until they do, this is its default, and the one place to read it
- * from the config instead.
- */
-function totpIssuer(_c: AppContext): string {
-  return "edge-auth-gateway";
+/** The issuer an authenticator app shows beside the account: `WEBAUTHN_RP_NAME`, the name passkeys show too. */
+function totpIssuer(c: AppContext): string {
+  return c.get("config").webauthn.rpName;
 }
 
 // No length limit: anything that is not a code is refused as one (invalid_code), and the body limit bounds it.

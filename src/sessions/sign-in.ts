@@ -30,6 +30,8 @@ export const SIGN_IN_METHODS = {
   password: { amr: ["pwd"], event: "login", detail: { method: "password" } },
   /** `POST /auth/admin/sessions`: the origin's back end vouches for the user (its body may say how it signed them in). */
   admin: { amr: ["adm"], event: "session_created", detail: null },
+  /** `POST /auth/passkeys/login`: a passkey with user verification (a device the user holds, unlocked by them). */
+  passkey: { amr: ["hwk", "user"], event: "login", detail: { method: "passkey" } },
   /** `POST /auth/token` with a code of `/auth/oidc/callback`: an upstream OpenID provider vouched for the user. */
   oidc: { amr: ["fed"], event: "login", detail: { method: "oidc" } },
   /** `POST /auth/mfa/verify` with a TOTP code, after the password of a user with TOTP on. */
@@ -42,7 +44,7 @@ export type SignInMethod = keyof typeof SIGN_IN_METHODS;
 
 /** A user who just proved who they are, and how. */
 export type SignIn =
-  | { method: "password" | "totp" | "recovery_code"; sub: string }
+  | { method: "password" | "passkey" | "totp" | "recovery_code"; sub: string }
   | {
       method: "admin";
       sub: string;

@@ -15,13 +15,15 @@ import { SESSIONS_SCHEMA, SessionStore, type Session } from "./session-store";
 import { UserSessions, type UserSessionSettings } from "./user-sessions";
 import { AUTHORIZATION_CODES_SCHEMA, AuthorizationCodeStore } from "./authorization-codes";
 import { FederationRpc } from "./federation-rpc";
+import { PASSKEYS_SCHEMA, PasskeyStore } from "../passkeys/passkey-store";
+import { PasskeysRpc } from "./passkeys-rpc";
 import { MFA_SCHEMA, MfaStore } from "../mfa/mfa-store";
 import { MfaRpc } from "./mfa-rpc";
 import { AccountRpc } from "./account-rpc";
 import { ACCOUNT_SCHEMA, AccountStore } from "./account-store";
 
 /** The stores of the object's SQLite storage (src/durable/store-schema.ts): a feature with tables of its own adds its schema here. */
-const STORES = [SESSIONS_SCHEMA, AUTHORIZATION_CODES_SCHEMA, MFA_SCHEMA, ACCOUNT_SCHEMA];
+const STORES = [SESSIONS_SCHEMA, AUTHORIZATION_CODES_SCHEMA, PASSKEYS_SCHEMA, MFA_SCHEMA, ACCOUNT_SCHEMA];
 
 /**
  * One per user (`idFromName(sub)`): the authority on that user's sessions and refresh tokens.
@@ -39,6 +41,7 @@ export class UserAuth extends DurableObject<Env> {
   readonly #outbox: Outbox;
   readonly #sessions: UserSessions;
   readonly #codes: AuthorizationCodeStore;
+  readonly #passkeys: PasskeyStore;
   readonly #mfa: MfaStore;
   readonly #account: AccountStore;
 
@@ -51,6 +54,7 @@ export class UserAuth extends DurableObject<Env> {
     this.#outbox = new Outbox(ctx.storage.sql, () => this.env, this.#alarm);
     this.#sessions = new UserSessions(this.#store, this.#keys, this.#outbox, (at) => this.#alarm.noLaterThan(at), () => this.#settings, () => claimsHookOf(this.env));
     this.#codes = new AuthorizationCodeStore(ctx.storage.sql);
+    this.#passkeys = new PasskeyStore(ctx.storage.sql);
     this.#mfa = new MfaStore(ctx.storage.sql);
     this.#account = new AccountStore(ctx.storage.sql);
   }
@@ -78,7 +82,7 @@ export class UserAuth extends DurableObject<Env> {
   /** The user's second factors and passkeys, for `GET /auth/account`: one call, whatever stores answer it. */
   accountFactors(): AccountFactors {
     const mfa = this.mfa().status();
-    return { mfa: { totp: mfa.totp, recovery_codes_left: mfa.recoveryCodesLeft }, passkeys: 0 };
+    return { mfa: { totp: mfa.totp, recovery_codes_left: mfa.recoveryCodesLeft }, passkeys: this.#passkeys.count() };
   }
 
   /** The user's federated sign-ins: authorization codes and link tickets (src/sessions/federation-rpc.ts). */
@@ -90,6 +94,18 @@ export class UserAuth extends DurableObject<Env> {
       store: this.#store,
       sessions: this.#sessions,
       keys: this.#keys,
+      afterCommit: (result) => this.#flushAfterCommit(result),
+    });
+  }
+
+  /** The user's passkeys: store, list, delete, and sign in with one (src/sessions/passkeys-rpc.ts). */
+  passkeys(): PasskeysRpc {
+    return new PasskeysRpc({
+      storage: this.ctx.storage,
+      passkeys: this.#passkeys,
+      sessions: this.#sessions,
+      keys: this.#keys,
+      settings: () => requireSettings(this.env),
       afterCommit: (result) => this.#flushAfterCommit(result),
     });
   }

@@ -37,6 +37,7 @@ const ADMIN_ONLY = [
   ["/bench/audit-rows", "POST"],
   ["/bench/housekeeping", "POST"],
   ["/bench/events-queue", "GET"],
+  ["/bench/passkey-floor/login", "POST"],
 ] as const;
 
 describe("the bench worker's configuration", () => {

@@ -5,6 +5,7 @@ export * from "./events";
 export * from "./keys";
 export * from "./login-throttles";
 export * from "./origin";
+export * from "./passkeys";
 export * from "./passwords";
 export * from "./queue";
 export * from "./requests";

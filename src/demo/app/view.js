@@ -23,7 +23,7 @@ export function createView(auth) {
     document.body.dataset.state = status.dataset.state;
     // What can be done now: log in while logged out (a form waiting for a code counts as busy), log out while logged in.
     const waitingForCode = !$("mfa-step").hidden;
-    for (const id of ["username", "password", "login", "register"]) $(id).disabled = session !== null || waitingForCode;
+    for (const id of ["username", "password", "login", "register", "passkey-login"]) $(id).disabled = session !== null || waitingForCode;
     for (const id of ["logout", "logout-all"]) $(id).disabled = session === null;
     $("steal").disabled = session === null || storage !== "localStorage";
     $("replay").disabled = session === null || !(dpop && storage === "localStorage");
