@@ -166,7 +166,10 @@ describe("the dev inbox of the demo, in Chromium", () => {
       await page.fill("#new-password", "a password from the inbox");
       await page.click("#reset");
       await page.waitForFunction(() => document.querySelector("#log li")?.textContent?.includes("Password reset"));
-      // Reset ended every session, this page's too: log in again with the new password.
+      // Reset ended every session, this page's too: the page is logged out, its login form
+      // cleared; log in again with the new password.
+      await page.waitForSelector("#status[data-state=logged-out]");
+      await page.fill("#username", username);
       await page.fill("#password", "a password from the inbox");
       await page.click("#login");
       await page.waitForSelector("#status[data-state=logged-in]");

@@ -34,6 +34,9 @@ export function mountLifecycle({ auth, attempt }) {
   $("reset").addEventListener("click", () =>
     attempt("reset password", async () => {
       await auth.resetPassword(secret(), newPassword());
+      // The reset revoked every session of the account, this page's too when it is the same
+      // account: forget it here rather than show a session the next refresh will refuse.
+      if (auth.session) await auth.logout().catch(() => {});
       log("Password reset: every session of the account was revoked. Log in with the new password.", "good");
     }),
   );
