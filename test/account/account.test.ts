@@ -1,12 +1,13 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { AccountResponse, AdminUserDetail, AdminUserList } from "../../src/wire";
 import {
   accessTokenClaims,
   adminHeaders,
   bearer,
   call,
+  capturedLogs,
   drainEvents,
   eventsOf,
   expectError,
@@ -25,18 +26,7 @@ import {
 } from "../helpers";
 import { accountWithEmail, forgot, signIn, uniqueEmail } from "./accounts";
 
-let logged: string[] = [];
-beforeEach(() => {
-  logged = [];
-  for (const level of ["log", "info", "warn", "error"] as const) {
-    const original = console[level].bind(console);
-    vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
-      logged.push(args.map(String).join(" "));
-      original(...args);
-    });
-  }
-});
-afterEach(() => vi.restoreAllMocks());
+const logs = capturedLogs();
 
 const NEW_PASSWORD = "a brand new password";
 
@@ -109,7 +99,7 @@ describe("POST /auth/password", () => {
     expect((await login(username, NEW_PASSWORD)).status).toBe(200);
     const [event] = await eventsOf(userId, "password_changed");
     expect(event).toMatchObject({ sub: userId, session_id: pair.session_id, detail: { revoked_session_ids: [other.session_id] } });
-    expect(logged.join("\n")).not.toContain(NEW_PASSWORD);
+    expect(logs.lines.join("\n")).not.toContain(NEW_PASSWORD);
     expect(JSON.stringify(await eventsOf(userId))).not.toContain(NEW_PASSWORD);
   });
 

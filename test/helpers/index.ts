@@ -3,6 +3,7 @@ export * from "./encoding";
 export * from "./errors";
 export * from "./events";
 export * from "./keys";
+export * from "./logs";
 export * from "./login-throttles";
 export * from "./origin";
 export * from "./passkeys";

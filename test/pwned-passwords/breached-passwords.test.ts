@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { bearer, expectError, login, PASSWORD, postJson, uniqueUsername, type Vars } from "../helpers";
+import { describe, expect, it } from "vitest";
+import { capturedLogs, bearer, expectError, login, PASSWORD, postJson, uniqueUsername, type Vars } from "../helpers";
 import { accountWithEmail, reset, resetTokenOf, verifiedAccount } from "../account/accounts";
 
 // PWNED_PASSWORDS is `block` in this project and PWNED_PASSWORDS_URL the range API of
@@ -10,18 +10,7 @@ const ALSO_BREACHED = "P@ssw0rd-leaked";
 const PADDED_ONLY = "padding is not a breach";
 const CLEAN = "a password nobody leaked";
 
-let logged: string[] = [];
-beforeEach(() => {
-  logged = [];
-  for (const level of ["log", "info", "warn", "error"] as const) {
-    const original = console[level].bind(console);
-    vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
-      logged.push(args.map(String).join(" "));
-      original(...args);
-    });
-  }
-});
-afterEach(() => vi.restoreAllMocks());
+const logs = capturedLogs();
 
 const api = (mode: "ok" | "slow" | "garbage" | "down" | "redirect") => `${env.TEST_PWNED_URL}/${mode}/range/`;
 
@@ -48,8 +37,8 @@ describe("PWNED_PASSWORDS=block", () => {
       { path: `/ok/range/${(await sha1Hex(ALSO_BREACHED)).slice(0, 5)}`, padding: "true" },
     ]);
     // Never the password or its hash in a log line.
-    expect(logged.join("\n")).not.toContain(BREACHED);
-    expect(logged.join("\n")).not.toContain((await sha1Hex(BREACHED)).slice(5));
+    expect(logs.lines.join("\n")).not.toContain(BREACHED);
+    expect(logs.lines.join("\n")).not.toContain((await sha1Hex(BREACHED)).slice(5));
   });
 
   it("lets a clean password through, and one whose suffix is only a count-0 padding line", async () => {
@@ -104,10 +93,10 @@ describe("a range API that fails never fails the request", () => {
   ] as const)("lets the password through when the API %s, with one log line", async (_name, mode, problem) => {
     const response = await registerWith(BREACHED, { PWNED_PASSWORDS_URL: api(mode) });
     expect(response.status).toBe(201);
-    const lines = logged.filter((line) => line.includes("breached_password_check_failed"));
+    const lines = logs.lines.filter((line) => line.includes("breached_password_check_failed"));
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0]!)).toEqual({ event: "breached_password_check_failed", problem: expect.stringMatching(problem), outcome: "let through" });
-    expect(logged.join("\n")).not.toContain(BREACHED);
+    expect(logs.lines.join("\n")).not.toContain(BREACHED);
   });
 
   it("gives a slow API 2 s, then lets the password through", async () => {
@@ -117,7 +106,7 @@ describe("a range API that fails never fails the request", () => {
     expect(response.status).toBe(201);
     expect(took).toBeGreaterThanOrEqual(1900);
     expect(took).toBeLessThan(4000);
-    expect(logged.some((line) => line.includes("no answer within 2000 ms"))).toBe(true);
+    expect(logs.lines.some((line) => line.includes("no answer within 2000 ms"))).toBe(true);
   });
 
   it("lets the password through when nothing listens at the URL", async () => {

@@ -1,21 +1,10 @@
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { call, drainEvents, eventsOf, expectError, postJson, uniqueUsername } from "../helpers";
+import { describe, expect, it } from "vitest";
+import { capturedLogs, call, drainEvents, eventsOf, expectError, postJson, uniqueUsername } from "../helpers";
 import { accountWithEmail, messagesOf, requestCode, uniqueEmail, verifiedAccount, verify } from "../account/accounts";
 import { deliveriesAbout } from "../webhook-receiver-client";
 
-let logged: string[] = [];
-beforeEach(() => {
-  logged = [];
-  for (const level of ["log", "info", "warn", "error"] as const) {
-    const original = console[level].bind(console);
-    vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
-      logged.push(args.map(String).join(" "));
-      original(...args);
-    });
-  }
-});
-afterEach(() => vi.restoreAllMocks());
+const logs = capturedLogs();
 
 /** The codes sent to a user, oldest first. */
 async function codesOf(userId: string): Promise<string[]> {
@@ -55,7 +44,7 @@ describe("POST /auth/email/verification and /auth/email/verify", () => {
     // Used once: the same code again is invalid_code.
     await expectError(await verify(pair.access_token, data.code), 400, "invalid_code");
     // Never the code in a log line or an event.
-    expect(logged.join("\n")).not.toContain(data.code);
+    expect(logs.lines.join("\n")).not.toContain(data.code);
     expect(JSON.stringify(await eventsOf(userId))).not.toContain(data.code);
   });
 

@@ -1,20 +1,9 @@
 import { runInDurableObject } from "cloudflare:test";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { eventsOf, expectError, fromIp, login, postJson, refresh, turnTotpOn, uniqueIp, uniqueUsername, userAuthStub } from "../helpers";
+import { describe, expect, it } from "vitest";
+import { capturedLogs, eventsOf, expectError, fromIp, login, postJson, refresh, turnTotpOn, uniqueIp, uniqueUsername, userAuthStub } from "../helpers";
 import { accountWithEmail, awaitMessages, forgot, messagesOf, reset, resetTokenOf, signIn, verifiedAccount } from "../account/accounts";
 
-let logged: string[] = [];
-beforeEach(() => {
-  logged = [];
-  for (const level of ["log", "info", "warn", "error"] as const) {
-    const original = console[level].bind(console);
-    vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
-      logged.push(args.map(String).join(" "));
-      original(...args);
-    });
-  }
-});
-afterEach(() => vi.restoreAllMocks());
+const logs = capturedLogs();
 
 const NEW_PASSWORD = "a brand new password";
 
@@ -42,7 +31,7 @@ describe("POST /auth/password/forgot and /auth/password/reset", () => {
     // Replayed: invalid_grant.
     await expectError(await reset({ token, password: "yet another password" }), 400, "invalid_grant");
     // Never the token, in a log line or an event.
-    expect(logged.join("\n")).not.toContain(token.split(".")[2]);
+    expect(logs.lines.join("\n")).not.toContain(token.split(".")[2]);
     expect(JSON.stringify(await eventsOf(account.userId))).not.toContain(token.split(".")[2]);
   });
 
@@ -213,6 +202,6 @@ describe("a password reset of an account with TOTP on", () => {
     const failures = await eventsOf(account.userId, "login_failed");
     expect(failures.map((event) => event.detail)).toEqual(Array(5).fill({ reason: "wrong_code", route: "password_reset" }));
     // No code ever reached the audit trail or the log.
-    expect(logged.join("\n")).not.toMatch(/\b10000[0-4]\b/);
+    expect(logs.lines.join("\n")).not.toMatch(/\b10000[0-4]\b/);
   });
 });
