@@ -20,6 +20,8 @@ export interface PasskeyParts {
   settings: () => Config;
   /** Hands back a result once storage committed, and drains the outbox after it. */
   afterCommit: <T>(result: T) => T;
+  /** Deletes the object's storage if it holds nothing, its empty tables included. */
+  forgetIfEmpty: () => Promise<void>;
 }
 
 /** Who is asking for a change to their passkeys: the Bearer token's user and session, and the client. */
@@ -119,7 +121,11 @@ export class PasskeysRpc extends RpcTarget {
     const { storage, passkeys, sessions, keys, settings, afterCommit } = this.#parts;
     const { sub, ceremony, credential, client } = input;
     const stored = passkeys.get(credential.id);
-    if (stored === null) return { ok: false, reason: "unknown_credential", problem: null };
+    if (stored === null) {
+      // A user handle nobody registered names an object that exists only since this call.
+      await this.#parts.forgetIfEmpty();
+      return { ok: false, reason: "unknown_credential", problem: null };
+    }
     const verdict = await verifyAssertion(relyingParty(settings(), input.ownOrigin), ceremony, credential, stored);
     if (!verdict.ok) return { ok: false, reason: "not_verified", problem: verdict.problem };
 

@@ -116,6 +116,28 @@ describe("a passkey login that fails", () => {
     expect(await eventsOf(other.sub, "login")).toEqual([]);
   });
 
+  it("leaves nothing stored for a user handle naming nobody: the object it named deletes its empty tables", async () => {
+    const { passkey } = await userWithPasskey();
+    const fresh = uniqueSub("fresh");
+    const storageOf = (sub: string) =>
+      runInDurableObject(userAuthStub(sub), (_instance, state) => ({
+        tables: state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, 4) <> '_cf_'").toArray().length,
+        bytes: state.storage.sql.databaseSize,
+      }));
+    // What any call leaves in an object nobody used: its stores' empty tables.
+    expect((await counts(fresh)).passkeys).toBe(0);
+    const emptyTables = await storageOf(fresh);
+    expect(emptyTables.tables).toBeGreaterThan(10);
+
+    const nobody = uniqueSub("nobody");
+    await expectError(await loginWithPasskey(passkey, { tweaks: { userHandle: base64url(nobody) } }), 401, "invalid_credentials");
+    const left = await storageOf(nobody);
+    expect(left.tables).toBe(0);
+    expect(left.bytes).toBeLessThan(emptyTables.bytes / 4);
+    // The object still answers afterwards, its tables back.
+    expect(await counts(nobody)).toEqual({ passkeys: 0, spentCeremonies: 0 });
+  });
+
   it("refuses a ceremony reused, of the wrong kind, expired, or forged", async () => {
     const { passkey, sub, access_token } = await userWithPasskey();
     const { ceremony, options } = await authenticationCeremony();
