@@ -3,7 +3,7 @@ import { auditEvent } from "../db/events";
 import type { UserRecord } from "../db/users";
 import { AuthError, tooManyRequests } from "../errors/auth-error";
 import type { SecondFactorCheck } from "../sessions/mfa-rpc";
-import { userAuthFor } from "../sessions/lookup";
+import { userAuthFor, withTarget } from "../sessions/lookup";
 import { clientInfo, type AppContext } from "./context";
 
 /**
@@ -19,7 +19,7 @@ export async function requireSecondFactorForReset(c: AppContext, user: UserRecor
   await guard.begin();
   let answer: SecondFactorCheck;
   try {
-    answer = await userAuthFor(c.env, user.id).mfa().checkSecondFactor(code);
+    answer = await withTarget(userAuthFor(c.env, user.id).mfa(), (mfa) => mfa.checkSecondFactor(code));
   } catch (error) {
     await guard.abandon();
     throw error;

@@ -12,7 +12,7 @@ import { hashPassword, verifyPassword } from "../accounts/passwords";
 import { dpopProof } from "../http/dpop";
 import { setsRefreshCookie } from "../http/refresh-cookie";
 import { tokenResponse } from "../http/token-response";
-import { userAuthFor } from "../sessions/lookup";
+import { userAuthFor, withTarget } from "../sessions/lookup";
 import type { PasswordSignIn } from "../sessions/mfa-rpc";
 import { sessionOpening } from "../sessions/sign-in";
 import { Email, NewPassword, PresentedPassword, Username } from "../http/account-fields";
@@ -95,9 +95,8 @@ accountRoutes.post("/login", setsRefreshCookie, dpopProof({ issuesTokens: true }
   // One call to the user's object: it opens the session, or, with TOTP on, hands out an mfa_token.
   let signedIn: PasswordSignIn;
   try {
-    signedIn = await userAuthFor(c.env, user.id)
-      .mfa()
-      .openPasswordSession({ opening: sessionOpening({ method: "password", sub: user.id }, Date.now()), username: normalized, client, proof: c.get("dpop") });
+    const login = { opening: sessionOpening({ method: "password", sub: user.id }, Date.now()), username: normalized, client, proof: c.get("dpop") };
+    signedIn = await withTarget(userAuthFor(c.env, user.id).mfa(), (mfa) => mfa.openPasswordSession(login));
   } catch (error) {
     await guard.abandon();
     throw error;

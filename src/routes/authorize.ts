@@ -10,7 +10,7 @@ import { CHOOSER_HEADERS, chooserPage } from "../federation/chooser-page";
 import { callbackUrl, linkReturnUrl, providerById, withParameters } from "../federation/clients";
 import { beginUpstream } from "../federation/relying-party";
 import { sealTransaction, TRANSACTION_COOKIE, TRANSACTION_TTL_SECONDS, type TransactionPurpose } from "../federation/transaction";
-import { userAuthOfToken } from "../sessions/lookup";
+import { userAuthOfToken, withTarget } from "../sessions/lookup";
 import { parseOneTimeSecret } from "../tokens/one-time-secrets";
 
 /**
@@ -56,7 +56,7 @@ async function beginLink(c: AppContext, query: URLSearchParams) {
   const values = query.getAll("link");
   const ticket = values.length === 1 ? await parseOneTimeSecret("lt1", values[0]!) : null;
   const stub = ticket && userAuthOfToken(c.env, ticket);
-  const link = stub ? await stub.federation().takeLinkTicket(ticket!.hash) : null;
+  const link = stub ? await withTarget(stub.federation(), (federation) => federation.takeLinkTicket(ticket!.hash)) : null;
   const provider = link && providerById(c.get("config"), link.provider);
   if (!link || !provider) throw invalidRequest("The link URL is unknown, already used or expired: ask for a new one.");
   return beginSignIn(c, provider, { kind: "link", sub: link.sub }, (reason) => withParameters(returnUrl, { error: callbackAnswer(reason) }));

@@ -10,7 +10,7 @@ import { AuthError, invalidRequest, tooManyRequests } from "../errors/auth-error
 import { logRefusal } from "../errors/verdict";
 import { requireMessageDelivery } from "../events/webhook-settings";
 import { sendWebhookOf } from "../durable/queue-messages";
-import { userAuthFor } from "../sessions/lookup";
+import { userAuthFor, withTarget } from "../sessions/lookup";
 
 /**
  * Proving an address: `POST /auth/email/verification` sends a 6-digit code to the account's
@@ -27,7 +27,8 @@ emailRoutes.post("/email/verification", bodyWithoutFields, requireAccessToken, a
   const user = await findUserById(c.env.DB, sub);
   if (!user?.email) throw invalidRequest("Your account has no e-mail address.");
   if (user.email_verified === 1) throw invalidRequest("Your e-mail address is already verified.");
-  const sent = await userAuthFor(c.env, sub).account().issueEmailCode({ sub, email: user.email });
+  const email = user.email;
+  const sent = await withTarget(userAuthFor(c.env, sub).account(), (account) => account.issueEmailCode({ sub, email }));
   if (!sent.ok) throw tooManyRequests("Too many verification codes.", sent.retryAfterSeconds);
   return c.body(null, 202);
 });
@@ -40,7 +41,7 @@ emailRoutes.post("/email/verify", verifyBody, requireAccessToken, async function
   const { code } = c.req.valid("json");
   const refuse = () => new AuthError("invalid_code", 400, "The code is wrong, expired or used up: ask for a new one.");
   if (!/^\d{6}$/.test(code)) throw refuse();
-  const verdict = await userAuthFor(c.env, sub).account().checkEmailCode(code);
+  const verdict = await withTarget(userAuthFor(c.env, sub).account(), (account) => account.checkEmailCode(code));
   if (!verdict.ok) {
     logRefusal("email_code", verdict.reason, { sub });
     throw refuse();

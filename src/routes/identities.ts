@@ -9,7 +9,7 @@ import { identitiesOf, unlinkIdentity } from "../db/identities";
 import { AuthError, invalidRequest, misconfigured, notFound } from "../errors/auth-error";
 import { PROVIDER_ID } from "../config/federation";
 import { issuerBase, linkReturnUrl, providerById, withParameters } from "../federation/clients";
-import { userAuthFor, withPasskeys } from "../sessions/lookup";
+import { userAuthFor, withPasskeys, withTarget } from "../sessions/lookup";
 import type { IdentityLinkResponse } from "../wire";
 import { sendWebhookOf } from "../durable/queue-messages";
 
@@ -35,7 +35,7 @@ identityRoutes.post("/identities", linkBody, requireAccessToken, async function 
     throw new AuthError("identity_taken", 409, `You already have a ${provider.id} identity linked: unlink it first.`);
   }
   // The ticket lives in the caller's own object: one-time, ten minutes, at most a few per user.
-  const ticket = await userAuthFor(c.env, claims.sub).federation().issueLinkTicket({ sub: claims.sub, provider: provider.id });
+  const ticket = await withTarget(userAuthFor(c.env, claims.sub).federation(), (federation) => federation.issueLinkTicket({ sub: claims.sub, provider: provider.id }));
   c.header("Cache-Control", "no-store");
   return c.json({ authorize_url: withParameters(`${issuerBase(config)}/auth/authorize`, { link: ticket }) } satisfies IdentityLinkResponse);
 });

@@ -14,7 +14,7 @@ import { tokenResponse } from "../http/token-response";
 import { rule } from "../http/validation";
 import { normalizeRecoveryCode } from "../mfa/recovery-codes";
 import { isTotpCode, totpEnrolment } from "../mfa/totp";
-import { userAuthFor, userAuthOfToken } from "../sessions/lookup";
+import { userAuthFor, userAuthOfToken, withTarget } from "../sessions/lookup";
 import type { CodeRefusal, MfaCaller, MfaVerification } from "../sessions/mfa-rpc";
 import { parseOneTimeSecret } from "../tokens/one-time-secrets";
 import type { RecoveryCodes, TotpEnrolment } from "../wire";
@@ -53,7 +53,7 @@ mfaRoutes.post("/mfa/totp", bodyWithoutFields, requireAccessToken, async functio
   const { sub } = c.get("auth");
   // The account name the app shows: the username, or the user id of an account without one.
   const account = (await findUsernameById(c.env.DB, sub)) ?? sub;
-  const enrolled = await userAuthFor(c.env, sub).mfa().enrol({ sub });
+  const enrolled = await withTarget(userAuthFor(c.env, sub).mfa(), (mfa) => mfa.enrol({ sub }));
   if (!enrolled.ok) throw new AuthError("mfa_already_enabled", 409, "TOTP is already on: turn it off first to enrol another authenticator.");
   const { secret, otpauthUri } = totpEnrolment(totpIssuer(c), account, enrolled.secret);
   c.header("Cache-Control", "no-store");
@@ -63,7 +63,7 @@ mfaRoutes.post("/mfa/totp", bodyWithoutFields, requireAccessToken, async functio
 mfaRoutes.post("/mfa/totp/confirm", codeBody, requireAccessToken, async function confirmTotp(c) {
   const { code } = c.req.valid("json");
   if (!isTotpCode(code)) throw invalidCode();
-  const outcome = await userAuthFor(c.env, c.get("auth").sub).mfa().confirm({ code, caller: callerOf(c) });
+  const outcome = await withTarget(userAuthFor(c.env, c.get("auth").sub).mfa(), (mfa) => mfa.confirm({ code, caller: callerOf(c) }));
   if (!outcome.ok) {
     if (outcome.reason === "nothing_pending") throw new AuthError("invalid_request", 409, "No TOTP enrolment is pending: POST /auth/mfa/totp first.");
     if (outcome.reason === "mfa_already_enabled") throw new AuthError("mfa_already_enabled", 409, "TOTP is already on.");
@@ -76,7 +76,7 @@ mfaRoutes.post("/mfa/totp/confirm", codeBody, requireAccessToken, async function
 mfaRoutes.delete("/mfa/totp", codeBody, requireAccessToken, async function disableTotp(c) {
   const { code } = c.req.valid("json");
   if (!isTotpCode(code) && normalizeRecoveryCode(code) === null) throw invalidCode();
-  const outcome = await userAuthFor(c.env, c.get("auth").sub).mfa().disable({ code, caller: callerOf(c) });
+  const outcome = await withTarget(userAuthFor(c.env, c.get("auth").sub).mfa(), (mfa) => mfa.disable({ code, caller: callerOf(c) }));
   if (!outcome.ok) throw refused(outcome);
   return c.body(null, 204);
 });
@@ -84,7 +84,7 @@ mfaRoutes.delete("/mfa/totp", codeBody, requireAccessToken, async function disab
 mfaRoutes.post("/mfa/recovery-codes", codeBody, requireAccessToken, async function regenerateRecoveryCodes(c) {
   const { code } = c.req.valid("json");
   if (!isTotpCode(code)) throw invalidCode();
-  const outcome = await userAuthFor(c.env, c.get("auth").sub).mfa().regenerateRecoveryCodes({ code, caller: callerOf(c) });
+  const outcome = await withTarget(userAuthFor(c.env, c.get("auth").sub).mfa(), (mfa) => mfa.regenerateRecoveryCodes({ code, caller: callerOf(c) }));
   if (!outcome.ok) throw refused(outcome);
   c.header("Cache-Control", "no-store");
   return c.json({ recovery_codes: outcome.recoveryCodes } satisfies RecoveryCodes);
@@ -98,7 +98,7 @@ mfaRoutes.post("/mfa/verify", setsRefreshCookie, dpopProof({ issuesTokens: true 
 
   const token = await parseOneTimeSecret("mt1", mfa_token);
   const stub = token && userAuthOfToken(c.env, token);
-  const pending = stub ? await stub.mfa().pendingLogin(token!.hash) : null;
+  const pending = stub ? await withTarget(stub.mfa(), (mfa) => mfa.pendingLogin(token!.hash)) : null;
   if (!stub || !pending) {
     logRefusal("mfa_token", stub ? "unknown_or_expired" : "malformed");
     throw invalidMfaToken();
@@ -109,7 +109,7 @@ mfaRoutes.post("/mfa/verify", setsRefreshCookie, dpopProof({ issuesTokens: true 
   await guard.begin();
   let outcome: MfaVerification;
   try {
-    outcome = await stub.mfa().verifyLogin({ hash: token!.hash, code, client, proof: c.get("dpop") });
+    outcome = await withTarget(stub.mfa(), (mfa) => mfa.verifyLogin({ hash: token!.hash, code, client, proof: c.get("dpop") }));
   } catch (error) {
     await guard.abandon();
     throw error;

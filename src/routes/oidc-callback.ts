@@ -11,7 +11,7 @@ import type { UpstreamProvider } from "../config/federation";
 import { callbackUrl, clientById, isRegisteredRedirect, linkReturnUrl, providerById, withParameters } from "../federation/clients";
 import { finishUpstream, type UpstreamIdentity } from "../federation/relying-party";
 import { openTransaction, TRANSACTION_COOKIE, type Transaction } from "../federation/transaction";
-import { userAuthFor } from "../sessions/lookup";
+import { userAuthFor, withTarget } from "../sessions/lookup";
 import { sessionOpening } from "../sessions/sign-in";
 import { authorizationError, redirect } from "./authorize";
 import { sendWebhookOf } from "../durable/queue-messages";
@@ -108,14 +108,13 @@ async function signIn(c: AppContext, provider: UpstreamProvider, identity: Upstr
     await countRegistration(c.env, clientInfo(c).ip);
     userId = await createIdentity(c.env.DB, { provider: provider.id, subject: identity.subject, user_id: crypto.randomUUID(), email: identity.email, created_at: now });
   }
-  const code = await userAuthFor(c.env, userId)
-    .federation()
-    .issueCode({
-      opening: sessionOpening({ method: "oidc", sub: userId, provider: provider.id }, now),
-      clientId: purpose.client_id,
-      redirectUri: purpose.redirect_uri,
-      codeChallenge: purpose.code_challenge,
-    });
+  const issue = {
+    opening: sessionOpening({ method: "oidc", sub: userId, provider: provider.id }, now),
+    clientId: purpose.client_id,
+    redirectUri: purpose.redirect_uri,
+    codeChallenge: purpose.code_challenge,
+  };
+  const code = await withTarget(userAuthFor(c.env, userId).federation(), (federation) => federation.issueCode(issue));
   return answer.succeeded({ code });
 }
 

@@ -10,7 +10,7 @@ import { auditEvent } from "../db/events";
 import { accountRows, deleteUserEverywhere, findUserById } from "../db/users";
 import { AuthError } from "../errors/auth-error";
 import { sendWebhookOf } from "../durable/queue-messages";
-import { userAuthFor } from "../sessions/lookup";
+import { userAuthFor, withTarget } from "../sessions/lookup";
 import type { AccountResponse } from "../wire";
 
 /** The caller's own account: `GET /auth/account` shows it, `DELETE /auth/account` ends it. */
@@ -44,7 +44,7 @@ ownAccountRoutes.delete("/account", deleteBody, requireAccessToken, async functi
   }
   // The object first: once its storage is gone no session of the user works, whatever D1 does
   // next. A D1 failure then is a 503 the user retries; the object is already empty.
-  await userAuthFor(c.env, claims.sub).account().deleteEverything();
+  await withTarget(userAuthFor(c.env, claims.sub).account(), (account) => account.deleteEverything());
   const event = auditEvent({ type: "account_deleted", sub: claims.sub, session_id: claims.sid, at: Date.now(), ip: null, detail: null });
   await deleteUserEverywhere(c.env.DB, claims.sub, event);
   await sendWebhookOf(c.env, c.get("config"), event);

@@ -15,7 +15,7 @@ import { screenNewPassword } from "../accounts/breached-passwords";
 import { hashPassword } from "../accounts/passwords";
 import { countRegistration } from "../accounts/registration-limit";
 import { parseOneTimeSecret } from "../tokens/one-time-secrets";
-import { userAuthFor, userAuthOfToken } from "../sessions/lookup";
+import { userAuthFor, userAuthOfToken, withTarget } from "../sessions/lookup";
 
 /**
  * Passwords of the built-in login: forgot (a reset link to the account's verified address),
@@ -41,7 +41,7 @@ passwordRoutes.post("/password/forgot", forgotBody, async function forgotPasswor
 
 async function sendResetToken(env: Env, sub: string, email: string): Promise<void> {
   try {
-    const sent = await userAuthFor(env, sub).account().issueResetToken({ sub, email });
+    const sent = await withTarget(userAuthFor(env, sub).account(), (account) => account.issueResetToken({ sub, email }));
     if (!sent) console.warn(JSON.stringify({ event: "password_reset_not_sent", reason: "hourly_limit", sub }));
   } catch (error) {
     console.error(JSON.stringify({ event: "password_reset_not_sent", reason: "error", sub, problem: (error as Error).message }));
@@ -63,7 +63,7 @@ passwordRoutes.post("/password/reset", resetBody, async function resetPassword(c
   const parsed = await parseOneTimeSecret("rt1", token);
   const stub = parsed && userAuthOfToken(c.env, parsed);
   if (!parsed || !stub) throw invalidResetToken();
-  const sub = await stub.account().resetTokenUser(parsed.hash);
+  const sub = await withTarget(stub.account(), (account) => account.resetTokenUser(parsed.hash));
   if (sub === null) throw invalidResetToken();
   const user = await findUserById(c.env.DB, sub);
   if (user === null) throw invalidResetToken();
@@ -72,9 +72,9 @@ passwordRoutes.post("/password/reset", resetBody, async function resetPassword(c
   await screenNewPassword(c.get("config"), password);
   const newHash = await hashPassword(password);
   // Spent here, once: of two resets racing with one token, one gets the user and the other null.
-  if ((await stub.account().takeResetToken(parsed.hash)) !== sub) throw invalidResetToken();
+  if ((await withTarget(stub.account(), (account) => account.takeResetToken(parsed.hash))) !== sub) throw invalidResetToken();
   if (!(await setPasswordHash(c.env.DB, { id: sub, newHash, now: Date.now() }))) throw invalidResetToken();
-  await stub.account().passwordReplaced({ sub, event: "password_reset", keepSessionId: null, client: clientInfo(c) });
+  await withTarget(stub.account(), (account) => account.passwordReplaced({ sub, event: "password_reset", keepSessionId: null, client: clientInfo(c) }));
   return c.body(null, 204);
 });
 
@@ -92,6 +92,6 @@ passwordRoutes.post("/password", changeBody, requireAccessToken, async function 
   const replaced = await requireD1("change password", () => replacePasswordHash(c.env.DB, { id: sub, previousHash: user.password_hash, newHash, now: Date.now() }));
   // Another change landed since the check: the password this request proved is no longer the current one.
   if (!replaced) throw wrongPassword();
-  await userAuthFor(c.env, sub).account().passwordReplaced({ sub, event: "password_changed", keepSessionId: sid, client: clientInfo(c) });
+  await withTarget(userAuthFor(c.env, sub).account(), (account) => account.passwordReplaced({ sub, event: "password_changed", keepSessionId: sid, client: clientInfo(c) }));
   return c.body(null, 204);
 });

@@ -9,7 +9,7 @@ import { rule } from "../http/validation";
 import { AuthError, invalidRequest } from "../errors/auth-error";
 import { logRefusal } from "../errors/verdict";
 import { clientById } from "../federation/clients";
-import { userAuthOfToken } from "../sessions/lookup";
+import { userAuthOfToken, withTarget } from "../sessions/lookup";
 import { parseOneTimeSecret, s256Challenge } from "../tokens/one-time-secrets";
 import { refreshResponse } from "./sessions";
 
@@ -64,12 +64,13 @@ async function exchangeCode(c: AppContext, body: { code?: string; redirect_uri?:
   const code = await parseOneTimeSecret("ac1", body.code);
   const stub = code && userAuthOfToken(c.env, code);
   if (!code || !stub) return refuse("unknown_code", null);
-  const outcome = await stub.federation().exchangeCode({
+  const exchange = {
     hash: code.hash,
     presented: { clientId: body.client_id, redirectUri: body.redirect_uri, challenge: await s256Challenge(body.code_verifier) },
     client: clientInfo(c),
     proof: c.get("dpop"),
-  });
+  };
+  const outcome = await withTarget(stub.federation(), (federation) => federation.exchangeCode(exchange));
   if (!outcome.ok) return refuse(outcome.reason, outcome.revokedSessionId);
   return tokenResponse(c, outcome.session);
 }

@@ -26,15 +26,23 @@ const DISPOSE = (Symbol as unknown as { dispose: symbol }).dispose;
 export type UserPasskeys = ReturnType<ReturnType<typeof userAuthFor>["passkeys"]>;
 
 /**
- * Calls `use` with the user's passkeys (an RPC target of their object, reached by pipelining: one
- * round trip), then disposes its stub: a stub left to the garbage collector keeps the target alive
- * on the object's side until then, and workerd warns of it.
+ * Calls `use` with an RPC target of a user's object (`UserAuth.federation()`, `mfa()`,
+ * `account()`, `passkeys()`, reached by pipelining: one round trip), then disposes its stub: a
+ * stub left to the garbage collector keeps the target alive on the object's side until then, and
+ * workerd warns of it.
+ *
+ * @example
+ * await withTarget(userAuthFor(env, sub).mfa(), (mfa) => mfa.enrol({ sub }));
  */
-export async function withPasskeys<T>(env: Env, sub: string, use: (passkeys: UserPasskeys) => Promise<T>): Promise<T> {
-  const passkeys = userAuthFor(env, sub).passkeys();
+export async function withTarget<S extends object, R>(target: S, use: (target: S) => R): Promise<Awaited<R>> {
   try {
-    return await use(passkeys);
+    return await use(target);
   } finally {
-    (passkeys as unknown as Record<symbol, () => void>)[DISPOSE]!();
+    (target as unknown as Record<symbol, () => void>)[DISPOSE]!();
   }
+}
+
+/** `withTarget` for the user's passkeys. */
+export function withPasskeys<T>(env: Env, sub: string, use: (passkeys: UserPasskeys) => Promise<T>): Promise<T> {
+  return withTarget(userAuthFor(env, sub).passkeys(), use);
 }
