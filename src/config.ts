@@ -1,5 +1,6 @@
 import { BadValue } from "./config/parsers";
-import { SETTINGS, Setting, type SettingsTree, type ValuesOf } from "./config/settings";
+import { Setting, type SettingsTree, type ValuesOf } from "./config/setting";
+import { SETTINGS } from "./config/settings";
 import { originMatchesRpId } from "./config/webauthn-parsers";
 import { misconfigured } from "./errors/auth-error";
 

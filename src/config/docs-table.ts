@@ -1,4 +1,5 @@
-import { settingRows, type Setting } from "./settings";
+import type { Setting } from "./setting";
+import { settingRows } from "./settings";
 
 // The configuration table of docs/api.md is this module's output, between these two lines. Never
 // imported by the worker: `npm run docs:settings` writes it and test/drift/ checks it.
