@@ -21,7 +21,7 @@ export interface PasskeyParts {
   /** Hands back a result once storage committed, and drains the outbox after it. */
   afterCommit: <T>(result: T) => T;
   /** Deletes the object's storage if it holds nothing, its empty tables included. */
-  forgetIfEmpty: () => Promise<void>;
+  forgetIfEmpty: () => Promise<unknown>;
 }
 
 /** Who is asking for a change to their passkeys: the Bearer token's user and session, and the client. */

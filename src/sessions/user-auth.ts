@@ -21,6 +21,7 @@ import { MFA_SCHEMA, MfaStore } from "../mfa/mfa-store";
 import { MfaRpc } from "./mfa-rpc";
 import { AccountRpc } from "./account-rpc";
 import { ACCOUNT_SCHEMA, AccountStore } from "./account-store";
+import { ObjectTables } from "./object-tables";
 
 /** The stores of the object's SQLite storage (src/durable/store-schema.ts): a feature with tables of its own adds its schema here. */
 const STORES = [SESSIONS_SCHEMA, AUTHORIZATION_CODES_SCHEMA, PASSKEYS_SCHEMA, MFA_SCHEMA, ACCOUNT_SCHEMA];
@@ -44,12 +45,15 @@ export class UserAuth extends DurableObject<Env> {
   readonly #passkeys: PasskeyStore;
   readonly #mfa: MfaStore;
   readonly #account: AccountStore;
-  /** False once `#forgetIfEmpty` deleted the storage: the next call re-creates the tables first. */
-  #hasTables = true;
+  readonly #tables: ObjectTables;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     migrateStores(ctx.storage, STORES);
+    this.#tables = new ObjectTables(ctx.storage, () => {
+      migrateStores(ctx.storage, STORES);
+      this.#outbox.createTable();
+    });
     this.#store = new SessionStore(ctx.storage.sql);
     this.#keys = new SessionKeys(ctx.id.toString(), (sessionId) => this.#store.macKey(sessionId));
     this.#alarm = new AlarmSchedule(ctx);
@@ -61,61 +65,48 @@ export class UserAuth extends DurableObject<Env> {
     this.#account = new AccountStore(ctx.storage.sql);
   }
 
+  /** What every RPC target of this object is lent; each target takes the parts it needs. */
+  #lent() {
+    this.#tables.ensure();
+    return {
+      storage: this.ctx.storage,
+      objectId: this.ctx.id.toString(),
+      store: this.#store,
+      sessions: this.#sessions,
+      keys: this.#keys,
+      afterCommit: <T>(result: T) => this.#flushAfterCommit(result),
+    };
+  }
+
   /** The user's second factor: TOTP, recovery codes, and logins waiting for a code (src/sessions/mfa-rpc.ts). */
   mfa(): MfaRpc {
-    this.#ensureTables();
-    const parts = { storage: this.ctx.storage, objectId: this.ctx.id.toString(), mfa: this.#mfa, sessions: this.#sessions, keys: this.#keys };
-    return new MfaRpc({ ...parts, afterCommit: (result) => this.#flushAfterCommit(result) });
+    return new MfaRpc({ ...this.#lent(), mfa: this.#mfa });
   }
 
   /** The user's account lifecycle: verification codes, reset tokens, password changes, deletion (src/sessions/account-rpc.ts). */
   account(): AccountRpc {
-    this.#ensureTables();
-    return new AccountRpc({
-      storage: this.ctx.storage,
-      objectId: this.ctx.id.toString(),
-      account: this.#account,
-      store: this.#store,
-      sessions: this.#sessions,
-      outbox: this.#outbox,
-      afterCommit: (result) => this.#flushAfterCommit(result),
-      eraseStorage: () => this.#eraseStorage(),
+    return new AccountRpc({ ...this.#lent(), account: this.#account, outbox: this.#outbox, eraseStorage: () => this.#eraseStorage() });
+  }
+
+  /** The user's federated sign-ins: authorization codes and link tickets (src/sessions/federation-rpc.ts). */
+  federation(): FederationRpc {
+    return new FederationRpc({ ...this.#lent(), codes: this.#codes });
+  }
+
+  /** The user's passkeys: store, list, delete, and sign in with one (src/sessions/passkeys-rpc.ts). */
+  passkeys(): PasskeysRpc {
+    return new PasskeysRpc({
+      ...this.#lent(),
+      passkeys: this.#passkeys,
+      settings: () => requireSettings(this.env),
+      forgetIfEmpty: () => this.#tables.eraseIfEmpty(),
     });
   }
 
   /** The user's second factors and passkeys, for `GET /auth/account`: one call, whatever stores answer it. */
   accountFactors(): AccountFactors {
-    this.#ensureTables();
     const mfa = this.mfa().status();
     return { mfa: { totp: mfa.totp, recovery_codes_left: mfa.recoveryCodesLeft }, passkeys: this.#passkeys.count() };
-  }
-
-  /** The user's federated sign-ins: authorization codes and link tickets (src/sessions/federation-rpc.ts). */
-  federation(): FederationRpc {
-    this.#ensureTables();
-    return new FederationRpc({
-      storage: this.ctx.storage,
-      objectId: this.ctx.id.toString(),
-      codes: this.#codes,
-      store: this.#store,
-      sessions: this.#sessions,
-      keys: this.#keys,
-      afterCommit: (result) => this.#flushAfterCommit(result),
-    });
-  }
-
-  /** The user's passkeys: store, list, delete, and sign in with one (src/sessions/passkeys-rpc.ts). */
-  passkeys(): PasskeysRpc {
-    this.#ensureTables();
-    return new PasskeysRpc({
-      storage: this.ctx.storage,
-      passkeys: this.#passkeys,
-      sessions: this.#sessions,
-      keys: this.#keys,
-      settings: () => requireSettings(this.env),
-      afterCommit: (result) => this.#flushAfterCommit(result),
-      forgetIfEmpty: () => this.#forgetIfEmpty(),
-    });
   }
 
   /**
@@ -125,14 +116,14 @@ export class UserAuth extends DurableObject<Env> {
    * refresh never binds one (see `decideRefresh`).
    */
   async openSession(input: { opening: SessionOpening; client: ClientInfo; proof: PresentedProof | null }): Promise<IssuedSession> {
-    this.#ensureTables();
+    this.#tables.ensure();
     const session = this.ctx.storage.transactionSync(() => this.#sessions.open(input.opening, input.client, input.proof, Date.now()));
     return this.#flushAfterCommit(await this.#keys.issue(session));
   }
 
   /** The user's active sessions, newest first: what `GET /auth/sessions` lists, read here so the user always sees their own writes. */
   listSessions(): ActiveSession[] {
-    this.#ensureTables();
+    this.#tables.ensure();
     return listedSessions(this.#store.active(), this.#settings.session, Date.now());
   }
 
@@ -143,7 +134,7 @@ export class UserAuth extends DurableObject<Env> {
    * two refreshes of one token can never both see it as current.
    */
   async refresh(input: { token: RefreshTokenParts; client: ClientInfo; proof: PresentedProof | null }): Promise<RefreshOutcome> {
-    this.#ensureTables();
+    this.#tables.ensure();
     const authentic = await this.#keys.isAuthentic(input.token);
     const applied = this.ctx.storage.transactionSync(() => this.#applyRefreshRules(input.token, authentic, input.client, input.proof));
     // Committed. The token handed out is derived from the stored generation, so computing it
@@ -195,13 +186,13 @@ export class UserAuth extends DurableObject<Env> {
    * returns the claims the access token is to carry: what the session holds afterwards.
    */
   replaceClaims(input: { sessionId: string; lease: number; claims: SessionClaims }): SessionClaims | null {
-    this.#ensureTables();
+    this.#tables.ensure();
     return this.ctx.storage.transactionSync(() => this.#sessions.replaceClaims(input.sessionId, input.lease, input.claims));
   }
 
   /** Whether the session is active right now (not revoked, within its limits): `POST /auth/introspect`. */
   isSessionActive(sessionId: string): boolean {
-    this.#ensureTables();
+    this.#tables.ensure();
     const session = this.#store.get(sessionId);
     return session !== null && isActive(session, this.#settings.session, Date.now());
   }
@@ -211,7 +202,7 @@ export class UserAuth extends DurableObject<Env> {
    * and no reuse handling. Idempotent. False when the token is not one this object issued.
    */
   async logoutWithRefreshToken(input: { token: RefreshTokenParts; client: ClientInfo }): Promise<boolean> {
-    this.#ensureTables();
+    this.#tables.ensure();
     const session = this.#store.get(input.token.sessionId);
     if (!(await this.#keys.isAuthentic(input.token)) || !session || !wasIssued(session, input.token.generation)) return false;
     await this.revokeSession({ sessionId: input.token.sessionId, event: "logout", client: input.client });
@@ -224,7 +215,7 @@ export class UserAuth extends DurableObject<Env> {
    * `DELETE /auth/sessions/:id` answer 404.
    */
   async revokeSession(input: { sessionId: string; event: Extract<EventType, "logout" | "session_revoked">; client: ClientInfo }): Promise<boolean> {
-    this.#ensureTables();
+    this.#tables.ensure();
     const revoked = this.ctx.storage.transactionSync(() => {
       const now = Date.now();
       const session = this.#store.get(input.sessionId);
@@ -248,7 +239,7 @@ export class UserAuth extends DurableObject<Env> {
     currentSessionId: string | null;
     client: ClientInfo;
   }): Promise<string[]> {
-    this.#ensureTables();
+    this.#tables.ensure();
     const ids = this.ctx.storage.transactionSync(() => {
       const now = Date.now();
       const revoked: Session[] = this.#store.active();
@@ -265,7 +256,7 @@ export class UserAuth extends DurableObject<Env> {
    * deletes ended sessions once `SESSION_RETENTION_SECONDS` have passed.
    */
   override async alarm(): Promise<void> {
-    this.#ensureTables();
+    this.#tables.ensure();
     this.#alarm.fired();
     this.ctx.storage.transactionSync(() => {
       const now = Date.now();
@@ -277,40 +268,13 @@ export class UserAuth extends DurableObject<Env> {
   }
 
   /**
-   * Deletes this object's whole storage (`deleteAll`, and the alarm), then creates the empty
-   * tables again, so the object goes on answering as a new user's would: unknown sessions,
-   * nothing stored.
+   * Deletes this object's whole storage (`deleteAll`, and the alarm): the object goes on answering
+   * as a new user's would, unknown sessions, nothing stored, its tables back at its next call.
    */
-  /**
-   * Deletes this object's storage when it holds no row at all, tables included. Calling an object
-   * creates it, and its empty tables take about 120 KB: a passkey login with a made-up user handle
-   * names an object nobody ever used, and must not leave those behind.
-   */
-  async #forgetIfEmpty(): Promise<void> {
-    const sql = this.ctx.storage.sql;
-    // The runtime's own tables (`_cf_...`) cannot be read and hold nothing of ours.
-    const tables = sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'schema_versions' AND substr(name, 1, 4) <> '_cf_' AND substr(name, 1, 7) <> 'sqlite_'").toArray();
-    if (tables.some(({ name }) => sql.exec(`SELECT 1 FROM "${name}" LIMIT 1`).toArray().length > 0)) return;
-    if ((await this.ctx.storage.getAlarm()) !== null) return;
-    this.#hasTables = false;
-    await this.ctx.storage.deleteAll();
-  }
-
-  /** The tables back after `#forgetIfEmpty` deleted them, before any call reads or writes them. */
-  #ensureTables(): void {
-    if (this.#hasTables) return;
-    migrateStores(this.ctx.storage, STORES);
-    this.#outbox.createTable();
-    this.#hasTables = true;
-  }
-
   async #eraseStorage(): Promise<void> {
     this.#keys.forget(this.#store.all().map((session) => session.id));
-    await this.ctx.storage.deleteAll();
-    await this.ctx.storage.deleteAlarm();
+    await this.#tables.erase();
     this.#alarm.fired();
-    migrateStores(this.ctx.storage, STORES);
-    this.#outbox.createTable();
   }
 
   /**
