@@ -7,7 +7,7 @@ import type { EventMessage } from "../src/events/messages";
 import { userMessage } from "../src/events/messages";
 import { FIRST_RETRY_SECONDS, MAX_RETRY_SECONDS, retryAfterSeconds, retryDelaySeconds } from "../src/events/retry-schedule";
 import { canDeliverMessages, requireMessageDelivery } from "../src/events/webhook-settings";
-import { USER_MESSAGE_TYPES, WEBHOOK_EVENT_TYPES } from "../src/wire";
+import { EVENT_TYPES, USER_MESSAGE_TYPES } from "../src/wire";
 import { call, type Vars } from "./helpers";
 
 const SECRET = `whsec_${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))}`;
@@ -53,7 +53,7 @@ describe("the webhook settings", () => {
       "mfa_disabled",
       "account_deleted",
     ]);
-    expect(configWith({ WEBHOOK_EVENTS: WEBHOOK_EVENT_TYPES.join(", ") }).webhooks.events).toEqual([...WEBHOOK_EVENT_TYPES]);
+    expect(configWith({ WEBHOOK_EVENTS: EVENT_TYPES.join(", ") }).webhooks.events).toEqual([...EVENT_TYPES]);
     expect(configWith({ WEBHOOK_EVENTS: USER_MESSAGE_TYPES.join(",") }).webhooks.events).toEqual([...USER_MESSAGE_TYPES]);
     for (const list of ["refresh,REFRESH", "login,*", "message.anything"]) {
       expect(await misconfiguredBy({ WEBHOOK_EVENTS: list }), list).toMatch(/^WEBHOOK_EVENTS entries must be audit event types \(login, login_failed, .*account_deleted\), got "/);

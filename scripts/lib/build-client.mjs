@@ -31,8 +31,8 @@ export async function buildDemoScript() {
 
 /**
  * The package's `./client` export: dist/client/index.js (one ES module, readable) and its
- * declarations (tsc with tsconfig.client.json), with dist/wire.d.ts, the JSON types they share
- * with the worker (src/wire.ts). Returns the sizes of the minified bundle.
+ * declarations (tsc with tsconfig.client.json), with dist/wire/, the JSON types they share
+ * with the worker (src/wire/). Returns the sizes of the minified bundle.
  */
 export async function buildClientPackage({ declarations = true } = {}) {
   mkdirSync(CLIENT_DIST, { recursive: true });

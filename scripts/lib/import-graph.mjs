@@ -6,12 +6,12 @@ import { ROOT } from "./dev-vars.mjs";
  * The layers of src/, bottom first. A module may import its own directory and any layer below its
  * own, never one beside or above it: the key ring, D1 and the login limits throw errors without
  * knowing of HTTP, and nothing below the routes can reach a route. `client` is the browser
- * client, bundled on its own: it imports only itself and the wire types (src/wire.ts, the JSON
+ * client, bundled on its own: it imports only itself and the wire types (src/wire/, the JSON
  * of the contract, which imports nothing). `origin` is the origin SDK, a package of its own with
  * no dependencies: it imports only itself, and the gateway imports the signed string from it.
  */
 export const LAYERS = [
-  ["wire.ts", "client", "origin"],
+  ["wire", "client", "origin"],
   ["errors", "log-once.ts", "bounded-read.ts"],
   ["config"],
   ["config.ts"],
@@ -98,7 +98,7 @@ export function layerViolations(graph, layers = LAYERS) {
       }
       const target = placeOf(to, layers);
       if (source.part === target.part) continue;
-      const allowed = source.part === "client" ? target.part === "wire.ts" : target.rank < source.rank;
+      const allowed = source.part === "client" ? target.part === "wire" : target.rank < source.rank;
       if (!allowed) violations.push(`${from} -> ${to} (${source.part} may not import ${target.part})`);
     }
   }

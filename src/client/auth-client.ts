@@ -14,7 +14,7 @@ import { RefreshCoordinator } from "./refresh-coordinator.js";
 import { isExpiredAnswer, sessionInfo } from "./responses.js";
 import { SessionState } from "./session-state.js";
 import { Transport } from "./transport.js";
-import type { AccountResponse, AddedPasskey, PasskeyListItem } from "../wire.js";
+import type { AccountResponse, AddedPasskey, PasskeyListItem } from "../wire/index.js";
 
 /**
  * A client of the gateway for browser apps, used instead of `fetch` for API calls: it attaches the

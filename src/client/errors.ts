@@ -1,4 +1,4 @@
-import type { ErrorBody } from "../wire.js";
+import type { ErrorBody } from "../wire/index.js";
 
 /**
  * The codes an `AuthClientError` carries: the gateway's own `error` codes (`invalid_credentials`,

@@ -8,7 +8,7 @@ import type { AuthClientOptions } from "./options.js";
 
 export { AuthClient } from "./auth-client.js";
 export type { AuthClientOptions, AuthEvent, ClientEnvironment, CredentialsLike, LoginResult, ProofHook, SessionInfo, SessionRecord, TotpEnrolment } from "./options.js";
-export type { AddedPasskey, PasskeyListItem } from "../wire.js";
+export type { AddedPasskey, PasskeyListItem } from "../wire/index.js";
 export { AuthClientError, type AuthClientErrorCode } from "./errors.js";
 export type { DpopKey } from "./dpop.js";
 export type { SignInApp } from "./methods/federation.js";

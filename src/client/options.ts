@@ -2,7 +2,7 @@
 import type { IndexedDbLike } from "./dpop-key-store.js";
 import type { ChannelLike, LockManagerLike, LogoutReason } from "./tab-sync.js";
 import type { StorageLike, StorageMode } from "./token-store.js";
-import type { SessionListItem } from "../wire.js";
+import type { SessionListItem } from "../wire/index.js";
 
 /**
  * Returns headers to add to a request the client is about to send (API calls, with their access

@@ -3,7 +3,7 @@
 import { AuthClientError } from "./errors.js";
 import type { SessionInfo } from "./options.js";
 import type { StorageMode, StoredSession } from "./token-store.js";
-import type { TokenResponse } from "../wire.js";
+import type { TokenResponse } from "../wire/index.js";
 
 // RFC 6750 section 3: the gateway says an access token expired in its WWW-Authenticate.
 const EXPIRED = /error="invalid_token"[^]*error_description="[^"]*expired/i;

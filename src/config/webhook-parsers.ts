@@ -1,18 +1,18 @@
-import { USER_MESSAGE_TYPES, WEBHOOK_EVENT_TYPES } from "../wire";
+import { EVENT_TYPES, USER_MESSAGE_TYPES } from "../wire";
 import { BadValue, listOf, type Parser } from "./parsers";
 
 /** The events a team most likely acts on at once: a stolen token, a forged proof or passkey, a lost account. */
 export const DEFAULT_WEBHOOK_EVENTS =
   "refresh_token_reuse,dpop_proof_failed,passkey_counter_regressed,password_changed,password_reset,mfa_disabled,account_deleted";
 
-const selectable = new Set<string>([...WEBHOOK_EVENT_TYPES, ...USER_MESSAGE_TYPES]);
+const selectable = new Set<string>([...EVENT_TYPES, ...USER_MESSAGE_TYPES]);
 
 /**
  * `WEBHOOK_EVENTS`: audit types, each one the gateway records or will record. `message.*` types
  * may be listed and change nothing (they always go), so a list of only those selects no audit type.
  */
 export const webhookEvents: Parser<readonly string[]> = listOf("audit event types", (type) => {
-  if (!selectable.has(type)) throw new BadValue(`entries must be audit event types (${WEBHOOK_EVENT_TYPES.join(", ")}), got "${type}".`);
+  if (!selectable.has(type)) throw new BadValue(`entries must be audit event types (${EVENT_TYPES.join(", ")}), got "${type}".`);
   return type;
 });
 

@@ -57,7 +57,7 @@ describe("the check itself", () => {
     const graph = graphOf({
       "src/tokens/key-ring.ts": ["src/http/errors.ts", "src/errors/auth-error.ts", "src/tokens/access.ts"],
       "src/accounts/login-guard.ts": ["src/sessions/rpc.ts"],
-      "src/client/auth-client.ts": ["src/client/errors.ts", "src/wire.ts", "src/config.ts"],
+      "src/client/auth-client.ts": ["src/client/errors.ts", "src/wire/index.ts", "src/config.ts"],
       "src/index.ts": ["bench/routes.ts", "migrations/0002_users.sql", "src/routes/admin.ts"],
     });
     expect(layerViolations(graph)).toEqual([

@@ -2,7 +2,7 @@
 // passwords, and deleting it.
 import type { ClientContext } from "../context.js";
 import { errorFromResponse } from "../errors.js";
-import type { AccountResponse } from "../../wire.js";
+import type { AccountResponse } from "../../wire/index.js";
 
 /** `GET /auth/account`: who the user is and how they can sign in. */
 export async function account(client: ClientContext): Promise<AccountResponse> {

@@ -4,7 +4,7 @@ import type { ClientContext } from "../context.js";
 import { AuthClientError, errorFromResponse } from "../errors.js";
 import type { SessionInfo } from "../options.js";
 import { sessionInfo } from "../responses.js";
-import type { IdentityLinkResponse } from "../../wire.js";
+import type { IdentityLinkResponse } from "../../wire/index.js";
 
 /** The app as `OAUTH_CLIENTS` registers it: its `client_id` and this page's redirect URI, exactly. */
 export interface SignInApp {

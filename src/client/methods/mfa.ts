@@ -3,7 +3,7 @@ import type { ClientContext } from "../context.js";
 import { AuthClientError, errorFromResponse } from "../errors.js";
 import type { LoginResult, SessionInfo, TotpEnrolment } from "../options.js";
 import { sessionInfo } from "../responses.js";
-import type { MfaRequiredBody, RecoveryCodes, TotpEnrolment as TotpEnrolmentBody } from "../../wire.js";
+import type { MfaRequiredBody, RecoveryCodes, TotpEnrolment as TotpEnrolmentBody } from "../../wire/index.js";
 
 /**
  * The answer of a login that opened a session, or that waits for a code (`mfa_required`): the

@@ -5,7 +5,7 @@ import type { ClientContext } from "../context.js";
 import { AuthClientError, errorFromResponse } from "../errors.js";
 import type { CredentialsLike, SessionInfo } from "../options.js";
 import { sessionInfo } from "../responses.js";
-import type { AddedPasskey, PasskeyCeremony, PasskeyCreationOptions, PasskeyDescriptor, PasskeyList, PasskeyListItem, PasskeyRequestOptions } from "../../wire.js";
+import type { AddedPasskey, PasskeyCeremony, PasskeyCreationOptions, PasskeyDescriptor, PasskeyList, PasskeyListItem, PasskeyRequestOptions } from "../../wire/index.js";
 
 /** What `navigator.credentials` hands back: a `PublicKeyCredential`, as far as the gateway needs it. */
 interface PublicKeyCredentialLike {

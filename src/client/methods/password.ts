@@ -2,7 +2,7 @@
 import type { ClientContext } from "../context.js";
 import { errorFromResponse } from "../errors.js";
 import type { LoginResult } from "../options.js";
-import type { RegisterResponse } from "../../wire.js";
+import type { RegisterResponse } from "../../wire/index.js";
 import { loginResult } from "./mfa.js";
 
 /**

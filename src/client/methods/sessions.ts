@@ -2,7 +2,7 @@
 import type { ClientContext } from "../context.js";
 import { errorFromResponse } from "../errors.js";
 import type { SessionRecord } from "../options.js";
-import type { SessionList } from "../../wire.js";
+import type { SessionList } from "../../wire/index.js";
 
 /**
  * `POST /auth/logout`: ends this session on the gateway and forgets it here and in the other
