@@ -40,8 +40,7 @@ before(async () => {
   const hookPort = await freePort();
   await new Promise((resolve) => hook.listen(hookPort, "127.0.0.1", resolve));
 
-  gatewayServer = await ownGateway("claims");
-  gateway = gatewayServer.url;
+  gatewayServer = ownGateway("claims");
   await gatewayServer.start({
     CLAIMS_HOOK_URL: `http://127.0.0.1:${hookPort}/claims?from=gateway`,
     // One second, so that a refresh a second later finds its claims due.
@@ -51,6 +50,7 @@ before(async () => {
     INTROSPECTION_TOKEN: introspectionToken,
     REGISTRATIONS_PER_IP_PER_HOUR: "1000",
   });
+  gateway = gatewayServer.url;
 });
 
 after(async () => {

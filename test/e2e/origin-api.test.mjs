@@ -21,9 +21,16 @@ let gatewayServer;
 
 before(async () => {
   const originPort = await freePort();
-  gatewayServer = await ownGateway("origin");
-  gateway = gatewayServer.url;
   originUrl = `http://127.0.0.1:${originPort}`;
+  // The gateway first: its port is known once it listens, and the origin is told it.
+  gatewayServer = ownGateway("origin");
+  await gatewayServer.start({
+    ORIGIN_URL: originUrl,
+    ORIGIN_SIGNING_SECRET: secret,
+    PUBLIC_PATH_PREFIXES: "/public",
+    ADMIN_API_TOKEN: adminToken,
+  });
+  gateway = gatewayServer.url;
 
   origin = spawn(process.execPath, [join(ROOT, "examples", "origin-api", "server.mjs")], {
     cwd: ROOT,
@@ -33,13 +40,6 @@ before(async () => {
   await new Promise((resolve, reject) => {
     origin.stdout.on("data", (chunk) => String(chunk).includes("listening on") && resolve());
     origin.once("exit", (code) => reject(new Error(`the example origin exited with code ${code}`)));
-  });
-
-  await gatewayServer.start({
-    ORIGIN_URL: originUrl,
-    ORIGIN_SIGNING_SECRET: secret,
-    PUBLIC_PATH_PREFIXES: "/public",
-    ADMIN_API_TOKEN: adminToken,
   });
 });
 

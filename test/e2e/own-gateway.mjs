@@ -7,35 +7,49 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { devServerUrl, freePort, localDevArgs, localIssuerArgs, runWrangler, startWrangler, stopProcessGroup, waitUntilReady } from "../../scripts/lib/wrangler.mjs";
 
+/** A free port is only free until someone takes it: test files run side by side, each picking ports. */
+const PORT_ATTEMPTS = 3;
+
 /**
- * Reserves a gateway's address (`url` is known before it starts, so servers beside it can be told
- * where it is); `start(vars)` starts it with `vars` (`{ NAME: "value" }`) and resolves once it
- * answers; `stop()` ends it and removes its state.
+ * A gateway that `start(vars)` starts with `vars` (`{ NAME: "value" }`), resolving once it answers
+ * at `url`; `stop()` ends it and removes its state. A port another process took between being
+ * picked and being bound is picked again, so `url` is known once `start` resolved.
  *
  * @example
- * const gateway = await ownGateway("claims");
+ * const gateway = ownGateway("claims");
  * await gateway.start({ CLAIMS_HOOK_URL: hookUrl });
  * await fetch(`${gateway.url}/auth/login`, ...);
  * await gateway.stop();
  */
-export async function ownGateway(label) {
+export function ownGateway(label) {
   const state = mkdtempSync(join(tmpdir(), `edge-auth-${label}-e2e-`));
-  const [port, inspectorPort] = [await freePort(), await freePort()];
-  const devArgs = localDevArgs({ port, inspectorPort, persistTo: state });
+  const logPath = join(state, "wrangler.log");
   let wrangler = null;
+  let url = null;
   return {
-    url: devServerUrl(devArgs),
+    get url() {
+      assert.ok(url, "the gateway has not started");
+      return url;
+    },
     async start(vars) {
       const migrated = await runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { quiet: true });
       assert.equal(migrated, 0, "wrangler d1 migrations apply failed");
-      const log = openSync(join(state, "wrangler.log"), "a");
       const varArgs = Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
-      wrangler = startWrangler([...devArgs, ...localIssuerArgs(devArgs), ...varArgs], { detached: true, stdio: ["ignore", log, log] });
-      try {
-        await waitUntilReady(wrangler, `${devServerUrl(devArgs)}/.well-known/jwks.json`, 90_000);
-      } catch (error) {
-        console.error(readFileSync(join(state, "wrangler.log"), "utf8").split("\n").slice(-30).join("\n"));
-        throw error;
+      for (let attempt = 1; ; attempt += 1) {
+        const devArgs = localDevArgs({ port: await freePort(), inspectorPort: await freePort(), persistTo: state });
+        const logged = readLog(logPath).length;
+        wrangler = startWrangler([...devArgs, ...localIssuerArgs(devArgs), ...varArgs], { detached: true, stdio: ["ignore", openSync(logPath, "a"), openSync(logPath, "a")] });
+        try {
+          await waitUntilReady(wrangler, `${devServerUrl(devArgs)}/.well-known/jwks.json`, 90_000);
+          url = devServerUrl(devArgs);
+          return;
+        } catch (error) {
+          await stopProcessGroup(wrangler);
+          const output = readLog(logPath).slice(logged);
+          if (attempt < PORT_ATTEMPTS && output.includes("Address already in use")) continue;
+          console.error(output.split("\n").slice(-30).join("\n"));
+          throw error;
+        }
       }
     },
     async stop() {
@@ -43,4 +57,12 @@ export async function ownGateway(label) {
       rmSync(state, { recursive: true, force: true });
     },
   };
+}
+
+function readLog(path) {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
 }
