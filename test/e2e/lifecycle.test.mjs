@@ -43,9 +43,8 @@ before(async () => {
   const receiverPort = await freePort();
   await new Promise((resolve) => receiver.listen(receiverPort, "127.0.0.1", resolve));
 
-  gatewayServer = await ownGateway("lifecycle");
-  devGatewayServer = await ownGateway("lifecycle-dev");
-  gateway = gatewayServer.url;
+  gatewayServer = ownGateway("lifecycle");
+  devGatewayServer = ownGateway("lifecycle-dev");
   await Promise.all([
     gatewayServer.start({
       WEBHOOK_URL: `http://127.0.0.1:${receiverPort}/hook`,
@@ -56,6 +55,7 @@ before(async () => {
     }),
     devGatewayServer.start({ DEMO: "true", DEV_MESSAGE_LOG: "true", REGISTRATIONS_PER_IP_PER_HOUR: "1000" }),
   ]);
+  gateway = gatewayServer.url;
 });
 
 after(async () => {
